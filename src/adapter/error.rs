@@ -1,0 +1,17 @@
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum AdapterError {
+    #[error("adapter: unknown function '{function}' (the hint set has: {known})")]
+    UnknownFunction { function: String, known: String },
+    #[error("adapter: elapsed_ms must be a finite number >= 0, got {0}")]
+    BadElapsed(f64),
+    #[error("adapter: feature value must be finite, got {0}")]
+    BadFeature(f64),
+    #[error("adapter: latency_ms must be a finite number >= 0, got {0}")]
+    BadLatency(f64),
+    #[error("adapter: size {size} is not an option of function '{function}'")]
+    UnknownSize { function: String, size: String },
+    #[error("adapter: the new hint set is for workflow '{new}', this adapter serves '{old}'")]
+    OtherWorkflow { old: String, new: String },
+}

@@ -1,0 +1,17 @@
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Everything that can be wrong with a hint set or its file.
+#[derive(Debug, Error)]
+pub enum HintError {
+    #[error("{origin}: not a valid hint set at {json_path}: {message}")]
+    Parse { origin: String, json_path: String, message: String },
+    #[error("{origin}: the file is truncated ({message})")]
+    Truncated { origin: String, message: String },
+    #[error("{origin}: schema_version {found} is not supported (this Janus reads version {supported})")]
+    Version { origin: String, found: u64, supported: u32 },
+    #[error("{origin}: invalid hint set at {json_path}: {message}")]
+    Invalid { origin: String, json_path: String, message: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}

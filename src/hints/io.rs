@@ -1,0 +1,133 @@
+//! Loading (with validation that names the JSON path) and atomic saving.
+
+use super::{HintError, HintSet, SCHEMA_VERSION};
+use std::io::Write;
+use std::path::Path;
+
+impl HintSet {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a hint set always serializes")
+    }
+
+    /// Parse and validate. `origin` names the source in errors (a path, or "<string>").
+    pub fn from_json(text: &str, origin: &str) -> Result<HintSet, HintError> {
+        let origin = origin.to_string();
+        // Check the version first, so a future file is refused for the right reason.
+        let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            if e.is_eof() {
+                HintError::Truncated { origin: origin.clone(), message: e.to_string() }
+            } else {
+                HintError::Parse { origin: origin.clone(), json_path: "$".into(), message: e.to_string() }
+            }
+        })?;
+        match raw.get("schema_version").map(|v| v.as_u64()) {
+            Some(Some(v)) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(Some(found)) => return Err(HintError::Version { origin, found, supported: SCHEMA_VERSION }),
+            Some(None) => {
+                return Err(HintError::Invalid {
+                    origin,
+                    json_path: "schema_version".into(),
+                    message: "must be a non-negative integer".into(),
+                })
+            }
+            None => {
+                return Err(HintError::Invalid {
+                    origin,
+                    json_path: "schema_version".into(),
+                    message: "missing: not a Janus hint set?".into(),
+                })
+            }
+        }
+        let hs: HintSet = serde_path_to_error::deserialize(raw).map_err(|e| HintError::Parse {
+            origin: origin.clone(),
+            json_path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+        hs.validate(&origin)?;
+        Ok(hs)
+    }
+
+    /// Check what serde cannot: cross references and orderings.
+    pub fn validate(&self, origin: &str) -> Result<(), HintError> {
+        let bad = |json_path: String, message: String| HintError::Invalid { origin: origin.to_string(), json_path, message };
+        let stages = self.workflow.stages();
+        if self.hints.len() != stages.len() {
+            return Err(bad(
+                "hints".into(),
+                format!("{} hints for {} stages of the workflow", self.hints.len(), stages.len()),
+            ));
+        }
+        if let Some(c) = &self.classes {
+            if self.workflow.stage_index(&c.function).is_none() {
+                return Err(bad("classes.function".into(), format!("'{}' is not a stage of the workflow", c.function)));
+            }
+            for (i, w) in c.boundaries.windows(2).enumerate() {
+                if !(w[0] < w[1]) {
+                    return Err(bad(format!("classes.boundaries[{}]", i + 1), "boundaries must ascend strictly".into()));
+                }
+            }
+            if let Some(i) = c.boundaries.iter().position(|b| !b.is_finite()) {
+                return Err(bad(format!("classes.boundaries[{i}]"), "must be a finite number".into()));
+            }
+        }
+        let ntables = self.tables_per_hint();
+        for (h_i, (h, st)) in self.hints.iter().zip(stages).enumerate() {
+            let at = |rest: &str| format!("hints[{h_i}]{rest}");
+            if h.function != st.name {
+                return Err(bad(at(".function"), format!("'{}' but stage {h_i} is '{}'", h.function, st.name)));
+            }
+            if h.options != st.options {
+                return Err(bad(at(".options"), "differ from the workflow's options for this stage".into()));
+            }
+            if !h.options.contains(&h.fastest) {
+                return Err(bad(at(".fastest"), format!("{} is not one of the options", h.fastest)));
+            }
+            if h.tables.len() != ntables {
+                return Err(bad(at(".tables"), format!("{} tables, expected {ntables}", h.tables.len())));
+            }
+            for (t_i, t) in h.tables.iter().enumerate() {
+                let mut prev = f64::NEG_INFINITY;
+                for (r_i, r) in t.rules.iter().enumerate() {
+                    let rp = |f: &str| at(&format!(".tables[{t_i}].rules[{r_i}]{f}"));
+                    if !r.min_remaining_ms.is_finite() || r.min_remaining_ms < 0.0 {
+                        return Err(bad(rp(".min_remaining_ms"), format!("{} is not a finite number >= 0", r.min_remaining_ms)));
+                    }
+                    if r.min_remaining_ms <= prev {
+                        return Err(bad(rp(".min_remaining_ms"), "rules must ascend strictly by min_remaining_ms".into()));
+                    }
+                    prev = r.min_remaining_ms;
+                    if r.sizes.is_empty() {
+                        return Err(bad(rp(".sizes"), "a rule needs at least one size".into()));
+                    }
+                    if let Some((s_i, s)) = r.sizes.iter().enumerate().find(|(_, s)| !h.options.contains(s)) {
+                        return Err(bad(rp(&format!(".sizes[{s_i}]")), format!("{s} is not one of the function's options")));
+                    }
+                }
+            }
+        }
+        if self.summary.len() != ntables {
+            return Err(bad("summary".into(), format!("{} entries, expected {ntables}", self.summary.len())));
+        }
+        Ok(())
+    }
+
+    /// Write atomically: a temporary file in the same folder, then rename,
+    /// so a crash never leaves a half-written hint set behind.
+    pub fn save(&self, path: &Path) -> Result<(), HintError> {
+        let io = |source| HintError::Io { path: path.to_path_buf(), source };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        tmp.write_all(self.to_json().as_bytes()).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<HintSet, HintError> {
+        let text = std::fs::read_to_string(path).map_err(|source| HintError::Io { path: path.to_path_buf(), source })?;
+        HintSet::from_json(&text, &path.display().to_string())
+    }
+}

@@ -1,0 +1,8 @@
+//! Hint sets: the versioned JSON contract between developer and provider.
+
+mod error;
+mod io;
+mod types;
+
+pub use error::HintError;
+pub use types::{FeatureClasses, Hint, HintSet, Provenance, Rule, RuleTable, TableSummary, SCHEMA_VERSION};

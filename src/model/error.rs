@@ -1,0 +1,34 @@
+use thiserror::Error;
+
+/// Everything that can be wrong with a workflow definition.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum WorkflowError {
+    #[error("workflow '{workflow}': deadline_ms must be a positive finite number, got {value}")]
+    BadDeadline { workflow: String, value: f64 },
+    #[error("workflow '{workflow}': percentile must be in (0, 1), got {value}")]
+    BadPercentile { workflow: String, value: f64 },
+    #[error("workflow '{workflow}': stage name {name:?} is invalid: {why}")]
+    BadStageName { workflow: String, name: String, why: &'static str },
+    #[error("workflow '{workflow}': stage '{name}' is defined twice")]
+    DuplicateStage { workflow: String, name: String },
+    #[error("workflow '{workflow}': stage '{stage}' has no size options")]
+    NoOptions { workflow: String, stage: String },
+    #[error("workflow '{workflow}': stage '{stage}' lists size {size} twice")]
+    DuplicateOption { workflow: String, stage: String, size: String },
+    #[error("workflow '{workflow}': stage '{stage}' has an invalid size {size}: {why}")]
+    BadSize { workflow: String, stage: String, size: String, why: &'static str },
+    #[error("workflow '{workflow}': stage '{stage}' has fanout 0 (must be at least 1)")]
+    ZeroFanout { workflow: String, stage: String },
+    #[error("workflow '{workflow}': edge {from} -> {to} names unknown stage '{unknown}'")]
+    UnknownStage { workflow: String, from: String, to: String, unknown: String },
+    #[error("workflow '{workflow}': edge {from} -> {to} is a self-loop")]
+    SelfLoop { workflow: String, from: String, to: String },
+    #[error("workflow '{workflow}': the edges form a cycle through {cycle}")]
+    Cycle { workflow: String, cycle: String },
+    #[error("workflow '{workflow}' has no stages")]
+    Empty { workflow: String },
+    #[error("workflow '{workflow}': {count} joint size options in parallel block [{block}] exceed the limit of {limit}; allow fewer options per stage")]
+    BlockTooLarge { workflow: String, block: String, count: usize, limit: usize },
+    #[error("workflow '{workflow}': cost model is invalid (prices must be finite, non-negative and not both zero)")]
+    BadCostModel { workflow: String },
+}

@@ -1,0 +1,214 @@
+//! Importers: CSV files and ORION DAG_Profiler traces.
+
+use super::{Profile, ProfileError};
+use crate::model::Size;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ProfileError + '_ {
+    move |source| ProfileError::Io { path: path.to_path_buf(), source }
+}
+
+fn parse_err(path: &Path, line: usize, message: impl Into<String>) -> ProfileError {
+    ProfileError::Parse { path: path.display().to_string(), line, message: message.into() }
+}
+
+/// Read a CSV with a header naming the columns `function`, `cpu_millis`,
+/// `memory_mib`, `latency_ms` and optionally `feature`, in any order.
+pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(source) => ProfileError::Io { path: path.to_path_buf(), source },
+        other => parse_err(path, 1, format!("{other:?}")),
+    })?;
+    let headers = rdr.headers().map_err(|e| parse_err(path, 1, e.to_string()))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let need = |name: &str| {
+        col(name).ok_or_else(|| {
+            parse_err(path, 1, format!("missing column '{name}' (need function, cpu_millis, memory_mib, latency_ms[, feature])"))
+        })
+    };
+    let (cf, cc, cm, cl) = (need("function")?, need("cpu_millis")?, need("memory_mib")?, need("latency_ms")?);
+    let cfeat = col("feature");
+    type Acc = (Vec<f64>, Vec<f64>);
+    let mut acc: BTreeMap<(String, Size), Acc> = BTreeMap::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| parse_err(path, line, e.to_string()))?;
+        let field = |c: usize, name: &str| {
+            rec.get(c).filter(|s| !s.is_empty()).ok_or_else(|| parse_err(path, line, format!("empty '{name}'")))
+        };
+        let num = |c: usize, name: &str| -> Result<f64, ProfileError> {
+            let s = field(c, name)?;
+            s.parse::<f64>().map_err(|_| parse_err(path, line, format!("'{name}' is not a number: {s:?}")))
+        };
+        let int = |c: usize, name: &str| -> Result<u32, ProfileError> {
+            let s = field(c, name)?;
+            match s.parse::<u32>() {
+                Ok(v) if v > 0 => Ok(v),
+                _ => Err(parse_err(path, line, format!("'{name}' must be a positive integer, got {s:?}"))),
+            }
+        };
+        let function = field(cf, "function")?.to_string();
+        let size = Size::new(int(cc, "cpu_millis")?, int(cm, "memory_mib")?);
+        let lat = num(cl, "latency_ms")?;
+        if !(lat.is_finite() && lat >= 0.0) {
+            return Err(parse_err(path, line, format!("latency_ms must be finite and >= 0, got {lat}")));
+        }
+        let slot = acc.entry((function, size)).or_default();
+        slot.0.push(lat);
+        if let Some(c) = cfeat {
+            let f = num(c, "feature")?;
+            if !f.is_finite() {
+                return Err(parse_err(path, line, format!("feature must be finite, got {f}")));
+            }
+            slot.1.push(f);
+        }
+    }
+    if acc.is_empty() {
+        return Err(parse_err(path, 1, "no samples after the header"));
+    }
+    let mut p = Profile::new();
+    for ((f, s), (l, feat)) in acc {
+        let feat = if cfeat.is_some() { Some(feat) } else { None };
+        p.add(&f, s, l, feat)?;
+    }
+    Ok(p)
+}
+
+/// AWS Lambda gives a function CPU in proportion to its memory: one full
+/// vCPU at 1769 MB. ORION traces name sizes by memory only.
+pub fn lambda_size(memory_mb: u32) -> Size {
+    let cpu = ((f64::from(memory_mb) * 1000.0) / 1769.0).round().max(1.0) as u32;
+    Size::new(cpu, memory_mb)
+}
+
+/// An ORION trace folder: `rsc_<MB>_<MB>_<MB>.txt` files, one line per
+/// execution of the whole workflow, `Name:milliseconds` tokens.
+#[derive(Debug, Clone)]
+pub struct OrionTrace {
+    /// All samples; within one (function, size), in file line order, so sample
+    /// `k` of every function at one size comes from the same execution.
+    pub profile: Profile,
+    /// Stage names in order of first appearance.
+    pub stages: Vec<String>,
+    /// Sizes found (one per file), ascending.
+    pub sizes: Vec<Size>,
+    /// The files read, for messages.
+    pub files: Vec<PathBuf>,
+}
+
+pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
+    let mut files: Vec<(u32, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let path = entry.map_err(io_err(dir))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if let Some(rest) = name.strip_prefix("rsc_").and_then(|r| r.strip_suffix(".txt")) {
+            let mb: Vec<&str> = rest.split('_').collect();
+            let first = mb.first().and_then(|m| m.parse::<u32>().ok());
+            match first {
+                Some(m) if m > 0 && mb.iter().all(|x| *x == mb[0]) => files.push((m, path)),
+                _ => {
+                    return Err(parse_err(&path, 0, "file name must be rsc_<MB>_<MB>_..._<MB>.txt with one memory size"))
+                }
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(parse_err(dir, 0, "no rsc_<MB>_..._<MB>.txt trace files in this folder"));
+    }
+    files.sort();
+    let mut profile = Profile::new();
+    let mut stages: Vec<String> = Vec::new();
+    for (mb, path) in &files {
+        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let size = lambda_size(*mb);
+        let mut cols: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut nlines = 0usize;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            nlines += 1;
+            let mut seen: BTreeMap<&str, f64> = BTreeMap::new();
+            for tok in line.split_whitespace() {
+                let (name, val) = tok
+                    .split_once(':')
+                    .ok_or_else(|| parse_err(path, i + 1, format!("token {tok:?} is not Name:milliseconds")))?;
+                let v: f64 = val
+                    .parse()
+                    .map_err(|_| parse_err(path, i + 1, format!("latency of '{name}' is not a number: {val:?}")))?;
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(parse_err(path, i + 1, format!("latency of '{name}' must be >= 0, got {v}")));
+                }
+                if name == "E2E" {
+                    continue;
+                }
+                if seen.insert(name, v).is_some() {
+                    return Err(parse_err(path, i + 1, format!("stage '{name}' appears twice")));
+                }
+                if !stages.iter().any(|s| s == name) {
+                    stages.push(name.to_string());
+                }
+            }
+            for s in &stages {
+                let v = seen
+                    .get(s.as_str())
+                    .ok_or_else(|| parse_err(path, i + 1, format!("stage '{s}' is missing from this execution")))?;
+                cols.entry(s.clone()).or_default().push(*v);
+            }
+            if seen.len() != stages.len() || cols.values().any(|c| c.len() != nlines) {
+                return Err(parse_err(path, i + 1, "this execution names a stage the earlier lines do not have"));
+            }
+        }
+        for (name, lat) in cols {
+            profile.add(&name, size, lat, None)?;
+        }
+    }
+    let mut sizes: Vec<Size> = files.iter().map(|(m, _)| lambda_size(*m)).collect();
+    sizes.dedup();
+    Ok(OrionTrace { profile, stages, sizes, files: files.into_iter().map(|(_, p)| p).collect() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn csv_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.csv");
+        std::fs::File::create(&p)
+            .unwrap()
+            .write_all(b"function,cpu_millis,memory_mib,latency_ms\nf,1000,512,12.5\nf,1000,512,oops\n")
+            .unwrap();
+        let err = read_csv(&p).unwrap_err().to_string();
+        assert!(err.contains("p.csv:3") && err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn csv_reads_features() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.csv");
+        std::fs::write(&p, "latency_ms,function,cpu_millis,memory_mib,feature\n10,f,1000,512,1.5\n20,f,1000,512,3\n")
+            .unwrap();
+        let prof = read_csv(&p).unwrap();
+        let s = prof.get("f", &Size::new(1000, 512)).unwrap();
+        assert_eq!(s.latencies, vec![10.0, 20.0]);
+        assert_eq!(s.features.as_deref(), Some(&[1.5, 3.0][..]));
+    }
+
+    #[test]
+    fn orion_missing_stage_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rsc_1000_1000.txt"), "E2E:30 A:10 B:20\nE2E:30 A:12\n").unwrap();
+        let err = read_orion(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("rsc_1000_1000.txt:2") && err.contains("'B'"), "{err}");
+    }
+
+    #[test]
+    fn lambda_cpu_is_proportional_to_memory() {
+        assert_eq!(lambda_size(1769).cpu_millis, 1000);
+        assert_eq!(lambda_size(10240).cpu_millis, 5789);
+    }
+}

@@ -1,0 +1,6 @@
+//! Binding of the replay engine.
+use pyo3::prelude::*;
+
+pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}

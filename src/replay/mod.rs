@@ -1,0 +1,4 @@
+//! Trace replay: many workflow executions under several policies.
+
+mod error;
+pub use error::ReplayError;

@@ -1,0 +1,11 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SynthError {
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+    #[error("synthesis: option '{name}' is invalid: {why}")]
+    BadOption { name: &'static str, why: String },
+    #[error("synthesis: {0}")]
+    Features(String),
+}
