@@ -4,13 +4,18 @@
 //! is wrong and where (file and line, JSON path, stage name).
 
 use crate::Error;
-use pyo3::exceptions::{PyException, PyValueError};
-use pyo3::prelude::*;
 use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
 
 create_exception!(janus._janus, JanusError, PyException, "Base class of every error Janus raises.");
 create_exception!(janus._janus, WorkflowError, JanusError, "An invalid workflow: names, options, edges, SLO.");
-create_exception!(janus._janus, ProfileError, JanusError, "Invalid or missing latency samples, or an unreadable profile file.");
+create_exception!(
+    janus._janus,
+    ProfileError,
+    JanusError,
+    "Invalid or missing latency samples, or an unreadable profile file."
+);
 create_exception!(janus._janus, SynthesisError, JanusError, "Synthesis could not run with these options.");
 create_exception!(janus._janus, HintError, JanusError, "An invalid, truncated or unsupported hint set.");
 create_exception!(janus._janus, AdapterError, JanusError, "A decide/observe call with bad arguments.");
@@ -46,15 +51,7 @@ impl From<Error> for PyErr {
     }
 }
 
-/// `?` on any area's error inside a binding function.
-pub(crate) type PyRes<T> = Result<T, PyErr>;
-
+/// Convert any area's error through the single `From<Error>` above.
 pub(crate) fn err<E: Into<Error>>(e: E) -> PyErr {
     e.into().into()
-}
-
-/// For argument checks done in the binding itself.
-#[allow(dead_code)]
-pub(crate) fn value_error(msg: impl Into<String>) -> PyErr {
-    PyValueError::new_err(msg.into())
 }

@@ -2,8 +2,11 @@
 //! Each area has its own file; errors are converted in `errors` only.
 
 mod actuate;
-mod core;
+mod adapter;
 mod errors;
+mod hints;
+mod model;
+mod profile;
 mod replay;
 
 use pyo3::prelude::*;
@@ -12,7 +15,10 @@ use pyo3::prelude::*;
 fn _janus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
-    core::register(m)?;
+    model::register(m)?;
+    profile::register(m)?;
+    hints::register(m)?;
+    adapter::register(m)?;
     actuate::register(m)?;
     replay::register(m)?;
     Ok(())

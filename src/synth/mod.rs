@@ -34,6 +34,16 @@ pub struct SynthOptions {
 
 impl Default for SynthOptions {
     fn default() -> Self {
-        SynthOptions { mode: Mode::Stochastic, buckets: 400, tolerance: 0.05, max_rules: None, feature_classes: 2, boundaries: None }
+        SynthOptions {
+            mode: Mode::Stochastic,
+            buckets: 400,
+            tolerance: 0.05,
+            max_rules: None,
+            feature_classes: 2,
+            boundaries: None,
+        }
     }
 }
+
+mod api_pending;
+pub use api_pending::{best_static, evaluate, synthesize, StaticPlan};
