@@ -63,7 +63,7 @@ impl HintSet {
                 return Err(bad("classes.function".into(), format!("'{}' is not a stage of the workflow", c.function)));
             }
             for (i, w) in c.boundaries.windows(2).enumerate() {
-                if !(w[0] < w[1]) {
+                if w[0] >= w[1] || w[0].is_nan() || w[1].is_nan() {
                     return Err(bad(
                         format!("classes.boundaries[{}]", i + 1),
                         "boundaries must ascend strictly".into(),
