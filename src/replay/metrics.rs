@@ -2,6 +2,10 @@
 
 use super::policy::PolicyKind;
 
+/// The oracle share is reported only when the oracle saves at least this
+/// share of static's cost.
+pub const MIN_ORACLE_SAVING: f64 = 0.01;
+
 /// Every run of one policy, as columns (run `i` is index `i`).
 #[derive(Debug, Clone)]
 pub struct PolicyRuns {
@@ -41,7 +45,8 @@ pub struct PolicySummary {
     pub saving_vs_static: Option<f64>,
     /// `(static - policy) / (static - oracle)`: the share of the oracle's
     /// saving over static that the policy captures; `None` when the oracle
-    /// saves (next to) nothing over static or either is absent.
+    /// saves less than [`MIN_ORACLE_SAVING`] of static's cost (the ratio
+    /// would be noise over a near-zero denominator) or either is absent.
     pub oracle_share: Option<f64>,
 }
 
@@ -94,8 +99,7 @@ pub fn summarize(policies: &[PolicyRuns]) -> Vec<PolicySummary> {
         if let Some(st) = stat {
             s.saving_vs_static = (st > 0.0).then(|| (st - s.cost) / st);
             if let Some(or) = orac {
-                // Below 0.1 % of static's cost the ratio is noise, not a share.
-                s.oracle_share = (st - or > 1e-3 * st).then(|| (st - s.cost) / (st - or));
+                s.oracle_share = (st - or > MIN_ORACLE_SAVING * st).then(|| (st - s.cost) / (st - or));
             }
         }
     }
