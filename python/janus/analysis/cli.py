@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     wf, prof = load_inputs(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    kw = dict(runs=args.runs, seed=args.seed, split=args.split, buckets=args.buckets)
+    kw = {"runs": args.runs, "seed": args.seed, "split": args.split, "buckets": args.buckets}
     couplings = ["rank", "independent"] if args.coupling == "both" else [args.coupling]
     for c in couplings:
         res = simulate(wf, prof, coupling=c, **kw)

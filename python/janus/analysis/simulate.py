@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from janus import _janus
 from janus._janus import HintSet, NativeWorkflow, Profile, ReplayError
