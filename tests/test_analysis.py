@@ -52,17 +52,44 @@ def test_summary_and_tidy_runs():
     res = janus.simulate(wf, prof, runs=3000, seed=1, buckets=200)
     s = res.summary()
     assert list(s.index) == [
-        "janus-stochastic", "janus-percentile", "static", "maxsize", "stepconf", "oracle"
+        "janus-stochastic",
+        "janus-percentile",
+        "static",
+        "maxsize",
+        "stepconf",
+        "oracle",
     ]
     assert (s["coupling"] == "rank").all() and res.coupling == "rank"
-    for col in ["cost", "cpu_core_s", "gib_s", "attainment", "p50_ms", "p95_ms", "p99_ms", "oracle_share"]:
+    for col in [
+        "cost",
+        "cpu_core_s",
+        "gib_s",
+        "attainment",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "oracle_share",
+    ]:
         assert col in s.columns
-    assert (s.loc["janus-stochastic", "decisions_per_s"] > 0) and s.loc["janus-stochastic", "hint_bytes"] > 0
-    assert math.isnan(s.loc["static", "decisions_per_s"]) and math.isnan(s.loc["oracle", "hint_bytes"])
+    assert (s.loc["janus-stochastic", "decisions_per_s"] > 0) and s.loc[
+        "janus-stochastic", "hint_bytes"
+    ] > 0
+    assert math.isnan(s.loc["static", "decisions_per_s"]) and math.isnan(
+        s.loc["oracle", "hint_bytes"]
+    )
     assert s.loc["static", "saving_vs_static"] == 0
     df = res.to_pandas()
     assert len(df) == 6 * 3000
-    assert set(df.columns) >= {"policy", "kind", "run", "latency_ms", "cost", "cpu_core_s", "gib_s", "met"}
+    assert set(df.columns) >= {
+        "policy",
+        "kind",
+        "run",
+        "latency_ms",
+        "cost",
+        "cpu_core_s",
+        "gib_s",
+        "met",
+    }
     # the tidy frame and the summary agree
     att = df.groupby("policy", observed=True)["met"].mean()
     assert np.allclose(att.reindex(s.index), s["attainment"])

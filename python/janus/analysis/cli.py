@@ -20,7 +20,11 @@ from janus._janus import Profile, ReplayError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--orion", metavar="DIR", help="ORION DAG_Profiler trace folder (e.g. .../orion/ml_pipeline)")
+    src.add_argument(
+        "--orion",
+        metavar="DIR",
+        help="ORION DAG_Profiler trace folder (e.g. .../orion/ml_pipeline)",
+    )
     src.add_argument("--workflow", metavar="FILE", help="Python file defining `workflow`")
     p.add_argument("--profile", metavar="JSON", help="profile JSON (with --workflow)")
     dl = p.add_mutually_exclusive_group()
@@ -30,19 +34,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         help="deadline as a factor of the max-size percentile latency (default 1.2 for --orion)",
     )
-    p.add_argument("--percentile", type=float, default=None, help="SLO percentile (default 0.95 / the workflow's)")
+    p.add_argument(
+        "--percentile",
+        type=float,
+        default=None,
+        help="SLO percentile (default 0.95 / the workflow's)",
+    )
     p.add_argument("--runs", type=int, default=20_000, help="executions to replay (default 20000)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", type=float, default=0.5, help="share of samples used to fit (default 0.5)")
     p.add_argument(
-        "--coupling", choices=["rank", "independent", "both"], default="rank", help="coupling across sizes"
+        "--split", type=float, default=0.5, help="share of samples used to fit (default 0.5)"
+    )
+    p.add_argument(
+        "--coupling",
+        choices=["rank", "independent", "both"],
+        default="rank",
+        help="coupling across sizes",
     )
     p.add_argument("--buckets", type=int, default=400, help="synthesis time buckets per deadline")
-    p.add_argument("--sweep", action="store_true", help="also sweep deadlines (factors of the max-size latency)")
     p.add_argument(
-        "--factors", type=float, nargs="+", default=None, help="sweep factors (default 1.0 1.1 1.25 1.5 2 3)"
+        "--sweep",
+        action="store_true",
+        help="also sweep deadlines (factors of the max-size latency)",
     )
-    p.add_argument("--out", metavar="DIR", default="out/simulate", help="where CSV and PNG go (default out/simulate)")
+    p.add_argument(
+        "--factors",
+        type=float,
+        nargs="+",
+        default=None,
+        help="sweep factors (default 1.0 1.1 1.25 1.5 2 3)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="out/simulate",
+        help="where CSV and PNG go (default out/simulate)",
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the PNG figures")
 
 
@@ -67,7 +94,9 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
     if args.orion:
         if not os.path.isdir(args.orion):
             raise ReplayError(f"{args.orion}: no such folder")
-        wf, prof = orion_workflow(args.orion, deadline_ms=args.deadline_ms or 1e9, percentile=args.percentile or 0.95)
+        wf, prof = orion_workflow(
+            args.orion, deadline_ms=args.deadline_ms or 1e9, percentile=args.percentile or 0.95
+        )
         wf = wf.native
         if args.deadline_ms is None:
             ref = reference_latency(wf, prof, seed=args.seed)
@@ -78,7 +107,9 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
         wf = native_of(_load_workflow(args.workflow))
         prof = Profile.load(args.profile)
         if args.deadline_factor is not None:
-            wf = wf.with_slo(args.deadline_factor * reference_latency(wf, prof, seed=args.seed), args.percentile)
+            wf = wf.with_slo(
+                args.deadline_factor * reference_latency(wf, prof, seed=args.seed), args.percentile
+            )
         elif args.deadline_ms is not None or args.percentile is not None:
             wf = wf.with_slo(args.deadline_ms or wf.deadline_ms, args.percentile)
     return wf, prof
@@ -109,7 +140,15 @@ def run(args: argparse.Namespace) -> int:
     if args.sweep:
         df = sweep(wf, prof, factors=args.factors, coupling=couplings[0], **kw)
         df.to_csv(out / f"{wf.name}_sweep.csv", index=False)
-        cols = ["deadline_ms", "factor", "policy", "cost", "attainment", "saving_vs_static", "oracle_share"]
+        cols = [
+            "deadline_ms",
+            "factor",
+            "policy",
+            "cost",
+            "attainment",
+            "saving_vs_static",
+            "oracle_share",
+        ]
         print(df[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         if not args.no_plot:
             from janus.analysis.plot import plot_sweep

@@ -95,7 +95,14 @@ class SimulationResult:
     def table(self) -> str:
         """A plain-text summary for terminals."""
         df = self.summary()
-        cols = ["cost", "attainment", "p95_ms", "saving_vs_static", "oracle_share", "decisions_per_s"]
+        cols = [
+            "cost",
+            "attainment",
+            "p95_ms",
+            "saving_vs_static",
+            "oracle_share",
+            "decisions_per_s",
+        ]
         return (
             f"{self.workflow}: deadline {self.deadline_ms:.0f} ms at p{self.percentile * 100:g}, "
             f"{self.runs} runs, coupling={self.coupling}\n"

@@ -45,7 +45,9 @@ def simulate(
     if policies is not None:
         unknown = [p for p in policies if p not in POLICY_KINDS]
         if unknown:
-            raise ReplayError(f"replay: unknown policy kinds {unknown} (use {', '.join(POLICY_KINDS)})")
+            raise ReplayError(
+                f"replay: unknown policy kinds {unknown} (use {', '.join(POLICY_KINDS)})"
+            )
     wf = native_of(workflow)
     raw = _janus.simulate(
         wf,
