@@ -54,25 +54,38 @@ pub(crate) struct Run {
     pub sizes: Vec<u32>,
 }
 
-/// Runs of member `m` of block `i`.
+/// Runs shorter than this share of the budget range are merged into a
+/// neighbour with the same best size (keeping the alternatives valid in
+/// both), so ranked lists that flicker near a tolerance edge do not
+/// multiply the rules.
+const MIN_RUN_SHARE: f64 = 0.02;
+
+/// Runs of member `m` of block `i`: a new run wherever the ranked list
+/// (best size and alternatives) changes.
 fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, m: usize) -> Vec<Run> {
     let blk = &models.blocks[i];
     let mut runs: Vec<Run> = Vec::new();
     for b in 0..=models.b_max {
-        let choice = blk.digit(policy[i][b] as usize, m) as u32;
-        let alts: &[u32] = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m)).map_or(&[], |v| v);
-        match runs.last_mut() {
-            Some(r) if r.sizes[0] == choice => {
-                // The alternatives of a run must qualify at every budget of it.
-                r.sizes.retain(|x| *x == choice || alts.contains(x));
-                r.end = b + 1;
-            }
-            _ => {
-                let mut sizes = vec![choice];
-                sizes.extend_from_slice(alts);
-                runs.push(Run { start: b, end: b + 1, sizes });
-            }
+        let mut sizes = vec![blk.digit(policy[i][b] as usize, m) as u32];
+        if let Some(alts) = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m)) {
+            sizes.extend_from_slice(alts);
         }
+        match runs.last_mut() {
+            Some(r) if r.sizes == sizes => r.end = b + 1,
+            _ => runs.push(Run { start: b, end: b + 1, sizes }),
+        }
+    }
+    let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
+    // Each merge removes a run, so this ends.
+    loop {
+        let short = (0..runs.len().saturating_sub(1)).find(|&r| {
+            runs[r].sizes[0] == runs[r + 1].sizes[0]
+                && (runs[r].end - runs[r].start).min(runs[r + 1].end - runs[r + 1].start) < min_len
+        });
+        let Some(r) = short else { break };
+        let upper = runs.remove(r + 1);
+        runs[r].end = upper.end;
+        runs[r].sizes.retain(|x| upper.sizes.contains(x));
     }
     runs
 }
