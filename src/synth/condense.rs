@@ -8,6 +8,7 @@
 
 use super::blocks::{BlockModel, Models, Policy};
 use super::evaluate::{costs_to_go, forward};
+use super::json_safe::grid_edge;
 use crate::hints::{Rule, RuleTable};
 use crate::model::Workflow;
 
@@ -114,7 +115,7 @@ pub(crate) fn condense(
             tables[si].rules = runs
                 .iter()
                 .map(|r| Rule {
-                    min_remaining_ms: r.start as f64 * models.dt,
+                    min_remaining_ms: grid_edge(r.start, models.dt),
                     sizes: r.sizes.iter().map(|&x| st.options[x as usize]).collect(),
                 })
                 .collect();

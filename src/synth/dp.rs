@@ -172,12 +172,8 @@ pub(crate) struct Solved {
 pub(crate) fn solve(models: &Models, target: f64, tol: f64) -> Solved {
     // Lambda is in cost units: scale it by the most a run can cost, so that
     // at the top of the range one unit of miss probability outweighs any cost.
-    let scale: f64 = models
-        .blocks
-        .iter()
-        .map(|b| b.options.iter().map(|o| o.cost).fold(0.0, f64::max))
-        .sum::<f64>()
-        .max(1e-12);
+    let scale: f64 =
+        models.blocks.iter().map(|b| b.options.iter().map(|o| o.cost).fold(0.0, f64::max)).sum::<f64>().max(1e-12);
     let lambda_max = scale * 1e9;
     let mut passes = 1;
     let free = backward(models, 0.0, None);
