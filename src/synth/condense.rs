@@ -36,7 +36,7 @@ pub(crate) fn rank_alternatives(
                 .filter_map(|x| {
                     let j = blk.with_digit(best, m, x);
                     let ok_q = q[j].is_finite() && q[j] <= limit;
-                    let ok_m = miss.is_none_or(|ms| ms[j] <= ms[best] + 1e-3);
+                    let ok_m = miss.map_or(true, |ms| ms[j] <= ms[best] + 1e-3);
                     (ok_q && ok_m).then_some((q[j], x as u32))
                 })
                 .collect();
@@ -66,8 +66,8 @@ const MIN_RUN_SHARE: f64 = 0.02;
 fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, m: usize) -> Vec<Run> {
     let blk = &models.blocks[i];
     let mut runs: Vec<Run> = Vec::new();
-    for b in 0..=models.b_max {
-        let mut sizes = vec![blk.digit(policy[i][b] as usize, m) as u32];
+    for (b, &joint) in policy[i].iter().enumerate() {
+        let mut sizes = vec![blk.digit(joint as usize, m) as u32];
         if let Some(alts) = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m)) {
             sizes.extend_from_slice(alts);
         }
@@ -156,15 +156,15 @@ fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<
         let mut best: Option<(f64, usize)> = None;
         for r in 0..runs.len() - 1 {
             let d = added(policy, &runs[r], &runs[r + 1]);
-            if best.is_none_or(|(bd, _)| d < bd) {
+            if best.map_or(true, |(bd, _)| d < bd) {
                 best = Some((d, r));
             }
         }
         let Some((_, r)) = best else { break };
         let upper = runs.remove(r + 1);
         let x = runs[r].sizes[0] as usize;
-        for b in upper.start..upper.end {
-            policy[i][b] = blk.with_digit(policy[i][b] as usize, m, x) as u32;
+        for choice in &mut policy[i][upper.start..upper.end] {
+            *choice = blk.with_digit(*choice as usize, m, x) as u32;
         }
         runs[r].end = upper.end;
     }

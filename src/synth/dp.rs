@@ -223,10 +223,10 @@ pub(crate) fn solve(models: &Models, target: f64, tol: f64) -> Solved {
             passes += 1;
             backward(models, lambda_max, None)
         });
-        for i in 0..models.blocks.len() {
-            for b in 0..=models.b_max {
+        for (i, row) in policy.iter_mut().enumerate() {
+            for (b, choice) in row.iter_mut().enumerate() {
                 if sacrificed(i, b) && r.miss_from[i][b] < 1.0 - EPS {
-                    policy[i][b] = r.policy[i][b];
+                    *choice = r.policy[i][b];
                 }
             }
         }

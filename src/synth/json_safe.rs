@@ -21,7 +21,7 @@ pub(crate) fn grid_edge(b: usize, dt: f64) -> f64 {
 
 /// Largest `k / 10^n` (as the nearest double) not above `x`, with `k` integer.
 fn snap_down(x: f64, n: i32) -> f64 {
-    if n > 22 || n < -22 {
+    if !(-22..=22).contains(&n) {
         return x;
     }
     if n >= 0 {
