@@ -8,6 +8,7 @@
 
 use super::blocks::{BlockModel, Models, Policy};
 use super::evaluate::{costs_to_go, forward};
+use super::json_safe::grid_edge;
 use crate::hints::{Rule, RuleTable};
 use crate::model::Workflow;
 
@@ -35,7 +36,7 @@ pub(crate) fn rank_alternatives(
                 .filter_map(|x| {
                     let j = blk.with_digit(best, m, x);
                     let ok_q = q[j].is_finite() && q[j] <= limit;
-                    let ok_m = miss.is_none_or(|ms| ms[j] <= ms[best] + 1e-3);
+                    let ok_m = miss.map_or(true, |ms| ms[j] <= ms[best] + 1e-3);
                     (ok_q && ok_m).then_some((q[j], x as u32))
                 })
                 .collect();
@@ -54,25 +55,38 @@ pub(crate) struct Run {
     pub sizes: Vec<u32>,
 }
 
-/// Runs of member `m` of block `i`.
+/// Runs shorter than this share of the budget range are merged into a
+/// neighbour with the same best size (keeping the alternatives valid in
+/// both), so ranked lists that flicker near a tolerance edge do not
+/// multiply the rules.
+const MIN_RUN_SHARE: f64 = 0.02;
+
+/// Runs of member `m` of block `i`: a new run wherever the ranked list
+/// (best size and alternatives) changes.
 fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, m: usize) -> Vec<Run> {
     let blk = &models.blocks[i];
     let mut runs: Vec<Run> = Vec::new();
-    for b in 0..=models.b_max {
-        let choice = blk.digit(policy[i][b] as usize, m) as u32;
-        let alts: &[u32] = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m)).map_or(&[], |v| v);
-        match runs.last_mut() {
-            Some(r) if r.sizes[0] == choice => {
-                // The alternatives of a run must qualify at every budget of it.
-                r.sizes.retain(|x| *x == choice || alts.contains(x));
-                r.end = b + 1;
-            }
-            _ => {
-                let mut sizes = vec![choice];
-                sizes.extend_from_slice(alts);
-                runs.push(Run { start: b, end: b + 1, sizes });
-            }
+    for (b, &joint) in policy[i].iter().enumerate() {
+        let mut sizes = vec![blk.digit(joint as usize, m) as u32];
+        if let Some(alts) = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m)) {
+            sizes.extend_from_slice(alts);
         }
+        match runs.last_mut() {
+            Some(r) if r.sizes == sizes => r.end = b + 1,
+            _ => runs.push(Run { start: b, end: b + 1, sizes }),
+        }
+    }
+    let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
+    // Each merge removes a run, so this ends.
+    loop {
+        let short = (0..runs.len().saturating_sub(1)).find(|&r| {
+            runs[r].sizes[0] == runs[r + 1].sizes[0]
+                && (runs[r].end - runs[r].start).min(runs[r + 1].end - runs[r + 1].start) < min_len
+        });
+        let Some(r) = short else { break };
+        let upper = runs.remove(r + 1);
+        runs[r].end = upper.end;
+        runs[r].sizes.retain(|x| upper.sizes.contains(x));
     }
     runs
 }
@@ -101,7 +115,7 @@ pub(crate) fn condense(
             tables[si].rules = runs
                 .iter()
                 .map(|r| Rule {
-                    min_remaining_ms: r.start as f64 * models.dt,
+                    min_remaining_ms: grid_edge(r.start, models.dt),
                     sizes: r.sizes.iter().map(|&x| st.options[x as usize]).collect(),
                 })
                 .collect();
@@ -142,15 +156,15 @@ fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<
         let mut best: Option<(f64, usize)> = None;
         for r in 0..runs.len() - 1 {
             let d = added(policy, &runs[r], &runs[r + 1]);
-            if best.is_none_or(|(bd, _)| d < bd) {
+            if best.map_or(true, |(bd, _)| d < bd) {
                 best = Some((d, r));
             }
         }
         let Some((_, r)) = best else { break };
         let upper = runs.remove(r + 1);
         let x = runs[r].sizes[0] as usize;
-        for b in upper.start..upper.end {
-            policy[i][b] = blk.with_digit(policy[i][b] as usize, m, x) as u32;
+        for choice in &mut policy[i][upper.start..upper.end] {
+            *choice = blk.with_digit(*choice as usize, m, x) as u32;
         }
         runs[r].end = upper.end;
     }

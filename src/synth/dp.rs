@@ -10,9 +10,18 @@
 //! this keeps the DP's cost identical to the exact evaluation of the hints.
 //! `lambda` is bisected on a log scale until the policy's miss probability
 //! is just under `1 - percentile`.
+//!
+//! Unreachable states: the miss target only constrains states a run can
+//! reach from the full budget. Elsewhere the smallest feasible lambda may
+//! happily choose a size that misses for sure when another would not (it
+//! costs nothing on the profile). Such rules would hurt a run that drifts
+//! there, so at unreachable states where the choice misses for sure but the
+//! minimum-miss policy (largest lambda) does not, its choice is taken
+//! instead. The expected cost and miss from the full budget are unchanged.
 
 use super::blocks::{BlockModel, Models, Policy};
 use super::condense::{rank_alternatives, Ranked};
+use super::evaluate::forward;
 use rayon::prelude::*;
 
 /// Numerical slack for "equal" Q-values and "certain" misses.
@@ -28,6 +37,8 @@ pub(crate) struct Pass {
     /// Miss probability and expected cost from the full budget.
     pub miss: f64,
     pub cost: f64,
+    /// Miss probability from every state (block, budget) under the policy.
+    pub miss_from: Vec<Vec<f64>>,
     pub ranked: Option<Ranked>,
 }
 
@@ -40,9 +51,32 @@ struct Row {
     alts: Vec<Vec<u32>>,
 }
 
-fn state(blk: &BlockModel, b: usize, dv: &[f64], dc: &[f64], dm: &[f64], v_miss: f64, c_miss: f64, tol: Option<f64>) -> Row {
-    let q: Vec<f64> = blk.options.iter().map(|o| o.cost + v_miss + o.hist.dot(b, dv)).collect();
-    let miss_of = |o: usize| 1.0 + blk.options[o].hist.dot(b, dm);
+/// The next block's values relative to their miss values, and those.
+struct Next<'a> {
+    dv: &'a [f64],
+    dc: &'a [f64],
+    dm: &'a [f64],
+    v_miss: f64,
+    c_miss: f64,
+}
+
+/// Minimise at one state, or (with `fixed`) evaluate the given choice there.
+fn state(blk: &BlockModel, b: usize, nx: &Next, fixed: Option<usize>, tol: Option<f64>) -> Row {
+    let q: Vec<f64> = blk.options.iter().map(|o| o.cost + nx.v_miss + o.hist.dot(b, nx.dv)).collect();
+    let miss_of = |o: usize| 1.0 + blk.options[o].hist.dot(b, nx.dm);
+    if let Some(f) = fixed {
+        let o = &blk.options[f];
+        let m = miss_of(f);
+        let c = o.cost + nx.c_miss + o.hist.dot(b, nx.dc);
+        let alts = match tol {
+            Some(tol) if m < 1.0 - EPS => {
+                let ms: Vec<f64> = (0..q.len()).map(miss_of).collect();
+                rank_alternatives(blk, f, &q, Some(&ms), tol)
+            }
+            _ => vec![Vec::new(); blk.stages.len()],
+        };
+        return Row { choice: f as u32, v: q[f], c, m, alts };
+    }
     let mut best = 0usize;
     let mut best_m: Option<f64> = None;
     for o in 1..q.len() {
@@ -69,7 +103,7 @@ fn state(blk: &BlockModel, b: usize, dv: &[f64], dc: &[f64], dm: &[f64], v_miss:
         m = 1.0;
     }
     let o = &blk.options[best];
-    let c = o.cost + c_miss + o.hist.dot(b, dc);
+    let c = o.cost + nx.c_miss + o.hist.dot(b, nx.dc);
     let alts = match tol {
         Some(tol) if !hopeless => {
             let ms: Vec<f64> = (0..q.len()).map(miss_of).collect();
@@ -82,11 +116,16 @@ fn state(blk: &BlockModel, b: usize, dv: &[f64], dc: &[f64], dm: &[f64], v_miss:
 
 /// One backward pass; with `tol`, also the ranked alternatives of every state.
 pub(crate) fn backward(models: &Models, lambda: f64, tol: Option<f64>) -> Pass {
+    run(models, lambda, tol, None)
+}
+
+fn run(models: &Models, lambda: f64, tol: Option<f64>, fixed: Option<&Policy>) -> Pass {
     let n = models.blocks.len();
     let bm = models.b_max;
     let (mut vn, mut cn, mut mn) = (vec![0.0; bm + 1], vec![0.0; bm + 1], vec![0.0; bm + 1]);
     let mut policy: Policy = vec![Vec::new(); n];
     let mut ranked: Ranked = vec![Vec::new(); n];
+    let mut miss_from = vec![Vec::new(); n];
     for i in (0..n).rev() {
         let blk = &models.blocks[i];
         let c_miss = models.tail[i + 1];
@@ -95,8 +134,12 @@ pub(crate) fn backward(models: &Models, lambda: f64, tol: Option<f64>) -> Pass {
         let dv: Vec<f64> = vn.iter().map(|v| v - v_miss).collect();
         let dc: Vec<f64> = cn.iter().map(|c| c - c_miss).collect();
         let dm: Vec<f64> = mn.iter().map(|m| m - 1.0).collect();
-        let rows: Vec<Row> =
-            (0..=bm).into_par_iter().map(|b| state(blk, b, &dv, &dc, &dm, v_miss, c_miss, tol)).collect();
+        let nx = Next { dv: &dv, dc: &dc, dm: &dm, v_miss, c_miss };
+        let fx = fixed.and_then(|f| f.get(i));
+        let rows: Vec<Row> = (0..=bm)
+            .into_par_iter()
+            .map(|b| state(blk, b, &nx, fx.and_then(|f| f.get(b)).map(|&o| o as usize), tol))
+            .collect();
         let mut pol = Vec::with_capacity(bm + 1);
         let mut alts = Vec::with_capacity(if tol.is_some() { bm + 1 } else { 0 });
         for (b, r) in rows.into_iter().enumerate() {
@@ -110,8 +153,9 @@ pub(crate) fn backward(models: &Models, lambda: f64, tol: Option<f64>) -> Pass {
         }
         policy[i] = pol;
         ranked[i] = alts;
+        miss_from[i] = mn.clone();
     }
-    Pass { policy, miss: mn[bm], cost: cn[bm], ranked: tol.map(|_| ranked) }
+    Pass { policy, miss: mn[bm], cost: cn[bm], miss_from, ranked: tol.map(|_| ranked) }
 }
 
 /// The DP policy for a miss target.
@@ -128,41 +172,67 @@ pub(crate) struct Solved {
 pub(crate) fn solve(models: &Models, target: f64, tol: f64) -> Solved {
     // Lambda is in cost units: scale it by the most a run can cost, so that
     // at the top of the range one unit of miss probability outweighs any cost.
-    let scale: f64 = models
-        .blocks
-        .iter()
-        .map(|b| b.options.iter().map(|o| o.cost).fold(0.0, f64::max))
-        .sum::<f64>()
-        .max(1e-12);
+    let scale: f64 =
+        models.blocks.iter().map(|b| b.options.iter().map(|o| o.cost).fold(0.0, f64::max)).sum::<f64>().max(1e-12);
+    let lambda_max = scale * 1e9;
     let mut passes = 1;
     let free = backward(models, 0.0, None);
-    let (lambda, feasible) = if free.miss <= target {
-        (0.0, true)
+    // The minimum-miss policy, once computed.
+    let mut robust: Option<Pass> = None;
+    let (lambda, feasible, mut policy) = if free.miss <= target {
+        (0.0, true, free.policy)
     } else {
-        let mut hi = scale * 1e9;
         passes += 1;
-        if backward(models, hi, None).miss > target {
-            (hi, false)
+        let top = backward(models, lambda_max, None);
+        let top_policy = top.policy.clone();
+        let top_miss = top.miss;
+        robust = Some(top);
+        if top_miss > target {
+            // Infeasible: minimise the miss probability.
+            (lambda_max, false, top_policy)
         } else {
-            let mut lo = scale * 1e-6;
+            let (mut lo, mut hi) = (scale * 1e-6, lambda_max);
+            let mut best = top_policy;
             passes += 1;
-            if backward(models, lo, None).miss <= target {
+            let low = backward(models, lo, None);
+            if low.miss <= target {
                 hi = lo;
+                best = low.policy;
             } else {
                 while hi / lo > LAMBDA_RATIO && passes < MAX_BISECTIONS {
                     let mid = (lo * hi).sqrt();
                     passes += 1;
-                    if backward(models, mid, None).miss <= target {
+                    let p = backward(models, mid, None);
+                    if p.miss <= target {
                         hi = mid;
+                        best = p.policy;
                     } else {
                         lo = mid;
                     }
                 }
             }
-            (hi, true)
+            (hi, true, best)
         }
     };
+    // Protect unreachable states (see the module notes).
+    let reach = forward(models, &policy).reach;
+    let cur = run(models, 0.0, None, Some(&policy));
+    let sacrificed = |i: usize, b: usize| reach[i][b] == 0.0 && cur.miss_from[i][b] >= 1.0 - EPS;
+    if (0..models.blocks.len()).any(|i| (0..=models.b_max).any(|b| sacrificed(i, b))) {
+        let r = robust.get_or_insert_with(|| {
+            passes += 1;
+            backward(models, lambda_max, None)
+        });
+        for (i, row) in policy.iter_mut().enumerate() {
+            for (b, choice) in row.iter_mut().enumerate() {
+                if sacrificed(i, b) && r.miss_from[i][b] < 1.0 - EPS {
+                    *choice = r.policy[i][b];
+                }
+            }
+        }
+    }
+    // One more pass: costs, misses and ranked lists of the final policy.
     passes += 1;
-    let pass = backward(models, lambda, Some(tol));
+    let pass = run(models, lambda, Some(tol), Some(&policy));
     Solved { pass, lambda, feasible, passes }
 }

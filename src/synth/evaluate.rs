@@ -72,18 +72,15 @@ pub(crate) fn costs_to_go(models: &Models, policy: &Policy) -> Vec<Vec<f64>> {
 /// implies on the grid, read exactly as the adapter reads it: at budget `b`
 /// the remaining time is `b * dt`; the last rule with `min_remaining_ms` at
 /// or below it applies, below the first rule the fallback option.
-pub(crate) fn policy_from_tables(
-    wf: &Workflow,
-    models: &Models,
-    tables: &[&RuleTable],
-) -> Result<Policy, SynthError> {
+pub(crate) fn policy_from_tables(wf: &Workflow, models: &Models, tables: &[&RuleTable]) -> Result<Policy, SynthError> {
     let mut policy = Vec::with_capacity(models.blocks.len());
     for blk in &models.blocks {
         // Per member, the option index at every budget.
         let mut per_member: Vec<Vec<usize>> = Vec::with_capacity(blk.stages.len());
         for (m, &si) in blk.stages.iter().enumerate() {
             let st = &wf.stages()[si];
-            let table = tables.get(si).ok_or_else(|| SynthError::Hints(format!("no rule table for stage '{}'", st.name)))?;
+            let table =
+                tables.get(si).ok_or_else(|| SynthError::Hints(format!("no rule table for stage '{}'", st.name)))?;
             let fb = blk.digit(blk.fallback, m);
             let mut opt_of = Vec::with_capacity(models.b_max + 1);
             for b in 0..=models.b_max {

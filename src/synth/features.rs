@@ -32,7 +32,8 @@ pub(crate) fn classes(
     opts: &SynthOptions,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Classes>, SynthError> {
-    let featured: Vec<usize> = wf.stages().iter().enumerate().filter(|(_, s)| s.feature.is_some()).map(|(i, _)| i).collect();
+    let featured: Vec<usize> =
+        wf.stages().iter().enumerate().filter(|(_, s)| s.feature.is_some()).map(|(i, _)| i).collect();
     let stage = match featured.as_slice() {
         [] => {
             if opts.boundaries.is_some() {

@@ -13,6 +13,7 @@ mod dp;
 mod error;
 mod evaluate;
 mod features;
+mod json_safe;
 mod options;
 mod percentile;
 mod static_plan;
@@ -23,8 +24,8 @@ mod tests;
 pub use error::SynthError;
 pub use options::{MAX_BUCKETS, MAX_FEATURE_CLASSES, MIN_BUCKETS};
 
-use crate::hints::{HintSet, RuleTable, SCHEMA_VERSION};
 use crate::hints::{Hint, Provenance};
+use crate::hints::{HintSet, RuleTable, SCHEMA_VERSION};
 use crate::model::{Size, Workflow};
 use crate::profile::Profile;
 use blocks::Restriction;
@@ -132,8 +133,7 @@ pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Resu
         opts.max_rules.map_or("none".to_string(), |m| m.to_string()),
         notes.join(" ")
     );
-    let created_unix_s =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let created_unix_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let hs = HintSet {
         schema_version: SCHEMA_VERSION,
         workflow: wf.clone(),
@@ -188,9 +188,9 @@ pub fn evaluate(
     let (table, restrict) = match (class, &hints.classes) {
         (None, _) => (hints.tables_per_hint() - 1, None),
         (Some(c), Some(fc)) if c < fc.count() => {
-            let stage = wf.stage_index(&fc.function).ok_or_else(|| {
-                SynthError::Hints(format!("classes.function '{}' is not a stage", fc.function))
-            })?;
+            let stage = wf
+                .stage_index(&fc.function)
+                .ok_or_else(|| SynthError::Hints(format!("classes.function '{}' is not a stage", fc.function)))?;
             (c, Some(Restriction { stage, class: c, range: fc.range(c) }))
         }
         (Some(c), Some(fc)) => {

@@ -34,7 +34,16 @@ pub(crate) fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
             return bad("boundaries", format!("boundaries[{i}] = {} is not finite", b[i]));
         }
         if let Some(i) = b.windows(2).position(|w| w[0] >= w[1]) {
-            return bad("boundaries", format!("must ascend strictly, but boundaries[{}] = {} >= boundaries[{}] = {}", i, b[i], i + 1, b[i + 1]));
+            return bad(
+                "boundaries",
+                format!(
+                    "must ascend strictly, but boundaries[{}] = {} >= boundaries[{}] = {}",
+                    i,
+                    b[i],
+                    i + 1,
+                    b[i + 1]
+                ),
+            );
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 
 use super::blocks::{build, Models, Restriction};
 use super::evaluate::{forward, policy_from_tables};
+use super::json_safe::summary_value;
 use super::{condense::condense, dp, percentile, static_plan, Mode, SynthError, SynthOptions};
 use crate::hints::{Rule, RuleTable, TableSummary};
 use crate::model::Workflow;
@@ -119,11 +120,11 @@ pub(crate) fn synthesize_table(
     });
     let summary = TableSummary {
         class: restrict.map(|r| r.class),
-        expected_cost: chosen.cost,
-        miss_probability: chosen.miss,
+        expected_cost: summary_value(chosen.cost),
+        miss_probability: summary_value(chosen.miss),
         feasible,
         source: chosen.source.to_string(),
-        lambda: chosen.lambda,
+        lambda: chosen.lambda.map(summary_value),
     };
     Ok(Table { rules: chosen.rules, summary, warning, note: format!("[{table}: {note}]") })
 }
