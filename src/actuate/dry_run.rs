@@ -72,6 +72,11 @@ impl Actuator for DryRun {
         &self.pool
     }
 
+    fn worker_dirs(&self, worker: &str) -> Result<Vec<PathBuf>, ActuateError> {
+        check_name(worker)?;
+        Ok(Vec::new())
+    }
+
     fn create(&self, worker: &str) -> Result<(), ActuateError> {
         check_name(worker)?;
         self.state.created(worker);

@@ -37,6 +37,7 @@ pub use v1::{CgroupV1, V1Mounts};
 pub use v2::CgroupV2;
 
 use crate::model::Size;
+use std::path::PathBuf;
 
 /// Directory directly under each cgroup mount that holds everything Janus creates.
 pub const JANUS_ROOT: &str = "janus";
@@ -76,6 +77,10 @@ pub trait Actuator: Send + Sync {
 
     /// The pool this actuator manages (`<mount>/janus/<pool>`).
     fn pool(&self) -> &str;
+
+    /// The worker's cgroup directories, one per hierarchy (none for the dry
+    /// run), whether or not they exist yet. For logs and tests.
+    fn worker_dirs(&self, worker: &str) -> Result<Vec<PathBuf>, ActuateError>;
 
     /// Create the worker's cgroup (idempotent). On failure nothing half-made is left.
     fn create(&self, worker: &str) -> Result<(), ActuateError>;

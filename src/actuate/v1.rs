@@ -101,11 +101,6 @@ impl CgroupV1 {
         self.ncpus
     }
 
-    /// `<memory mount>/janus/<pool>/<worker>` (and likewise for the others).
-    pub fn worker_dirs(&self, worker: &str) -> Result<Vec<PathBuf>, ActuateError> {
-        self.tree.mounts().iter().map(|m| self.tree.worker_dir(m, worker)).collect()
-    }
-
     fn write_memory(&self, dir: &Path, limit: u64) -> Res<()> {
         let usage = fs::read_u64(&dir.join(MEMORY_USAGE))?;
         let path = dir.join(MEMORY_LIMIT);
@@ -131,6 +126,11 @@ impl Actuator for CgroupV1 {
 
     fn pool(&self) -> &str {
         self.tree.pool()
+    }
+
+    /// `<mount>/janus/<pool>/<worker>` for cpu, cpuacct (if separate) and memory.
+    fn worker_dirs(&self, worker: &str) -> Result<Vec<PathBuf>, ActuateError> {
+        self.tree.mounts().iter().map(|m| self.tree.worker_dir(m, worker)).collect()
     }
 
     fn create(&self, worker: &str) -> Result<(), ActuateError> {

@@ -153,6 +153,10 @@ impl Actuator for CgroupV2 {
         self.tree.pool()
     }
 
+    fn worker_dirs(&self, worker: &str) -> Result<Vec<PathBuf>, ActuateError> {
+        Ok(vec![self.worker_dir(worker)?])
+    }
+
     fn create(&self, worker: &str) -> Result<(), ActuateError> {
         self.tree.create(worker, &enable_controllers)
     }
