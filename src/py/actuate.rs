@@ -2,7 +2,7 @@
 //! `janus.gc_cgroups`. Errors go through `errors::err` (raised as
 //! `ActuationError`); file work that can wait (detection, removal with
 //! retries, gc) runs with the GIL released.
-use super::errors::{err, PyRes};
+use super::errors::err;
 use crate::actuate::{self, DryRun};
 use crate::model::Size;
 use pyo3::prelude::*;
@@ -28,7 +28,7 @@ impl PyActuator {
     /// ``ActuationError`` if the cgroup root is not writable.
     #[staticmethod]
     #[pyo3(signature = (pool = "default", base = None))]
-    fn cgroup(py: Python<'_>, pool: &str, base: Option<PathBuf>) -> PyRes<Self> {
+    fn cgroup(py: Python<'_>, pool: &str, base: Option<PathBuf>) -> PyResult<Self> {
         let inner = py
             .detach(|| match base {
                 None => actuate::detect(pool),
@@ -42,7 +42,7 @@ impl PyActuator {
     /// (``is_real`` is False, ``usage`` returns zeros).
     #[staticmethod]
     #[pyo3(signature = (pool = "default"))]
-    fn dry_run(pool: &str) -> PyRes<Self> {
+    fn dry_run(pool: &str) -> PyResult<Self> {
         let inner = DryRun::with_pool(pool, actuate::online_cpus()).map_err(err)?;
         Ok(PyActuator { inner: Box::new(inner) })
     }
@@ -65,23 +65,23 @@ impl PyActuator {
     }
 
     /// Create the worker's cgroup (idempotent).
-    fn create(&self, worker: &str) -> PyRes<()> {
+    fn create(&self, worker: &str) -> PyResult<()> {
         self.inner.create(worker).map_err(err)
     }
 
     /// Move process ``pid`` into the worker's cgroup.
-    fn attach(&self, worker: &str, pid: u32) -> PyRes<()> {
+    fn attach(&self, worker: &str, pid: u32) -> PyResult<()> {
         self.inner.attach(worker, pid).map_err(err)
     }
 
     /// Apply a size: memory first (refused below current usage), then CPU.
-    fn apply(&self, worker: &str, cpu_millis: u32, memory_mib: u32) -> PyRes<()> {
+    fn apply(&self, worker: &str, cpu_millis: u32, memory_mib: u32) -> PyResult<()> {
         self.inner.apply(worker, Size::new(cpu_millis, memory_mib)).map_err(err)
     }
 
     /// Counters of the worker's cgroup: ``cpu_usec``, ``nr_periods``,
     /// ``nr_throttled``, ``throttled_usec``, ``memory_peak_bytes``, ``oom_kills``.
-    fn usage<'py>(&self, py: Python<'py>, worker: &str) -> PyRes<Bound<'py, PyDict>> {
+    fn usage<'py>(&self, py: Python<'py>, worker: &str) -> PyResult<Bound<'py, PyDict>> {
         let u = self.inner.usage(worker).map_err(err)?;
         let d = PyDict::new(py);
         d.set_item("cpu_usec", u.cpu_usec)?;
@@ -94,17 +94,17 @@ impl PyActuator {
     }
 
     /// Restart peak-memory tracking; False when the kernel cannot.
-    fn reset_peak(&self, worker: &str) -> PyRes<bool> {
+    fn reset_peak(&self, worker: &str) -> PyResult<bool> {
         self.inner.reset_peak(worker).map_err(err)
     }
 
     /// Remove the worker's cgroup (its processes must be gone; retries briefly).
-    fn remove(&self, py: Python<'_>, worker: &str) -> PyRes<()> {
+    fn remove(&self, py: Python<'_>, worker: &str) -> PyResult<()> {
         py.detach(|| self.inner.remove(worker)).map_err(err)
     }
 
     /// Remove every worker of the pool and the pool itself.
-    fn remove_all(&self, py: Python<'_>) -> PyRes<()> {
+    fn remove_all(&self, py: Python<'_>) -> PyResult<()> {
         py.detach(|| self.inner.remove_all()).map_err(err)
     }
 
@@ -114,7 +114,7 @@ impl PyActuator {
     }
 
     /// The worker's cgroup directories (empty for the dry run).
-    fn worker_dirs(&self, worker: &str) -> PyRes<Vec<PathBuf>> {
+    fn worker_dirs(&self, worker: &str) -> PyResult<Vec<PathBuf>> {
         self.inner.worker_dirs(worker).map_err(err)
     }
 
@@ -128,7 +128,7 @@ impl PyActuator {
 /// directories.
 #[pyfunction]
 #[pyo3(signature = (base = None))]
-fn gc_cgroups(py: Python<'_>, base: Option<PathBuf>) -> PyRes<Vec<String>> {
+fn gc_cgroups(py: Python<'_>, base: Option<PathBuf>) -> PyResult<Vec<String>> {
     let base = base.unwrap_or_else(|| PathBuf::from(actuate::CGROUP_BASE));
     let removed = py.detach(|| actuate::gc(&base, actuate::JANUS_ROOT)).map_err(err)?;
     Ok(removed.into_iter().map(|p| p.display().to_string()).collect())
