@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import janus
 import numpy as np
 import pytest
+
+import janus
 
 REPO = Path(__file__).resolve().parent.parent
 

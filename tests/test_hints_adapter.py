@@ -3,9 +3,10 @@ expected decisions are obvious."""
 
 import json
 
-import janus
 import numpy as np
 import pytest
+
+import janus
 from janus import AdapterError, HintError, Size
 
 S1, S2, S4 = Size(1000, 512), Size(2000, 512), Size(4000, 512)

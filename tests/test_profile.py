@@ -1,8 +1,9 @@
 """Profiles: building from samples, CSV and ORION files, and bad input."""
 
-import janus
 import numpy as np
 import pytest
+
+import janus
 from janus import ProfileError, Size
 
 

@@ -3,12 +3,13 @@ replay in numpy (not by the synthesizer's own numbers)."""
 
 import json
 
-import janus
 import numpy as np
 import pytest
 from conftest import BIG, SMALL
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import janus
 from janus import Size
 
 

@@ -1,7 +1,8 @@
 """Workflow definition: the decorator API, DAG shapes and every bad input."""
 
-import janus
 import pytest
+
+import janus
 from janus import Size, WorkflowError
 
 
