@@ -120,11 +120,8 @@ impl Runner {
                         expected: wf.name().to_string(),
                     });
                 }
-                let feature = wf
-                    .stages()
-                    .iter()
-                    .map(|s| hints.classes.as_ref().is_some_and(|c| c.function == s.name))
-                    .collect();
+                let feature =
+                    wf.stages().iter().map(|s| hints.classes.as_ref().is_some_and(|c| c.function == s.name)).collect();
                 Runner::Janus { adapter: Adapter::new((**hints).clone()), name: name.clone(), feature }
             }
             PolicySpec::Static { name, sizes } => {

@@ -39,10 +39,7 @@ fn mean_max(samples: &[f64], n: u32) -> f64 {
     let mut x = samples.to_vec();
     x.sort_by(f64::total_cmp);
     let m = x.len() as f64;
-    x.iter()
-        .enumerate()
-        .map(|(i, v)| v * (((i + 1) as f64 / m).powi(n as i32) - (i as f64 / m).powi(n as i32)))
-        .sum()
+    x.iter().enumerate().map(|(i, v)| v * (((i + 1) as f64 / m).powi(n as i32) - (i as f64 / m).powi(n as i32))).sum()
 }
 
 impl StepConf {
@@ -59,9 +56,10 @@ impl StepConf {
                 for (&s, &o) in block.iter().zip(j) {
                     let st = &wf.stages()[s];
                     let size = st.options[o];
-                    let smp = fit
-                        .get(&st.name, &size)
-                        .ok_or_else(|| ReplayError::MissingSize { function: st.name.clone(), size: size.to_string() })?;
+                    let smp = fit.get(&st.name, &size).ok_or_else(|| ReplayError::MissingSize {
+                        function: st.name.clone(),
+                        size: size.to_string(),
+                    })?;
                     let mean = smp.latencies.iter().sum::<f64>() / smp.latencies.len() as f64;
                     lat = lat.max(mean_max(&smp.latencies, st.fanout));
                     c += cm.cost(&size, mean) * f64::from(st.fanout);

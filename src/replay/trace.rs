@@ -79,11 +79,7 @@ pub fn check_profile(wf: &Workflow, profile: &Profile) -> Result<(), ReplayError
     for f in profile.functions() {
         if wf.stage_index(f).is_none() {
             let known = wf.stages().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
-            return Err(ReplayError::StageAbsent {
-                stage: f.to_string(),
-                workflow: wf.name().to_string(),
-                known,
-            });
+            return Err(ReplayError::StageAbsent { stage: f.to_string(), workflow: wf.name().to_string(), known });
         }
     }
     for st in wf.stages() {
