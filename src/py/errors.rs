@@ -5,7 +5,7 @@
 
 use crate::Error;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
 create_exception!(janus._janus, JanusError, PyException, "Base class of every error Janus raises.");
@@ -51,15 +51,7 @@ impl From<Error> for PyErr {
     }
 }
 
-/// `?` on any area's error inside a binding function.
-pub(crate) type PyRes<T> = Result<T, PyErr>;
-
+/// Convert any area's error through the single `From<Error>` above.
 pub(crate) fn err<E: Into<Error>>(e: E) -> PyErr {
     e.into().into()
-}
-
-/// For argument checks done in the binding itself.
-#[allow(dead_code)]
-pub(crate) fn value_error(msg: impl Into<String>) -> PyErr {
-    PyValueError::new_err(msg.into())
 }
