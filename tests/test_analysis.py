@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
-import janus
 import numpy as np
 import pytest
+
+import janus
 from janus.analysis import orion_dir
 
 pd = pytest.importorskip("pandas")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import janus
 import numpy as np
 import pytest
+
+import janus
 from janus.analysis import orion_dir
 from janus.cli import main
 
