@@ -8,16 +8,24 @@ import sys
 
 # sub-command -> module exposing add_arguments(parser) and run(args) -> int
 COMMANDS = {
-    "demo": ("janus.runtime.demo", "profile, synthesize and serve the reference workflow on this machine"),
+    "demo": (
+        "janus.runtime.demo",
+        "profile, synthesize and serve the reference workflow on this machine",
+    ),
     "profile": ("janus.runtime.profile_cli", "profile a workflow's functions at each size option"),
-    "cgroups": ("janus.runtime.cgroups_cli", "inspect or remove cgroups left by a killed Janus run"),
+    "cgroups": (
+        "janus.runtime.cgroups_cli",
+        "inspect or remove cgroups left by a killed Janus run",
+    ),
     "synthesize": ("janus.synth_cli", "synthesize a hint set from a workflow and a profile"),
     "simulate": ("janus.analysis.cli", "replay traces under Janus and the baselines"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="janus", description="Late-binding sizing for serverless workflows.")
+    parser = argparse.ArgumentParser(
+        prog="janus", description="Late-binding sizing for serverless workflows."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     argv = sys.argv[1:] if argv is None else argv
     chosen = argv[0] if argv and argv[0] in COMMANDS else None

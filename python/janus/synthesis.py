@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from janus import _janus
 from janus._janus import HintSet, NativeWorkflow, Profile
@@ -40,6 +40,8 @@ def synthesize(
     )
 
 
-def best_static(workflow: Workflow | NativeWorkflow, profile: Profile, *, buckets: int = 400) -> dict:
+def best_static(
+    workflow: Workflow | NativeWorkflow, profile: Profile, *, buckets: int = 400
+) -> dict:
     """Cheapest one-size-per-function assignment meeting the SLO on the profile."""
     return _janus.best_static(native_of(workflow), profile, buckets=buckets)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 from janus._janus import CostModel, Profile, ProfileError
 from janus.workflow import Workflow

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence, Union
+from typing import Any
 
 from janus._janus import CostModel, NativeWorkflow, Size, WorkflowError
 
-StageRef = Union[str, Callable[..., Any]]
+StageRef = str | Callable[..., Any]
 
 
-def sizes(cpu_millis: Union[int, Iterable[int]], memory_mib: Union[int, Iterable[int]]) -> list[Size]:
+def sizes(cpu_millis: int | Iterable[int], memory_mib: int | Iterable[int]) -> list[Size]:
     """All combinations of the given CPU and memory values, as size options."""
     cpus = [cpu_millis] if isinstance(cpu_millis, int) else list(cpu_millis)
     mems = [memory_mib] if isinstance(memory_mib, int) else list(memory_mib)
@@ -59,9 +60,13 @@ class Workflow:
         self._edges: list[tuple[str, str]] = []
         self._native: NativeWorkflow | None = None
         if not (self.deadline_ms > 0 and self.deadline_ms != float("inf")):
-            raise WorkflowError(f"workflow '{name}': deadline_ms must be positive and finite, got {deadline_ms}")
+            raise WorkflowError(
+                f"workflow '{name}': deadline_ms must be positive and finite, got {deadline_ms}"
+            )
         if not (0.0 < self.percentile < 1.0):
-            raise WorkflowError(f"workflow '{name}': percentile must be in (0, 1), got {percentile}")
+            raise WorkflowError(
+                f"workflow '{name}': percentile must be in (0, 1), got {percentile}"
+            )
 
     # -- building -------------------------------------------------------
     def function(
@@ -80,7 +85,14 @@ class Workflow:
         """
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.add(name or fn.__name__, options, fanout=fanout, fn=fn, feature=feature, feature_name=feature_name)
+            self.add(
+                name or fn.__name__,
+                options,
+                fanout=fanout,
+                fn=fn,
+                feature=feature,
+                feature_name=feature_name,
+            )
             fn.__janus_stage__ = name or fn.__name__  # type: ignore[attr-defined]
             return fn
 
@@ -101,7 +113,9 @@ class Workflow:
         if feature is not None and not callable(feature):
             raise WorkflowError(f"workflow '{self.name}': feature of '{name}' must be callable")
         if not isinstance(fanout, int) or isinstance(fanout, bool):
-            raise WorkflowError(f"workflow '{self.name}': fanout of '{name}' must be an int, got {fanout!r}")
+            raise WorkflowError(
+                f"workflow '{self.name}': fanout of '{name}' must be an int, got {fanout!r}"
+            )
         fname = feature_name or (getattr(feature, "__name__", "feature") if feature else None)
         if fname == "<lambda>":
             fname = "feature"
@@ -129,10 +143,13 @@ class Workflow:
 
     def chain(self, *stages: StageRef) -> Workflow:
         """``a -> b -> c``; a list or tuple element is a parallel group."""
-        groups = [[self._ref(s) for s in x] if isinstance(x, (list, tuple)) else [self._ref(x)] for x in stages]
+        groups = [
+            [self._ref(s) for s in x] if isinstance(x, (list, tuple)) else [self._ref(x)]
+            for x in stages
+        ]
         added = 0
         try:
-            for g1, g2 in zip(groups, groups[1:]):
+            for g1, g2 in itertools.pairwise(groups):
                 for a in g1:
                     for b in g2:
                         self._edges.append((a, b))
@@ -161,7 +178,9 @@ class Workflow:
         try:
             return self._stages[name]
         except KeyError:
-            raise WorkflowError(f"workflow '{self.name}' has no stage '{name}' (it has: {', '.join(self._stages)})") from None
+            raise WorkflowError(
+                f"workflow '{self.name}' has no stage '{name}' (it has: {', '.join(self._stages)})"
+            ) from None
 
     @property
     def functions(self) -> dict[str, Callable[..., Any]]:
@@ -173,7 +192,12 @@ class Workflow:
 
     def with_deadline(self, deadline_ms: float, percentile: float | None = None) -> Workflow:
         """A copy with another SLO (for deadline sweeps)."""
-        w = Workflow(self.name, deadline_ms, self.percentile if percentile is None else percentile, self.cost_model)
+        w = Workflow(
+            self.name,
+            deadline_ms,
+            self.percentile if percentile is None else percentile,
+            self.cost_model,
+        )
         w._stages = dict(self._stages)
         w._edges = list(self._edges)
         w._rebuild()
@@ -189,7 +213,9 @@ class Workflow:
         else:
             name = getattr(s, "__janus_stage__", None) or getattr(s, "__name__", None)
         if not isinstance(name, str) or name not in self._stages:
-            raise WorkflowError(f"workflow '{self.name}': unknown stage {s!r} (it has: {', '.join(self._stages)})")
+            raise WorkflowError(
+                f"workflow '{self.name}': unknown stage {s!r} (it has: {', '.join(self._stages)})"
+            )
         return name
 
     def _spec(self) -> dict:
@@ -201,7 +227,9 @@ class Workflow:
             "stages": [
                 {
                     "name": s.name,
-                    "options": [{"cpu_millis": o.cpu_millis, "memory_mib": o.memory_mib} for o in s.options],
+                    "options": [
+                        {"cpu_millis": o.cpu_millis, "memory_mib": o.memory_mib} for o in s.options
+                    ],
                     "fanout": s.fanout,
                     "feature": s.feature_name,
                 }
@@ -218,7 +246,7 @@ class Workflow:
     def _rebuild_quietly(self) -> None:
         try:
             self._rebuild()
-        except Exception:  # the state before the failed change was valid or empty
+        except WorkflowError:  # the state before the failed change was valid or empty
             self._native = None
 
     def __repr__(self) -> str:
@@ -233,7 +261,9 @@ def _as_size(s: Any, stage: str) -> Size:
         return s
     if isinstance(s, (tuple, list)) and len(s) == 2:
         return Size(int(s[0]), int(s[1]))
-    raise WorkflowError(f"stage '{stage}': option {s!r} is not a janus.Size or (cpu_millis, memory_mib)")
+    raise WorkflowError(
+        f"stage '{stage}': option {s!r} is not a janus.Size or (cpu_millis, memory_mib)"
+    )
 
 
 def native_of(wf: Workflow | NativeWorkflow) -> NativeWorkflow:

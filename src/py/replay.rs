@@ -1,6 +1,187 @@
-//! Binding of the replay engine.
-use pyo3::prelude::*;
+//! Binding of the replay engine: `simulate` (split, fit, replay) and
+//! `replay` (explicit policies). Both release the GIL and return plain dicts
+//! of numpy columns that `janus.analysis` turns into DataFrames.
 
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use super::errors::err;
+use super::hints::PyHintSet;
+use super::model::{PySize, PyWorkflow};
+use super::profile::PyProfile;
+use crate::replay::{
+    replay, simulate, Coupling, PolicyKind, PolicySpec, ReplayConfig, ReplayError, ReplayOutcome, SimulateOptions,
+};
+use crate::synth::{Mode, SynthOptions};
+use numpy::IntoPyArray;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+fn config(runs: usize, seed: u64, coupling: &str) -> PyResult<ReplayConfig> {
+    Ok(ReplayConfig { runs, seed, coupling: coupling.parse::<Coupling>().map_err(err)? })
+}
+
+fn bad(what: &'static str, why: &'static str, value: String) -> PyErr {
+    err(ReplayError::BadOption { what, why, value })
+}
+
+/// The outcome as a dict: metadata, `summary` (one dict per policy) and
+/// `runs` (tidy columns: one row per (policy, run)).
+fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("coupling", o.config.coupling.to_string())?;
+    d.set_item("runs", o.config.runs)?;
+    d.set_item("seed", o.config.seed)?;
+    d.set_item("deadline_ms", o.deadline_ms)?;
+    d.set_item("percentile", o.percentile)?;
+    d.set_item("notes", o.notes.clone())?;
+    let mut summary = Vec::new();
+    for s in &o.summary {
+        let r = PyDict::new(py);
+        r.set_item("policy", &s.name)?;
+        r.set_item("kind", s.kind.to_string())?;
+        r.set_item("runs", s.runs)?;
+        r.set_item("cost", s.cost)?;
+        r.set_item("cpu_core_s", s.core_s)?;
+        r.set_item("gib_s", s.gib_s)?;
+        r.set_item("attainment", s.attainment)?;
+        r.set_item("p50_ms", s.p50_ms)?;
+        r.set_item("p95_ms", s.p95_ms)?;
+        r.set_item("p99_ms", s.p99_ms)?;
+        r.set_item("decisions_per_s", s.decisions_per_s)?;
+        r.set_item("hint_bytes", s.hint_bytes)?;
+        r.set_item("saving_vs_static", s.saving_vs_static)?;
+        r.set_item("oracle_share", s.oracle_share)?;
+        summary.push(r);
+    }
+    d.set_item("summary", summary)?;
+    let n: usize = o.policies.iter().map(|p| p.met.len()).sum();
+    let (mut pol, mut run) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut lat, mut cost, mut core, mut gib, mut met) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+    for (k, p) in o.policies.into_iter().enumerate() {
+        pol.extend(std::iter::repeat_n(k as u32, p.met.len()));
+        run.extend(0..p.met.len() as u64);
+        lat.extend(p.latency_ms);
+        cost.extend(p.cost);
+        core.extend(p.core_s);
+        gib.extend(p.gib_s);
+        met.extend(p.met);
+    }
+    let cols = PyDict::new(py);
+    cols.set_item("policy_index", pol.into_pyarray(py))?;
+    cols.set_item("run", run.into_pyarray(py))?;
+    cols.set_item("latency_ms", lat.into_pyarray(py))?;
+    cols.set_item("cost", cost.into_pyarray(py))?;
+    cols.set_item("cpu_core_s", core.into_pyarray(py))?;
+    cols.set_item("gib_s", gib.into_pyarray(py))?;
+    cols.set_item("met", met.into_pyarray(py))?;
+    d.set_item("columns", cols)?;
+    Ok(d)
+}
+
+/// Split `profile` (first `split` share of each entry's samples fits, the
+/// rest is replayed), synthesize one hint set per mode, fit static sizing,
+/// and replay Janus, static, max size, StepConf and the oracle on the same
+/// `runs` drawn executions. `policies` filters by kind.
+#[pyfunction(name = "simulate")]
+#[pyo3(signature = (workflow, profile, *, runs = 20000, seed = 0, split = 0.5, coupling = "rank",
+    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, buckets = 400))]
+#[allow(clippy::too_many_arguments)]
+fn py_simulate<'py>(
+    py: Python<'py>,
+    workflow: &PyWorkflow,
+    profile: &PyProfile,
+    runs: usize,
+    seed: u64,
+    split: f64,
+    coupling: &str,
+    modes: Vec<String>,
+    policies: Option<Vec<String>>,
+    buckets: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let modes = modes
+        .iter()
+        .map(|m| match m.as_str() {
+            "stochastic" => Ok(Mode::Stochastic),
+            "percentile" => Ok(Mode::Percentile),
+            other => Err(bad("mode", "'stochastic' or 'percentile'", format!("{other:?}"))),
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let kinds = policies
+        .map(|ps| ps.iter().map(|p| p.parse::<PolicyKind>().map_err(err)).collect::<PyResult<Vec<_>>>())
+        .transpose()?;
+    let opts = SimulateOptions {
+        replay: config(runs, seed, coupling)?,
+        split,
+        modes,
+        kinds,
+        synth: SynthOptions { buckets, ..SynthOptions::default() },
+    };
+    let (wf, prof) = (&workflow.0, &profile.0);
+    let out = py.detach(|| simulate(wf, prof, &opts)).map_err(err)?;
+    to_dict(py, out)
+}
+
+/// Replay explicit policies: `policies` is a list of `(name, kind, arg)`
+/// with kind "janus" (arg: HintSet), "static" (arg: list of Size in stage
+/// order, or dict stage -> Size), "maxsize", "stepconf" or "oracle" (arg: None).
+/// `profile_fit` is what policies may know, `profile_replay` what is replayed.
+#[pyfunction(name = "replay")]
+#[pyo3(signature = (workflow, profile_fit, profile_replay, policies, *, runs = 20000, seed = 0, coupling = "rank"))]
+#[allow(clippy::too_many_arguments)]
+fn py_replay<'py>(
+    py: Python<'py>,
+    workflow: &PyWorkflow,
+    profile_fit: &PyProfile,
+    profile_replay: &PyProfile,
+    policies: Vec<(String, String, Option<Bound<'py, PyAny>>)>,
+    runs: usize,
+    seed: u64,
+    coupling: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let wf = &workflow.0;
+    let mut specs = Vec::with_capacity(policies.len());
+    for (name, kind, arg) in policies {
+        let kind = kind.parse::<PolicyKind>().map_err(err)?;
+        let need = |what: &'static str| err(ReplayError::BadPolicy { policy: name.clone(), why: what.into() });
+        specs.push(match kind {
+            PolicyKind::Janus => {
+                let h = arg.ok_or_else(|| need("a janus policy needs a HintSet"))?;
+                let h = h.extract::<PyRef<'_, PyHintSet>>().map_err(|_| need("a janus policy needs a HintSet"))?;
+                PolicySpec::Janus { name: name.clone(), hints: Box::new(h.0.clone()) }
+            }
+            PolicyKind::Static => {
+                let a = arg.ok_or_else(|| need("a static policy needs its sizes"))?;
+                let sizes: Vec<_> = if let Ok(d) = a.cast::<PyDict>() {
+                    wf.stages()
+                        .iter()
+                        .map(|st| {
+                            d.get_item(&st.name)?
+                                .ok_or_else(|| need("the dict of static sizes misses a stage"))?
+                                .extract::<PySize>()
+                                .map(|s| s.0)
+                        })
+                        .collect::<PyResult<_>>()?
+                } else {
+                    a.extract::<Vec<PySize>>()
+                        .map_err(|_| need("static sizes must be a list of Size or a dict stage -> Size"))?
+                        .into_iter()
+                        .map(|s| s.0)
+                        .collect()
+                };
+                PolicySpec::Static { name: name.clone(), sizes }
+            }
+            PolicyKind::MaxSize => PolicySpec::MaxSize,
+            PolicyKind::StepConf => PolicySpec::StepConf,
+            PolicyKind::Oracle => PolicySpec::Oracle,
+        });
+    }
+    let cfg = config(runs, seed, coupling)?;
+    let (fit, rep) = (&profile_fit.0, &profile_replay.0);
+    let out = py.detach(|| replay(wf, fit, rep, &specs, &cfg)).map_err(err)?;
+    to_dict(py, out)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(py_simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(py_replay, m)?)?;
     Ok(())
 }

@@ -8,4 +8,7 @@ pub enum SynthError {
     BadOption { name: &'static str, why: String },
     #[error("synthesis: {0}")]
     Features(String),
+    /// A hint set handed to [`crate::synth::evaluate`] is inconsistent.
+    #[error("synthesis: hint set: {0}")]
+    Hints(String),
 }

@@ -1,8 +1,34 @@
-//! Synthesis: profiles + DAG + SLO -> hint set (see DESIGN.md).
+//! Synthesis: profiles + DAG + SLO -> hint set (see DESIGN.md, "Synthesis").
+//!
+//! Layout: [`blocks`] builds the grid histograms of every parallel block,
+//! [`dp`] is the stochastic DP with a Lagrange multiplier, [`percentile`] the
+//! deterministic baseline, [`static_plan`] the best early-binding plan,
+//! [`condense`] turns a policy into rules, [`evaluate`] computes exactly what
+//! a set of rules does on the histograms, [`features`] splits runs into input
+//! classes and [`table`] ties one table together.
 
+mod blocks;
+mod condense;
+mod dp;
 mod error;
+mod evaluate;
+mod features;
+mod json_safe;
+mod options;
+mod percentile;
+mod static_plan;
+mod table;
+#[cfg(test)]
+mod tests;
 
 pub use error::SynthError;
+pub use options::{MAX_BUCKETS, MAX_FEATURE_CLASSES, MIN_BUCKETS};
+
+use crate::hints::{Hint, Provenance};
+use crate::hints::{HintSet, RuleTable, SCHEMA_VERSION};
+use crate::model::{Size, Workflow};
+use crate::profile::Profile;
+use blocks::Restriction;
 
 /// Which optimisation builds the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,5 +71,146 @@ impl Default for SynthOptions {
     }
 }
 
-mod api_pending;
-pub use api_pending::{best_static, evaluate, synthesize, StaticPlan};
+/// The best early-binding plan: one size per stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaticPlan {
+    /// One size per stage, in `wf.stages()` order.
+    pub sizes: Vec<Size>,
+    /// Expected cost units of one run on the profile's histograms.
+    pub expected_cost: f64,
+    pub miss_probability: f64,
+    /// False when no static plan meets the percentile (the plan is then all-fastest).
+    pub feasible: bool,
+}
+
+/// Synthesize the hint set of `wf` from `profile`.
+pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<HintSet, SynthError> {
+    options::validate(opts)?;
+    profile.check_covers(wf)?;
+    let fastest = blocks::fastest(wf, profile)?;
+    let mut warnings = Vec::new();
+    let classes = features::classes(wf, profile, opts, &mut warnings)?;
+    // Tables for every class, then the unconditioned one (the adapter's "class unknown").
+    let mut restrictions: Vec<Option<Restriction>> = match &classes {
+        Some(c) => (0..c.fc.count()).map(|k| Some(c.restriction(k))).collect(),
+        None => Vec::new(),
+    };
+    restrictions.push(None);
+    let n = wf.stages().len();
+    let mut tables: Vec<Vec<RuleTable>> = vec![Vec::with_capacity(restrictions.len()); n];
+    let mut summary = Vec::with_capacity(restrictions.len());
+    let mut notes = Vec::with_capacity(restrictions.len());
+    for r in restrictions {
+        let t = table::synthesize_table(wf, profile, opts, &fastest, r)?;
+        for (per_stage, rt) in tables.iter_mut().zip(t.rules) {
+            per_stage.push(rt);
+        }
+        summary.push(t.summary);
+        warnings.extend(t.warning);
+        notes.push(t.note);
+    }
+    if let Some(a) = wf.approximation() {
+        warnings.push(format!("workflow '{}': {a}", wf.name()));
+    }
+    let hints = wf
+        .stages()
+        .iter()
+        .zip(tables)
+        .zip(&fastest)
+        .map(|((st, tables), &f)| Hint {
+            function: st.name.clone(),
+            options: st.options.clone(),
+            fastest: st.options[f],
+            tables,
+        })
+        .collect();
+    let dt = wf.slo().deadline_ms / opts.buckets as f64;
+    let synthesis = format!(
+        "mode={:?} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} {}",
+        opts.mode,
+        opts.buckets,
+        opts.tolerance,
+        opts.max_rules.map_or("none".to_string(), |m| m.to_string()),
+        notes.join(" ")
+    );
+    let created_unix_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let hs = HintSet {
+        schema_version: SCHEMA_VERSION,
+        workflow: wf.clone(),
+        classes: classes.map(|c| c.fc),
+        hints,
+        summary,
+        provenance: Provenance {
+            profile_digest: profile.digest(),
+            created_unix_s,
+            janus_version: env!("CARGO_PKG_VERSION").to_string(),
+            synthesis,
+        },
+        warnings,
+    };
+    // A hint set the loader would refuse is a bug here, not the user's: say so rather than hand it out.
+    hs.validate("<synthesized>").map_err(|e| SynthError::Hints(format!("internal error, please report: {e}")))?;
+    Ok(hs)
+}
+
+/// The cheapest static sizing (one size per stage) meeting the percentile on
+/// the unconditioned histograms; see [`static_plan`] for the search.
+pub fn best_static(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<StaticPlan, SynthError> {
+    options::validate(opts)?;
+    profile.check_covers(wf)?;
+    let fastest = blocks::fastest(wf, profile)?;
+    let models = blocks::build(wf, profile, opts.buckets, &fastest, None)?;
+    let st = static_plan::search(&models, 1.0 - wf.slo().percentile);
+    let mut sizes = vec![Size::new(0, 0); wf.stages().len()];
+    for (blk, &o) in models.blocks.iter().zip(&st.choice) {
+        for (m, &si) in blk.stages.iter().enumerate() {
+            sizes[si] = wf.stages()[si].options[blk.digit(o, m)];
+        }
+    }
+    Ok(StaticPlan { sizes, expected_cost: st.cost, miss_probability: st.miss, feasible: st.feasible })
+}
+
+/// Exact forward evaluation of a hint table set on histograms: (expected
+/// cost per run, miss probability). `class` selects the table of an input
+/// class (the featured stage's runs of that class only); `None` the
+/// unconditioned table on all runs. The hints are read as the adapter reads
+/// them with unlimited free capacity (first ranked size).
+pub fn evaluate(
+    hints: &HintSet,
+    profile: &Profile,
+    opts: &SynthOptions,
+    class: Option<usize>,
+) -> Result<(f64, f64), SynthError> {
+    options::validate(opts)?;
+    hints.validate("<evaluate>").map_err(|e| SynthError::Hints(e.to_string()))?;
+    let wf = &hints.workflow;
+    profile.check_covers(wf)?;
+    let (table, restrict) = match (class, &hints.classes) {
+        (None, _) => (hints.tables_per_hint() - 1, None),
+        (Some(c), Some(fc)) if c < fc.count() => {
+            let stage = wf
+                .stage_index(&fc.function)
+                .ok_or_else(|| SynthError::Hints(format!("classes.function '{}' is not a stage", fc.function)))?;
+            (c, Some(Restriction { stage, class: c, range: fc.range(c) }))
+        }
+        (Some(c), Some(fc)) => {
+            return Err(SynthError::BadOption {
+                name: "class",
+                why: format!("{c} is out of range: the hint set has {} input classes", fc.count()),
+            })
+        }
+        (Some(c), None) => {
+            return Err(SynthError::BadOption {
+                name: "class",
+                why: format!("{c} given but the hint set has no input classes"),
+            })
+        }
+    };
+    // Validation guarantees every fastest is one of the options.
+    let fallback: Vec<usize> =
+        hints.hints.iter().map(|h| h.options.iter().position(|s| *s == h.fastest).unwrap_or(0)).collect();
+    let models = blocks::build(wf, profile, opts.buckets, &fallback, restrict)?;
+    let refs: Vec<&RuleTable> = hints.hints.iter().map(|h| &h.tables[table]).collect();
+    let e = evaluate::forward(&models, &evaluate::policy_from_tables(wf, &models, &refs)?);
+    Ok((e.cost, e.miss))
+}

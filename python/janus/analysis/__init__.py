@@ -1,0 +1,28 @@
+"""Evaluation: replay traces under Janus and the baselines (DESIGN.md, "Evaluation").
+
+    import janus
+    wf, prof = janus.orion_workflow(janus.analysis.orion_dir("ml_pipeline"), deadline_ms=160_000)
+    res = janus.simulate(wf, prof, runs=20_000)
+    res.summary()          # one row per policy: cost, attainment, p95, oracle share...
+    res.plot()
+    janus.sweep(wf, prof, factors=[1.0, 1.2, 1.5, 2.0])
+
+Needs the ``analysis`` extra (pandas, matplotlib).
+"""
+
+from janus.analysis.paths import orion_dir
+from janus.analysis.plot import plot_sweep
+from janus.analysis.result import SimulationResult
+from janus.analysis.simulate import POLICY_KINDS, replay, simulate
+from janus.analysis.sweep import reference_latency, sweep
+
+__all__ = [
+    "POLICY_KINDS",
+    "SimulationResult",
+    "orion_dir",
+    "plot_sweep",
+    "reference_latency",
+    "replay",
+    "simulate",
+    "sweep",
+]

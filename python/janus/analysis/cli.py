@@ -1,0 +1,158 @@
+"""`janus simulate`: replay traces under Janus and the baselines; CSV, PNG, table.
+
+    janus simulate --orion DIR --deadline-ms 16000 [--percentile 0.95] [--runs N] [--out DIR] [--sweep]
+    janus simulate --workflow wf.py --profile profile.json [--deadline-ms X] ...
+
+``--workflow`` names a Python file defining ``workflow`` (a janus.Workflow);
+``--profile`` a profile JSON as written by ``janus profile``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from janus._janus import Profile, ReplayError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--orion",
+        metavar="DIR",
+        help="ORION DAG_Profiler trace folder (e.g. .../orion/ml_pipeline)",
+    )
+    src.add_argument("--workflow", metavar="FILE", help="Python file defining `workflow`")
+    p.add_argument("--profile", metavar="JSON", help="profile JSON (with --workflow)")
+    dl = p.add_mutually_exclusive_group()
+    dl.add_argument("--deadline-ms", type=float, help="end-to-end deadline (ms)")
+    dl.add_argument(
+        "--deadline-factor",
+        type=float,
+        help="deadline as a factor of the max-size percentile latency (default 1.2 for --orion)",
+    )
+    p.add_argument(
+        "--percentile",
+        type=float,
+        default=None,
+        help="SLO percentile (default 0.95 / the workflow's)",
+    )
+    p.add_argument("--runs", type=int, default=20_000, help="executions to replay (default 20000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--split", type=float, default=0.5, help="share of samples used to fit (default 0.5)"
+    )
+    p.add_argument(
+        "--coupling",
+        choices=["rank", "independent", "both"],
+        default="rank",
+        help="coupling across sizes",
+    )
+    p.add_argument("--buckets", type=int, default=400, help="synthesis time buckets per deadline")
+    p.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also sweep deadlines (factors of the max-size latency)",
+    )
+    p.add_argument(
+        "--factors",
+        type=float,
+        nargs="+",
+        default=None,
+        help="sweep factors (default 1.0 1.1 1.25 1.5 2 3)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        default="out/simulate",
+        help="where CSV and PNG go (default out/simulate)",
+    )
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG figures")
+
+
+def _load_workflow(path: str) -> Any:
+    spec = importlib.util.spec_from_file_location("_janus_user_workflow", path)
+    if spec is None or spec.loader is None:
+        raise ReplayError(f"{path}: not a Python file")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    wf = getattr(mod, "workflow", None)
+    if wf is None:
+        raise ReplayError(f"{path}: defines no `workflow`")
+    return wf
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
+    """The workflow (with the requested SLO) and its profile."""
+    from janus.analysis.sweep import reference_latency
+    from janus.traces import orion_workflow
+    from janus.workflow import native_of
+
+    if args.orion:
+        if not os.path.isdir(args.orion):
+            raise ReplayError(f"{args.orion}: no such folder")
+        wf, prof = orion_workflow(
+            args.orion, deadline_ms=args.deadline_ms or 1e9, percentile=args.percentile or 0.95
+        )
+        wf = wf.native
+        if args.deadline_ms is None:
+            ref = reference_latency(wf, prof, seed=args.seed)
+            wf = wf.with_slo((args.deadline_factor or 1.2) * ref, None)
+    else:
+        if not args.profile:
+            raise ReplayError("--workflow needs --profile profile.json")
+        wf = native_of(_load_workflow(args.workflow))
+        prof = Profile.load(args.profile)
+        if args.deadline_factor is not None:
+            wf = wf.with_slo(
+                args.deadline_factor * reference_latency(wf, prof, seed=args.seed), args.percentile
+            )
+        elif args.deadline_ms is not None or args.percentile is not None:
+            wf = wf.with_slo(args.deadline_ms or wf.deadline_ms, args.percentile)
+    return wf, prof
+
+
+def run(args: argparse.Namespace) -> int:
+    from janus.analysis.simulate import simulate
+    from janus.analysis.sweep import sweep
+
+    wf, prof = load_inputs(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    kw = {"runs": args.runs, "seed": args.seed, "split": args.split, "buckets": args.buckets}
+    couplings = ["rank", "independent"] if args.coupling == "both" else [args.coupling]
+    for c in couplings:
+        res = simulate(wf, prof, coupling=c, **kw)
+        stem = f"{wf.name}_{c}"
+        res.summary().to_csv(out / f"{stem}_summary.csv")
+        print(res.table())
+        for n in res.notes:
+            print(f"note: {n}")
+        if not args.no_plot:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            res.plot().savefig(out / f"{stem}_summary.png", dpi=120)
+        print(f"wrote {out / (stem + '_summary.csv')}\n")
+    if args.sweep:
+        df = sweep(wf, prof, factors=args.factors, coupling=couplings[0], **kw)
+        df.to_csv(out / f"{wf.name}_sweep.csv", index=False)
+        cols = [
+            "deadline_ms",
+            "factor",
+            "policy",
+            "cost",
+            "attainment",
+            "saving_vs_static",
+            "oracle_share",
+        ]
+        print(df[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        if not args.no_plot:
+            from janus.analysis.plot import plot_sweep
+
+            plot_sweep(df).savefig(out / f"{wf.name}_sweep.png", dpi=120)
+        print(f"wrote {out / (wf.name + '_sweep.csv')}")
+    return 0

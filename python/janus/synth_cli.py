@@ -1,0 +1,72 @@
+"""``janus synthesize``: a workflow module + a profile JSON -> a hint set file."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+from janus._janus import JanusError, Profile
+from janus.synthesis import synthesize
+
+
+def load_workflow_module(path: str):
+    """Import a Python file that defines ``workflow`` (and maybe ``sample_inputs``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise JanusError(f"{path}: no such workflow file")
+    spec = importlib.util.spec_from_file_location(p.stem, p)
+    if spec is None or spec.loader is None:
+        raise JanusError(f"{path}: cannot be imported as a Python module")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[p.stem] = mod
+    spec.loader.exec_module(mod)
+    if not hasattr(mod, "workflow"):
+        raise JanusError(f"{path}: defines no 'workflow' (a janus.Workflow)")
+    return mod
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workflow", help="Python file defining `workflow`")
+    p.add_argument("profile", help="profile JSON (from `janus profile`)")
+    p.add_argument(
+        "-o", "--out", default=None, help="hint set file (default: <workflow name>.hints.json)"
+    )
+    p.add_argument(
+        "--deadline-ms", type=float, default=None, help="override the workflow's deadline"
+    )
+    p.add_argument(
+        "--percentile", type=float, default=None, help="override the workflow's percentile"
+    )
+    p.add_argument("--mode", choices=["stochastic", "percentile"], default="stochastic")
+    p.add_argument("--buckets", type=int, default=400)
+    p.add_argument("--tolerance", type=float, default=0.05)
+    p.add_argument("--max-rules", type=int, default=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    wf = load_workflow_module(args.workflow).workflow
+    if args.deadline_ms is not None or args.percentile is not None:
+        wf = wf.with_deadline(args.deadline_ms or wf.deadline_ms, args.percentile)
+    profile = Profile.load(args.profile)
+    hints = synthesize(
+        wf,
+        profile,
+        mode=args.mode,
+        buckets=args.buckets,
+        tolerance=args.tolerance,
+        max_rules=args.max_rules,
+    )
+    out = args.out or f"{wf.name}.hints.json"
+    hints.save(out)
+    print(f"wrote {out}: {hints!r}")
+    for s in hints.summary:
+        cls = "all inputs" if s["class"] is None else f"input class {s['class']}"
+        print(
+            f"  {cls}: expected cost {s['expected_cost']:.4g}, miss probability "
+            f"{s['miss_probability']:.4f}, source {s['source']}, feasible {s['feasible']}"
+        )
+    for w in hints.warnings:
+        print(f"  warning: {w}")
+    return 0

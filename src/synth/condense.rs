@@ -1,0 +1,171 @@
+//! Condensing: a policy over budgets -> a few rules per function.
+//!
+//! The policy of one stage is a step function of the budget. Adjacent
+//! buckets with the same choice become one rule whose `min_remaining_ms` is
+//! the lower edge of the range (`b * dt`): the adapter applies a rule to any
+//! budget at or above it, and the run's real remaining time is never less
+//! than the grid budget (latencies are rounded up), so this is conservative.
+
+use super::blocks::{BlockModel, Models, Policy};
+use super::evaluate::{costs_to_go, forward};
+use super::json_safe::grid_edge;
+use crate::hints::{Rule, RuleTable};
+use crate::model::Workflow;
+
+/// `ranked[block][b][member]`: alternatives (member option indices, best first)
+/// to the policy's choice at that state.
+pub(crate) type Ranked = Vec<Vec<Vec<Vec<u32>>>>;
+
+/// Alternatives of each member to the best joint option: the member's other
+/// sizes whose Q-value is within `tol` (relative) of the best and, when miss
+/// probabilities are known, whose miss is no worse than the best's + 1e-3.
+pub(crate) fn rank_alternatives(
+    blk: &BlockModel,
+    best: usize,
+    q: &[f64],
+    miss: Option<&[f64]>,
+    tol: f64,
+) -> Vec<Vec<u32>> {
+    let qb = q[best];
+    let limit = qb + tol * qb.abs() + 1e-12 * qb.abs().max(1.0);
+    (0..blk.stages.len())
+        .map(|m| {
+            let own = blk.digit(best, m);
+            let mut alts: Vec<(f64, u32)> = (0..blk.radix[m])
+                .filter(|&x| x != own)
+                .filter_map(|x| {
+                    let j = blk.with_digit(best, m, x);
+                    let ok_q = q[j].is_finite() && q[j] <= limit;
+                    let ok_m = miss.map_or(true, |ms| ms[j] <= ms[best] + 1e-3);
+                    (ok_q && ok_m).then_some((q[j], x as u32))
+                })
+                .collect();
+            alts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            alts.into_iter().map(|a| a.1).collect()
+        })
+        .collect()
+}
+
+/// One rule before it is written out: budgets `start..end` (buckets), the
+/// member's option indices, best first.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Run {
+    pub start: usize,
+    pub end: usize,
+    pub sizes: Vec<u32>,
+}
+
+/// Runs shorter than this share of the budget range are merged into a
+/// neighbour with the same best size (keeping the alternatives valid in
+/// both), so ranked lists that flicker near a tolerance edge do not
+/// multiply the rules.
+const MIN_RUN_SHARE: f64 = 0.02;
+
+/// Runs of member `m` of block `i`: a new run wherever the ranked list
+/// (best size and alternatives) changes.
+fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, m: usize) -> Vec<Run> {
+    let blk = &models.blocks[i];
+    let mut runs: Vec<Run> = Vec::new();
+    for (b, &joint) in policy[i].iter().enumerate() {
+        let mut sizes = vec![blk.digit(joint as usize, m) as u32];
+        if let Some(alts) = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m)) {
+            sizes.extend_from_slice(alts);
+        }
+        match runs.last_mut() {
+            Some(r) if r.sizes == sizes => r.end = b + 1,
+            _ => runs.push(Run { start: b, end: b + 1, sizes }),
+        }
+    }
+    let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
+    // Each merge removes a run, so this ends.
+    loop {
+        let short = (0..runs.len().saturating_sub(1)).find(|&r| {
+            runs[r].sizes[0] == runs[r + 1].sizes[0]
+                && (runs[r].end - runs[r].start).min(runs[r + 1].end - runs[r + 1].start) < min_len
+        });
+        let Some(r) = short else { break };
+        let upper = runs.remove(r + 1);
+        runs[r].end = upper.end;
+        runs[r].sizes.retain(|x| upper.sizes.contains(x));
+    }
+    runs
+}
+
+/// Rules of every stage (`wf.stages()` order) for one table. With
+/// `max_rules`, adjacent rules are merged (least added expected cost first)
+/// and `policy` is updated to what the merged rules do.
+pub(crate) fn condense(
+    wf: &Workflow,
+    models: &Models,
+    policy: &mut Policy,
+    ranked: Option<&Ranked>,
+    max_rules: Option<usize>,
+) -> Vec<RuleTable> {
+    let mut tables = vec![RuleTable::default(); wf.stages().len()];
+    for i in 0..models.blocks.len() {
+        for m in 0..models.blocks[i].stages.len() {
+            let mut runs = runs_of(models, policy, ranked, i, m);
+            if let Some(max) = max_rules {
+                if runs.len() > max {
+                    cap(models, policy, i, m, &mut runs, max);
+                }
+            }
+            let si = models.blocks[i].stages[m];
+            let st = &wf.stages()[si];
+            tables[si].rules = runs
+                .iter()
+                .map(|r| Rule {
+                    min_remaining_ms: grid_edge(r.start, models.dt),
+                    sizes: r.sizes.iter().map(|&x| st.options[x as usize]).collect(),
+                })
+                .collect();
+        }
+    }
+    tables
+}
+
+/// Merge adjacent runs of member `m` of block `i` until at most `max` remain.
+///
+/// Merging two runs keeps the lower run's choice (the smaller budgets, hence
+/// the riskier part and the faster size) over both ranges, so merging stays
+/// conservative. The added expected cost of a merge is estimated with the
+/// rest of the policy fixed: over the upper run's budgets, reach probability
+/// times the change in expected cost-to-go.
+fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>, max: usize) {
+    let reach = forward(models, policy).reach;
+    let ctg = costs_to_go(models, policy);
+    let blk = &models.blocks[i];
+    let c_miss = models.tail[i + 1];
+    let dc: Vec<f64> = ctg[i + 1].iter().map(|c| c - c_miss).collect();
+    let cq = |o: usize, b: usize| {
+        let opt = &blk.options[o];
+        opt.cost + c_miss + opt.hist.dot(b, &dc)
+    };
+    let added = |policy: &Policy, lower: &Run, upper: &Run| -> f64 {
+        (upper.start..upper.end)
+            .filter(|&b| reach[i][b] > 0.0)
+            .map(|b| {
+                let cur = policy[i][b] as usize;
+                let new = blk.with_digit(cur, m, lower.sizes[0] as usize);
+                reach[i][b] * (cq(new, b) - cq(cur, b))
+            })
+            .sum()
+    };
+    // Each merge removes one run, so this ends after runs.len() - max rounds.
+    while runs.len() > max.max(1) {
+        let mut best: Option<(f64, usize)> = None;
+        for r in 0..runs.len() - 1 {
+            let d = added(policy, &runs[r], &runs[r + 1]);
+            if best.map_or(true, |(bd, _)| d < bd) {
+                best = Some((d, r));
+            }
+        }
+        let Some((_, r)) = best else { break };
+        let upper = runs.remove(r + 1);
+        let x = runs[r].sizes[0] as usize;
+        for choice in &mut policy[i][upper.start..upper.end] {
+            *choice = blk.with_digit(*choice as usize, m, x) as u32;
+        }
+        runs[r].end = upper.end;
+    }
+}

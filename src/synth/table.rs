@@ -1,0 +1,130 @@
+//! One rule table set (one input class, or all inputs): pick the policy,
+//! condense it to rules, and evaluate the rules exactly.
+
+use super::blocks::{build, Models, Restriction};
+use super::evaluate::{forward, policy_from_tables};
+use super::json_safe::summary_value;
+use super::{condense::condense, dp, percentile, static_plan, Mode, SynthError, SynthOptions};
+use crate::hints::{Rule, RuleTable, TableSummary};
+use crate::model::Workflow;
+use crate::profile::Profile;
+
+/// Slack on the miss target when judging feasibility (float noise only).
+pub(crate) const FEASIBILITY_EPS: f64 = 1e-9;
+
+pub(crate) struct Table {
+    /// One rule table per stage, `wf.stages()` order.
+    pub rules: Vec<RuleTable>,
+    pub summary: TableSummary,
+    pub warning: Option<String>,
+    /// Details for the provenance string.
+    pub note: String,
+}
+
+/// Exact (cost, miss) of rule tables on the models.
+pub(crate) fn exact(wf: &Workflow, models: &Models, rules: &[RuleTable]) -> Result<(f64, f64), SynthError> {
+    let refs: Vec<&RuleTable> = rules.iter().collect();
+    let e = forward(models, &policy_from_tables(wf, models, &refs)?);
+    Ok((e.cost, e.miss))
+}
+
+/// A static plan as hints: one rule per function from budget 0 on.
+pub(crate) fn static_tables(wf: &Workflow, models: &Models, choice: &[usize]) -> Vec<RuleTable> {
+    let mut tables = vec![RuleTable::default(); wf.stages().len()];
+    for (blk, &o) in models.blocks.iter().zip(choice) {
+        for (m, &si) in blk.stages.iter().enumerate() {
+            let size = wf.stages()[si].options[blk.digit(o, m)];
+            tables[si].rules = vec![Rule { min_remaining_ms: 0.0, sizes: vec![size] }];
+        }
+    }
+    tables
+}
+
+struct Candidate {
+    rules: Vec<RuleTable>,
+    cost: f64,
+    miss: f64,
+    source: &'static str,
+    lambda: Option<f64>,
+}
+
+pub(crate) fn synthesize_table(
+    wf: &Workflow,
+    profile: &Profile,
+    opts: &SynthOptions,
+    fallback: &[usize],
+    restrict: Option<Restriction>,
+) -> Result<Table, SynthError> {
+    let models = build(wf, profile, opts.buckets, fallback, restrict)?;
+    let slo = wf.slo();
+    let target = 1.0 - slo.percentile;
+    let meets = |miss: f64| miss <= target + FEASIBILITY_EPS;
+    let (chosen, note, why_infeasible) = match opts.mode {
+        Mode::Stochastic => {
+            let solved = dp::solve(&models, target, opts.tolerance);
+            let (pass_cost, pass_miss) = (solved.pass.cost, solved.pass.miss);
+            let mut policy = solved.pass.policy;
+            let rules = condense(wf, &models, &mut policy, solved.pass.ranked.as_ref(), opts.max_rules);
+            let (cost, miss) = exact(wf, &models, &rules)?;
+            let dp_c = Candidate { rules, cost, miss, source: "dp", lambda: Some(solved.lambda) };
+            // Always keep the best static plan as a candidate: the bisection can over-achieve.
+            let st = static_plan::search(&models, target);
+            let rules = static_tables(wf, &models, &st.choice);
+            let (cost, miss) = exact(wf, &models, &rules)?;
+            let st_c = Candidate { rules, cost, miss, source: "static", lambda: None };
+            let note = format!(
+                "lambda={:.6e} dp_passes={} dp_feasible={} dp_policy_cost={:.6} dp_policy_miss={:.6} \
+                 dp_rules_cost={:.6} dp_rules_miss={:.6} static({})_cost={:.6} static_miss={:.6}",
+                solved.lambda,
+                solved.passes,
+                solved.feasible,
+                pass_cost,
+                pass_miss,
+                dp_c.cost,
+                dp_c.miss,
+                st.method,
+                st_c.cost,
+                st_c.miss
+            );
+            let pick_static = match (meets(dp_c.miss), meets(st_c.miss)) {
+                (true, true) => st_c.cost < dp_c.cost,
+                (false, true) => true,
+                (true, false) => false,
+                (false, false) => st_c.miss < dp_c.miss,
+            };
+            let why = "even the fastest sizes cannot meet it; the hints minimise the miss probability (best effort)";
+            (if pick_static { st_c } else { dp_c }, note, why)
+        }
+        Mode::Percentile => {
+            let pp = percentile::solve(&models, slo.percentile, opts.tolerance);
+            let mut policy = pp.policy;
+            let rules = condense(wf, &models, &mut policy, Some(&pp.ranked), opts.max_rules);
+            let (cost, miss) = exact(wf, &models, &rules)?;
+            let note = format!("per-block quantile={:.6}", pp.q);
+            let why = "percentile mode plans on per-block quantiles, which is conservative; \
+                       the stochastic mode may still meet it";
+            (Candidate { rules, cost, miss, source: "percentile", lambda: None }, note, why)
+        }
+    };
+    let feasible = meets(chosen.miss);
+    let table = match restrict {
+        Some(r) => format!("input class {} of '{}'", r.class, wf.stages()[r.stage].name),
+        None => "all inputs".to_string(),
+    };
+    let warning = (!feasible).then(|| {
+        format!(
+            "deadline {} ms at percentile {} is infeasible for {table}: predicted miss probability {:.4} \
+             exceeds the allowed {:.4}; {why_infeasible}",
+            slo.deadline_ms, slo.percentile, chosen.miss, target
+        )
+    });
+    let summary = TableSummary {
+        class: restrict.map(|r| r.class),
+        expected_cost: summary_value(chosen.cost),
+        miss_probability: summary_value(chosen.miss),
+        feasible,
+        source: chosen.source.to_string(),
+        lambda: chosen.lambda.map(summary_value),
+    };
+    Ok(Table { rules: chosen.rules, summary, warning, note: format!("[{table}: {note}]") })
+}

@@ -1,0 +1,65 @@
+"""Shared fixtures: small workflows and profiles with known answers, and the
+location of the ORION traces (read in place, never copied into the repo)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import janus
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def orion_dir() -> Path | None:
+    """$JANUS_ORION_DIR, else ../shared/data/orion beside the repository."""
+    for cand in (
+        os.environ.get("JANUS_ORION_DIR"),
+        REPO.parent / "shared" / "data" / "orion",
+        "/work/shared/data/orion",
+    ):
+        if cand and (Path(cand) / "ml_pipeline").is_dir():
+            return Path(cand)
+    return None
+
+
+@pytest.fixture
+def orion() -> Path:
+    d = orion_dir()
+    if d is None:
+        pytest.skip(
+            "ORION traces not found: set JANUS_ORION_DIR or place them in ../shared/data/orion"
+        )
+    return d
+
+
+SMALL, BIG = janus.Size(500, 512), janus.Size(2000, 512)
+
+
+@pytest.fixture
+def two_stage():
+    """A 2-stage chain: stage `a` is bimodal (fast or slow); both stages speed
+    up sublinearly with CPU (1.5x and 2x for 4x the cores), so SMALL is the
+    cheaper size for each of them.
+
+    After a fast `a` (~210 ms at SMALL), SMALL for `b` (~610 ms) still meets
+    the 1000 ms deadline; after a slow `a` (~610 ms), only BIG (~305 ms) does.
+    The best static plan must pay for BIG on every run (SMALL, BIG); late
+    binding pays for it only after a slow `a`.
+    """
+    wf = janus.Workflow("two", deadline_ms=1000, percentile=0.9)
+    wf.add("a", [SMALL, BIG])
+    wf.add("b", [SMALL, BIG])
+    wf.chain("a", "b")
+    rng = np.random.default_rng(1)
+    a_small = np.where(rng.random(400) < 0.5, 200.0, 600.0) + rng.uniform(0, 20, 400)
+    a_big = a_small / 1.5
+    b_small = 600.0 + rng.uniform(0, 20, 400)
+    b_big = 300.0 + rng.uniform(0, 10, 400)
+    prof = janus.Profile.from_samples(
+        {("a", SMALL): a_small, ("a", BIG): a_big, ("b", SMALL): b_small, ("b", BIG): b_big}
+    )
+    return wf, prof

@@ -1,0 +1,97 @@
+//! Property tests of the synthesizer on random small chains.
+//!
+//! Tolerance on cost: the hints are compared with the best static plan on
+//! the *same* histograms. Synthesis keeps the static plan as a candidate, so
+//! the hints should never cost more; the 2 % slack only absorbs what a
+//! different implementation of the guard could legitimately lose (bucketing
+//! of the grid and the Lagrangian duality gap of the DP when the static
+//! candidate is found by local search) and float noise.
+
+use janus::hints::HintSet;
+use janus::model::{CostModel, Size, Slo, Stage, Workflow};
+use janus::profile::Profile;
+use janus::synth::{best_static, evaluate, synthesize, Mode, SynthOptions};
+use proptest::prelude::*;
+
+const SIZES: [Size; 3] = [Size::new(500, 512), Size::new(1000, 1024), Size::new(2000, 1024)];
+
+#[derive(Debug, Clone)]
+struct Case {
+    wf: Workflow,
+    profile: Profile,
+    buckets: usize,
+}
+
+/// 2-3 stages, 2-3 sizes each, 1-6 samples per size; bigger sizes tend to
+/// be faster (speed-up drawn per stage) but samples are noisy.
+fn case() -> impl Strategy<Value = Case> {
+    let stage =
+        (2usize..=3, 20.0f64..400.0, 1.0f64..2.0, prop::collection::vec(prop::collection::vec(0.3f64..2.5, 1..=6), 3));
+    (prop::collection::vec(stage, 2..=3), 300u32..2000, prop::sample::select(vec![0.5, 0.8, 0.9, 0.95]), 20usize..=120)
+        .prop_map(|(stages, deadline_ms, percentile, buckets)| {
+            let mut st = Vec::new();
+            let mut profile = Profile::new();
+            for (i, (nsizes, base, speedup, noise)) in stages.into_iter().enumerate() {
+                let name = format!("s{i}");
+                let options: Vec<Size> = SIZES[..nsizes].to_vec();
+                for (k, size) in options.iter().enumerate() {
+                    let lat: Vec<f64> = noise[k].iter().map(|x| base * x / speedup.powi(k as i32)).collect();
+                    profile.add(&name, *size, lat, None).unwrap();
+                }
+                st.push(Stage { name, options, fanout: 1, feature: None });
+            }
+            // Deadlines are short decimals, as users write them (see the JSON note in the report).
+            let deadline_ms = f64::from(deadline_ms);
+            let wf = Workflow::chain("prop", Slo { deadline_ms, percentile }, CostModel::default(), st).unwrap();
+            Case { wf, profile, buckets }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hints_meet_the_percentile_and_beat_static(c in case(), max_rules in prop::option::of(1usize..4)) {
+        let opts = SynthOptions { buckets: c.buckets, max_rules, ..SynthOptions::default() };
+        let hs = synthesize(&c.wf, &c.profile, &opts).unwrap();
+        let target = 1.0 - c.wf.slo().percentile;
+        let s = &hs.summary[0];
+        // The summary is the exact evaluation of the hints.
+        let (cost, miss) = evaluate(&hs, &c.profile, &opts, None).unwrap();
+        prop_assert!((cost - s.expected_cost).abs() <= 1e-9 * cost.max(1.0));
+        prop_assert!((miss - s.miss_probability).abs() <= 1e-12);
+        if s.feasible {
+            prop_assert!(miss <= target + 1e-9, "miss {} > {}", miss, target);
+        } else {
+            prop_assert!(!hs.warnings.is_empty());
+        }
+        let st = best_static(&c.wf, &c.profile, &opts).unwrap();
+        if st.feasible {
+            prop_assert!(s.feasible, "static is feasible but the hints are not: {:?}", s);
+            prop_assert!(cost <= st.expected_cost * 1.02 + 1e-12, "hints {} > static {}", cost, st.expected_cost);
+        }
+        if let Some(m) = max_rules {
+            prop_assert!(hs.hints.iter().all(|h| h.tables.iter().all(|t| t.rules.len() <= m)));
+        }
+        // Save -> load is exact.
+        let back = HintSet::from_json(&hs.to_json(), "prop").unwrap();
+        prop_assert_eq!(&back, &hs);
+    }
+
+    #[test]
+    fn percentile_mode_is_consistent(c in case()) {
+        let opts = SynthOptions { buckets: c.buckets, mode: Mode::Percentile, ..SynthOptions::default() };
+        let hs = synthesize(&c.wf, &c.profile, &opts).unwrap();
+        let s = &hs.summary[0];
+        let (cost, miss) = evaluate(&hs, &c.profile, &opts, None).unwrap();
+        prop_assert!((cost - s.expected_cost).abs() <= 1e-9 * cost.max(1.0));
+        prop_assert_eq!(s.feasible, miss <= 1.0 - c.wf.slo().percentile + 1e-9);
+        // Whatever the percentile mode can do, the stochastic mode does at least as well or meets the target.
+        let dp = synthesize(&c.wf, &c.profile, &SynthOptions { mode: Mode::Stochastic, ..opts.clone() }).unwrap();
+        if s.feasible {
+            prop_assert!(dp.summary[0].feasible);
+        }
+        let back = HintSet::from_json(&hs.to_json(), "prop").unwrap();
+        prop_assert_eq!(&back, &hs);
+    }
+}

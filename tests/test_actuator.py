@@ -1,0 +1,70 @@
+"""The actuator binding: real cgroups where the tree is writable (CI runs as
+root), the dry run everywhere, and bad input."""
+
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from janus import ActuationError
+from janus._janus import Actuator
+
+
+def real_actuator(pool):
+    try:
+        return Actuator.cgroup(pool=pool)
+    except ActuationError as e:
+        pytest.skip(f"cgroups not writable here: {e}")
+
+
+def test_dry_run_records_and_says_so():
+    a = Actuator.dry_run()
+    assert (a.kind, a.is_real) == ("dry-run", False)
+    a.create("w1")
+    a.apply("w1", 500, 256)
+    assert a.applied("w1") == (500, 256)
+    assert a.usage("w1")["cpu_usec"] == 0
+    a.remove_all()
+
+
+@pytest.mark.parametrize("name", ["..", "../etc", "a/b", "", "sp ace"])
+def test_bad_names(name):
+    a = Actuator.dry_run()
+    with pytest.raises(ActuationError, match="invalid|name"):
+        a.create(name)
+    with pytest.raises(ActuationError):
+        Actuator.dry_run(pool=name)
+
+
+def test_bad_sizes():
+    a = Actuator.dry_run()
+    a.create("w")
+    with pytest.raises(ActuationError, match="cpu"):
+        a.apply("w", 0, 256)
+    with pytest.raises(ActuationError, match="cpu"):
+        a.apply("w", (os.cpu_count() or 1) * 1000 + 1, 256)
+
+
+def test_real_cgroup_limits_a_process_and_is_removed():
+    pool = f"pytest-act-{uuid.uuid4().hex[:8]}"
+    a = real_actuator(pool)
+    assert a.is_real and a.kind.startswith("cgroup-")
+    a.create("w")
+    a.apply("w", 200, 64)
+    dirs = a.worker_dirs("w")
+    assert dirs and all(d.is_dir() if hasattr(d, "is_dir") else os.path.isdir(d) for d in dirs)
+    child = subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
+    try:
+        a.attach("w", child.pid)
+        time.sleep(1.0)
+        u = a.usage("w")
+        # 200 millicores for ~1 s: some CPU used, and throttled
+        assert 20_000 < u["cpu_usec"] < 600_000, u
+        assert u["nr_throttled"] > 0, u
+    finally:
+        child.kill()
+        child.wait()
+    a.remove_all()
+    assert not any(os.path.exists(d) for d in dirs)

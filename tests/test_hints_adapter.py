@@ -1,0 +1,179 @@
+"""Hint-set files and the adapter, on a hint set written by hand so the
+expected decisions are obvious."""
+
+import json
+
+import numpy as np
+import pytest
+
+import janus
+from janus import AdapterError, HintError, Size
+
+S1, S2, S4 = Size(1000, 512), Size(2000, 512), Size(4000, 512)
+
+
+def sz(s):
+    return {"cpu_millis": s.cpu_millis, "memory_mib": s.memory_mib}
+
+
+def hand_hints() -> dict:
+    wf = janus.Workflow("w", deadline_ms=1000, percentile=0.9)
+    wf.add("f", [S1, S2, S4])
+    rules = [(100.0, [S4]), (300.0, [S2, S1]), (600.0, [S1])]
+    return {
+        "schema_version": 1,
+        "workflow": json.loads(wf.native.to_json()),
+        "classes": None,
+        "hints": [
+            {
+                "function": "f",
+                "options": [sz(S1), sz(S2), sz(S4)],
+                "fastest": sz(S4),
+                "tables": [
+                    {
+                        "rules": [
+                            {"min_remaining_ms": m, "sizes": [sz(s) for s in ss]} for m, ss in rules
+                        ]
+                    }
+                ],
+            }
+        ],
+        "summary": [
+            {
+                "class": None,
+                "expected_cost": 1.0,
+                "miss_probability": 0.05,
+                "feasible": True,
+                "source": "dp",
+            }
+        ],
+        "provenance": {
+            "profile_digest": "0" * 64,
+            "created_unix_s": 0,
+            "janus_version": "test",
+            "synthesis": "hand",
+        },
+    }
+
+
+@pytest.fixture
+def hints():
+    return janus.HintSet.from_json(json.dumps(hand_hints()))
+
+
+def test_decide_follows_the_remaining_budget(hints):
+    a = janus.Adapter(hints)
+    d = a.decide("f", elapsed_ms=200)
+    assert (d.size, d.rule, d.best_effort, d.remaining_ms) == (S1, 2, False, 800)
+    assert a.decide("f", elapsed_ms=600).size == S2
+    late = a.decide("f", elapsed_ms=950)
+    assert (late.size, late.rule, late.best_effort) == (S4, None, True)
+
+
+def test_decide_takes_the_first_ranked_size_that_fits(hints):
+    a = janus.Adapter(hints)
+    d = a.decide("f", elapsed_ms=600, free=Size(1500, 4096))
+    assert (d.size, d.fits) == (S1, True)
+    d = a.decide("f", elapsed_ms=600, free=(500, 4096))
+    assert (d.size, d.fits) == (S2, False)
+
+
+def test_decide_many_matches_decide(hints):
+    a = janus.Adapter(hints)
+    el = np.array([0.0, 200.0, 450.0, 600.0, 800.0, 950.0, 1200.0])
+    out = a.decide_many("f", el)
+    for i, e in enumerate(el):
+        d = a.decide("f", float(e))
+        assert out["cpu_millis"][i] == d.size.cpu_millis
+        assert out["memory_mib"][i] == d.size.memory_mib
+        assert out["rule"][i] == (-1 if d.rule is None else d.rule)
+        assert out["best_effort"][i] == d.best_effort
+    assert out["cpu_millis"].dtype == np.uint32
+    with pytest.raises(AdapterError, match="elapsed_ms"):
+        a.decide_many("f", np.array([1.0, -1.0]))
+    with pytest.raises(AdapterError, match="feature values"):
+        a.decide_many("f", el, features=np.array([1.0]))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda a: a.decide("nope", 0), "unknown function 'nope'"),
+        (lambda a: a.decide("f", -1), "elapsed_ms"),
+        (lambda a: a.decide("f", float("nan")), "elapsed_ms"),
+        (lambda a: a.decide("f", 1, feature=float("inf")), "feature"),
+        (lambda a: a.observe("f", Size(3, 3), 10.0), "not an option"),
+        (lambda a: a.observe("f", S1, -10.0), "latency_ms"),
+    ],
+)
+def test_bad_adapter_calls(hints, call, match):
+    with pytest.raises(AdapterError, match=match):
+        call(janus.Adapter(hints))
+
+
+def test_observe_and_drift(hints):
+    a = janus.Adapter(hints)
+    for x in (100.0, 110.0, 120.0):
+        a.observe("f", S1, x)
+    assert a.observed == 3
+    prof = janus.Profile.from_samples({("f", S1): [55.0]})
+    [(fn, size, ratio)] = a.drift(prof, min_samples=3)
+    assert (fn, size) == ("f", S1) and ratio == pytest.approx(2.0)
+    assert a.observed_profile().latencies("f", S1).tolist() == [100.0, 110.0, 120.0]
+
+
+def test_save_load_round_trip(hints, tmp_path):
+    path = tmp_path / "w.hints.json"
+    hints.save(path)
+    assert janus.HintSet.load(path) == hints
+    assert not list(tmp_path.glob("*.tmp*")), "atomic save leaves no temp file"
+    assert hints.size_bytes == len(hints.to_json())
+    assert hints.rules("f") == [(100.0, [S4]), (300.0, [S2, S1]), (600.0, [S1])]
+
+
+def test_truncated_file(hints, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(hints.to_json()[:200])
+    with pytest.raises(HintError, match="truncated"):
+        janus.HintSet.load(path)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda h: h.update(schema_version=7), "schema_version 7 is not supported"),
+        (lambda h: h.pop("schema_version"), "schema_version"),
+        (
+            lambda h: h["hints"][0]["tables"][0]["rules"][1].update(min_remaining_ms=50),
+            r"hints\[0\]\.tables\[0\]\.rules\[1\]",
+        ),
+        (lambda h: h["hints"][0]["tables"][0]["rules"][0].update(sizes=[]), r"rules\[0\]\.sizes"),
+        (
+            lambda h: h["hints"][0]["tables"][0]["rules"][0].update(
+                sizes=[{"cpu_millis": 7, "memory_mib": 7}]
+            ),
+            "not one of the function's options",
+        ),
+        (lambda h: h["hints"][0].update(function="g"), r"hints\[0\]\.function"),
+        (lambda h: h["hints"][0].update(fastest={"cpu_millis": "x"}), r"hints\[0\]\.fastest"),
+        (lambda h: h["hints"].clear(), "0 hints for 1 stages"),
+        (lambda h: h["workflow"]["slo"].update(percentile=3), "percentile"),
+    ],
+)
+def test_hand_edited_nonsense_names_the_json_path(edit, match):
+    h = hand_hints()
+    edit(h)
+    with pytest.raises(HintError, match=match):
+        janus.HintSet.from_json(json.dumps(h), "edited.json")
+
+
+def test_swap_is_atomic_and_checks_workflow(hints):
+    a = janus.Adapter(hints)
+    h = hand_hints()
+    h["hints"][0]["tables"][0]["rules"] = [{"min_remaining_ms": 0.0, "sizes": [sz(S2)]}]
+    a.swap(janus.HintSet.from_json(json.dumps(h)))
+    assert a.decide("f", 10).size == S2
+    other = hand_hints()
+    other["workflow"]["name"] = "other"
+    with pytest.raises(AdapterError, match="workflow 'other'"):
+        a.swap(janus.HintSet.from_json(json.dumps(other)))

@@ -1,0 +1,85 @@
+"""Profiles: building from samples, CSV and ORION files, and bad input."""
+
+import numpy as np
+import pytest
+
+import janus
+from janus import ProfileError, Size
+
+
+def test_from_samples_accepts_both_shapes_and_numpy():
+    p = janus.Profile.from_samples(
+        {("f", Size(500, 256)): np.array([1.0, 2.0]), "g": {Size(1000, 256): [3.0]}}
+    )
+    assert sorted(p.functions()) == ["f", "g"]
+    assert p.latencies("f", Size(500, 256)).tolist() == [1.0, 2.0]
+    assert p.sizes("g") == [Size(1000, 256)]
+    assert len(p) == 2
+
+
+@pytest.mark.parametrize(
+    "bad, match", [([], "no samples"), ([1.0, -2.0], "#1"), ([float("nan")], "finite")]
+)
+def test_bad_samples(bad, match):
+    with pytest.raises(ProfileError, match=match):
+        janus.Profile.from_samples({("f", Size(500, 256)): bad})
+
+
+def test_csv_round_trip_and_errors(tmp_path):
+    good = tmp_path / "p.csv"
+    good.write_text(
+        "function,cpu_millis,memory_mib,latency_ms,feature\nf,500,256,10,1.5\nf,500,256,12,2.5\n"
+    )
+    p = janus.Profile.from_csv(good)
+    assert p.latencies("f", Size(500, 256)).tolist() == [10.0, 12.0]
+    assert p.features("f", Size(500, 256)).tolist() == [1.5, 2.5]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("function,cpu_millis,memory_mib,latency_ms\nf,500,256,10\nf,500,256,-3\n")
+    with pytest.raises(ProfileError, match=r"bad.csv:3"):
+        janus.Profile.from_csv(bad)
+    missing = tmp_path / "m.csv"
+    missing.write_text("function,latency_ms\nf,1\n")
+    with pytest.raises(ProfileError, match="missing column 'cpu_millis'"):
+        janus.Profile.from_csv(missing)
+    with pytest.raises(ProfileError, match="nope.csv"):
+        janus.Profile.from_csv(tmp_path / "nope.csv")
+
+
+def test_json_save_load_and_split(tmp_path):
+    p = janus.Profile.from_samples({("f", Size(500, 256)): [1.0, 2.0, 3.0, 4.0]})
+    p.save(tmp_path / "p.json")
+    q = janus.Profile.load(tmp_path / "p.json")
+    assert q.digest == p.digest
+    a, b = q.split(0.5)
+    assert a.latencies("f", Size(500, 256)).tolist() == [1.0, 2.0]
+    assert b.latencies("f", Size(500, 256)).tolist() == [3.0, 4.0]
+    with pytest.raises(ProfileError, match="too few"):
+        janus.Profile.from_samples({("f", Size(500, 256)): [1.0]}).split(0.5)
+
+
+def test_missing_entry_is_named(two_stage):
+    _, prof = two_stage
+    wf2 = janus.Workflow("two", deadline_ms=1000)
+    wf2.add("a", [Size(500, 512), Size(3000, 512)])
+    with pytest.raises(ProfileError, match=r"'a' at size 3000m/512Mi"):
+        prof.check_covers(wf2.native)
+
+
+def test_orion_traces_load(orion):
+    wf, prof = janus.orion_workflow(orion / "ml_pipeline", deadline_ms=200_000)
+    assert wf.stages == ["PCA", "ParamTune", "CombineModels"]
+    assert len(wf.native.options("PCA")) == 4
+    lat = prof.latencies("PCA", wf.native.options("PCA")[0])
+    assert len(lat) >= 290 and (lat > 0).all()
+    prof.check_covers(wf.native)
+
+
+def test_orion_bad_folder_is_reported(tmp_path):
+    (tmp_path / "rsc_1000_1000.txt").write_text("E2E:30 A:10 B:20\nE2E:30 A:x B:1\n")
+    with pytest.raises(ProfileError, match=r"rsc_1000_1000.txt:2"):
+        janus.orion_workflow(tmp_path, deadline_ms=100)
+    with pytest.raises(ProfileError, match="No such file"):
+        janus.orion_workflow(tmp_path / "does_not_exist", deadline_ms=100)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ProfileError, match="no rsc_"):
+        janus.orion_workflow(tmp_path / "empty", deadline_ms=100)

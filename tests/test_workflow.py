@@ -1,0 +1,111 @@
+"""Workflow definition: the decorator API, DAG shapes and every bad input."""
+
+import pytest
+
+import janus
+from janus import Size, WorkflowError
+
+
+def test_decorator_chain_and_fanout():
+    wf = janus.Workflow("pipeline", deadline_ms=20_000, percentile=0.95)
+
+    @wf.function(options=janus.sizes(cpu_millis=[250, 500, 1000, 2000], memory_mib=1024))
+    def preprocess(x):
+        return x
+
+    @wf.function(options=janus.sizes([1000, 2000], [1024, 2048]), fanout=4)
+    def train(x):
+        return x
+
+    wf.chain(preprocess, train)
+    assert wf.stages == ["preprocess", "train"]
+    assert wf.blocks == [["preprocess"], ["train"]]
+    assert wf.native.fanout("train") == 4
+    assert len(wf.native.options("train")) == 4
+    assert wf.functions["train"] is train
+    assert preprocess(3) == 3  # the decorator returns the function itself
+
+
+def test_parallel_block_is_one_level():
+    wf = janus.Workflow("dag", deadline_ms=1000)
+    for n in "abcd":
+        wf.add(n, [Size(500, 256)])
+    wf.chain("a", ["b", "c"], "d")
+    assert wf.blocks == [["a"], ["b", "c"], ["d"]]
+    assert wf.native.approximation is None
+
+
+def test_non_series_parallel_dag_says_what_is_approximated():
+    wf = janus.Workflow("odd", deadline_ms=1000)
+    for n in "abcde":
+        wf.add(n, [Size(500, 256)])
+    wf.chain("a", "b", "c", "e")
+    wf.edge("a", "d").edge("d", "e")
+    assert "barrier" in wf.native.approximation
+
+
+def test_cycle_is_rejected_where_it_is_made_and_state_is_kept():
+    wf = janus.Workflow("cyc", deadline_ms=1000)
+    for n in "abc":
+        wf.add(n, [Size(500, 256)])
+    wf.chain("a", "b", "c")
+    with pytest.raises(WorkflowError, match="cycle"):
+        wf.edge("c", "a")
+    assert wf.blocks == [["a"], ["b"], ["c"]]  # the bad edge was not kept
+
+
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda wf: wf.add("f", []), "no size options"),
+        (lambda wf: wf.add("f", [Size(500, 256), Size(500, 256)]), "twice"),
+        (lambda wf: wf.add("f", [Size(0, 256)]), "cpu_millis"),
+        (lambda wf: wf.add("../x", [Size(500, 256)]), "invalid"),
+        (lambda wf: wf.add("f", [Size(500, 256)], fanout=0), "fanout"),
+        (lambda wf: wf.add("f", ["big"]), "not a janus.Size"),
+        (lambda wf: (wf.add("f", [Size(1, 1)]), wf.edge("f", "nope")), "unknown stage"),
+        (lambda wf: (wf.add("f", [Size(1, 1)]), wf.add("f", [Size(1, 1)])), "defined twice"),
+    ],
+)
+def test_bad_workflows(build, match):
+    wf = janus.Workflow("bad", deadline_ms=1000)
+    with pytest.raises(WorkflowError, match=match):
+        build(wf)
+
+
+@pytest.mark.parametrize(
+    "deadline, pct", [(0, 0.9), (-5, 0.9), (float("nan"), 0.9), (100, 1.0), (100, 0.0)]
+)
+def test_bad_slo(deadline, pct):
+    with pytest.raises(WorkflowError):
+        janus.Workflow("bad", deadline_ms=deadline, percentile=pct)
+
+
+def test_errors_share_one_hierarchy():
+    for cls in (
+        janus.WorkflowError,
+        janus.ProfileError,
+        janus.SynthesisError,
+        janus.HintError,
+        janus.AdapterError,
+        janus.ActuationError,
+        janus.ReplayError,
+    ):
+        assert issubclass(cls, janus.JanusError)
+
+
+def test_size_and_cost_model():
+    s = Size(1500, 2048)
+    assert (s.cpu_millis, s.memory_mib, s.cores, s.gib) == (1500, 2048, 1.5, 2.0)
+    assert s == Size(1500, 2048) and hash(s) == hash(Size(1500, 2048))
+    assert Size(500, 512).fits_in(s) and not Size(2000, 512).fits_in(s)
+    cm = janus.CostModel(cpu_price=2.0, mem_price=0.5)
+    assert cm.cost(s, 2000) == pytest.approx(2 * (2.0 * 1.5 + 0.5 * 2.0))
+    assert janus.CostModel.memory_only().rate(s) == pytest.approx(2.0)
+    with pytest.raises(ValueError):
+        Size(-1, 5)
+    with pytest.raises(ValueError):
+        janus.CostModel(cpu_price=float("nan"))
+    import pickle
+
+    assert pickle.loads(pickle.dumps(s)) == s
