@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Mapping
 import cloudpickle
 
 from janus._janus import ActuationError, Size
-from janus.runtime.actuator import check_name, default_actuator
+from janus.runtime.actuator import check_pool_name, default_actuator
 from janus.runtime.errors import (
     ArgumentNotPicklable,
     CallTimeout,
@@ -171,7 +171,7 @@ class WorkerPool:
         dry_run: bool = False,
         start_timeout_s: float = 60.0,
     ) -> None:
-        self.pool_name = check_name("pool", pool_name or f"p{os.getpid()}-{next(_pool_ids)}")
+        self.pool_name = check_pool_name(pool_name or f"p{os.getpid()}-{next(_pool_ids)}")
         self._fns = _functions_of(workflow_or_functions)
         self._blobs = {n: _pickle_function(n, f) for n, f in self._fns.items()}
         n = _default_size(workflow_or_functions) if size is None else size

@@ -1,0 +1,1 @@
+"""Reference workflows shipped with Janus (used by ``janus demo``)."""
