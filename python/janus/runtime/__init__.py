@@ -17,6 +17,8 @@ from janus.runtime.errors import (
     WorkerOOMKilled,
 )
 from janus.runtime.pool import CallResult, WorkerPool
+from janus.runtime.profiler import ProfileReport, profile_workflow
+from janus.runtime.runner import Invocation, RunReport, Runner, summarize
 
 __all__ = [
     "ActuationError",
@@ -26,8 +28,12 @@ __all__ = [
     "DryRunWarning",
     "FunctionFailed",
     "InvalidSize",
+    "Invocation",
     "PoolClosed",
     "PoolError",
+    "ProfileReport",
+    "RunReport",
+    "Runner",
     "UnknownFunction",
     "WorkerCrashed",
     "WorkerError",
@@ -35,4 +41,6 @@ __all__ = [
     "WorkerPool",
     "default_actuator",
     "gc_cgroups",
+    "profile_workflow",
+    "summarize",
 ]

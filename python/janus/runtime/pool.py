@@ -171,7 +171,8 @@ class WorkerPool:
         dry_run: bool = False,
         start_timeout_s: float = 60.0,
     ) -> None:
-        self.pool_name = check_pool_name(pool_name or f"p{os.getpid()}-{next(_pool_ids)}")
+        self.pool_name = check_pool_name(
+            f"p{os.getpid()}-{next(_pool_ids)}" if pool_name is None else pool_name)
         self._fns = _functions_of(workflow_or_functions)
         self._blobs = {n: _pickle_function(n, f) for n, f in self._fns.items()}
         n = _default_size(workflow_or_functions) if size is None else size

@@ -1,0 +1,63 @@
+"""Helpers shared by the runtime tests (real cgroups, run as root)."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+
+from janus._janus import ActuationError, Actuator
+
+PREFIX = "jt-"  # every pool made by the runtime tests is named jt-...
+
+
+def cgroups_or_skip(pool: str) -> None:
+    """Skip with the reason when this machine does not let us write cgroups."""
+    try:
+        a = Actuator.cgroup(pool=pool)
+    except ActuationError as e:
+        pytest.skip(f"cgroups not writable: {e}")
+    a.remove_all()
+
+
+def leftover_cgroups() -> list[str]:
+    pats = ["/sys/fs/cgroup/janus/" + PREFIX + "*", "/sys/fs/cgroup/*/janus/" + PREFIX + "*"]
+    return sorted({p for pat in pats for p in glob.glob(pat)})
+
+
+def leftover_workers() -> list[str]:
+    """Worker processes started by this test process that are still alive."""
+    me = str(os.getpid())
+    out = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[1] != me or fields[0] == "Z":
+                continue
+            with open(stat.replace("stat", "cmdline"), "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "janus/runtime/worker.py" in cmd:
+            out.append(f"{stat.split('/')[2]}: {cmd}")
+    return out
+
+
+def burn(n: int) -> int:
+    """Single-threaded CPU work, ~0.3 s for n=2_000_000 on a modern core."""
+    x = 0
+    for i in range(n):
+        x += i * i
+    return x & 0xFFFF
+
+
+def calibrate_burn(target_s: float = 0.3) -> int:
+    import time
+
+    n = 200_000
+    t = time.perf_counter()
+    burn(n)
+    dt = time.perf_counter() - t
+    return max(100_000, int(n * target_s / max(dt, 1e-3)))
