@@ -58,6 +58,18 @@ fn synth(c: &mut Criterion) {
         let (wf, p) = setup(stages, sizes);
         let opts = SynthOptions { buckets, ..SynthOptions::default() };
         let id = BenchmarkId::new(axis, format!("n{stages}_b{buckets}_s{sizes}"));
+        // What the timed call produces, for docs/benchmarks.md.
+        let hs = synthesize(&wf, &p, &opts).unwrap();
+        let rules: usize = hs.hints.iter().map(|h| h.tables.iter().map(|t| t.rules.len()).sum::<usize>()).sum();
+        let s = &hs.summary[0];
+        eprintln!(
+            "CASE {axis}/n{stages}_b{buckets}_s{sizes}: source={} cost={:.4} miss={:.4} rules={rules} json={}B | {}",
+            s.source,
+            s.expected_cost,
+            s.miss_probability,
+            hs.to_json().len(),
+            hs.provenance.synthesis
+        );
         g.bench_with_input(id, &(), |b, _| b.iter(|| synthesize(black_box(&wf), black_box(&p), &opts).unwrap()));
     }
     g.finish();

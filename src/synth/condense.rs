@@ -55,15 +55,30 @@ pub(crate) struct Run {
     pub sizes: Vec<u32>,
 }
 
-/// Runs shorter than this share of the budget range are merged into a
-/// neighbour with the same best size (keeping the alternatives valid in
-/// both), so ranked lists that flicker near a tolerance edge do not
-/// multiply the rules.
+/// Runs shorter than this share of the budget range are "short": near a
+/// tie between two sizes the DP's choice and the ranked lists flicker from
+/// bucket to bucket, which multiplies rules without buying anything.
 const MIN_RUN_SHARE: f64 = 0.02;
 
 /// Runs of member `m` of block `i`: a new run wherever the ranked list
-/// (best size and alternatives) changes.
-fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, m: usize) -> Vec<Run> {
+/// (best size and alternatives) changes. With `smooth`, short runs are
+/// folded into their lower neighbour when that is harmless:
+/// - same best size: the merged run keeps the alternatives valid in both;
+/// - a neighbour's best size is one of the short run's ranked alternatives
+///   (within tolerance and risk bound at each of its budgets): the short
+///   run takes that neighbour's choice, the lower neighbour's (chosen for
+///   smaller budgets) when both qualify, and `policy` follows.
+///
+/// Smoothing changes the policy a little, so the caller re-evaluates it and
+/// falls back to the unsmoothed rules if the percentile is no longer met.
+fn runs_of(
+    models: &Models,
+    policy: &mut Policy,
+    ranked: Option<&Ranked>,
+    i: usize,
+    m: usize,
+    smooth: bool,
+) -> Vec<Run> {
     let blk = &models.blocks[i];
     let mut runs: Vec<Run> = Vec::new();
     for (b, &joint) in policy[i].iter().enumerate() {
@@ -76,19 +91,60 @@ fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, 
             _ => runs.push(Run { start: b, end: b + 1, sizes }),
         }
     }
+    if !smooth {
+        return runs;
+    }
+    smooth_runs(models, policy, i, m, &mut runs);
+    // Merging changed lists may leave equal neighbours: joining them changes nothing.
+    runs.dedup_by(|upper, lower| {
+        let same = upper.sizes == lower.sizes;
+        if same {
+            lower.end = upper.end;
+        }
+        same
+    });
+    runs
+}
+
+fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>) {
+    let blk = &models.blocks[i];
     let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
+    let len = |r: &Run| r.end - r.start;
     // Each merge removes a run, so this ends.
     loop {
-        let short = (0..runs.len().saturating_sub(1)).find(|&r| {
-            runs[r].sizes[0] == runs[r + 1].sizes[0]
-                && (runs[r].end - runs[r].start).min(runs[r + 1].end - runs[r + 1].start) < min_len
+        let same = (0..runs.len().saturating_sub(1))
+            .find(|&r| runs[r].sizes[0] == runs[r + 1].sizes[0] && len(&runs[r]).min(len(&runs[r + 1])) < min_len);
+        if let Some(r) = same {
+            let upper = runs.remove(r + 1);
+            runs[r].end = upper.end;
+            runs[r].sizes.retain(|x| upper.sizes.contains(x));
+            continue;
+        }
+        // A short run folds into a neighbour whose best size it ranks as an
+        // alternative; the lower neighbour (smaller budgets) first.
+        let takes =
+            |r: usize, n: usize| runs[r].sizes[0] != runs[n].sizes[0] && runs[r].sizes.contains(&runs[n].sizes[0]);
+        let fold = (0..runs.len()).filter(|&r| len(&runs[r]) < min_len).find_map(|r| {
+            if r > 0 && takes(r, r - 1) {
+                Some((r, r - 1))
+            } else if r + 1 < runs.len() && takes(r, r + 1) {
+                Some((r, r + 1))
+            } else {
+                None
+            }
         });
-        let Some(r) = short else { break };
-        let upper = runs.remove(r + 1);
-        runs[r].end = upper.end;
-        runs[r].sizes.retain(|x| upper.sizes.contains(x));
+        let Some((r, n)) = fold else { break };
+        let x = runs[n].sizes[0];
+        let short = runs[r].clone();
+        let into = &mut runs[n];
+        into.start = into.start.min(short.start);
+        into.end = into.end.max(short.end);
+        into.sizes.retain(|y| *y == x || short.sizes.contains(y));
+        runs.remove(r);
+        for choice in &mut policy[i][short.start..short.end] {
+            *choice = blk.with_digit(*choice as usize, m, x as usize) as u32;
+        }
     }
-    runs
 }
 
 /// Rules of every stage (`wf.stages()` order) for one table. With
@@ -100,11 +156,12 @@ pub(crate) fn condense(
     policy: &mut Policy,
     ranked: Option<&Ranked>,
     max_rules: Option<usize>,
+    smooth: bool,
 ) -> Vec<RuleTable> {
     let mut tables = vec![RuleTable::default(); wf.stages().len()];
     for i in 0..models.blocks.len() {
         for m in 0..models.blocks[i].stages.len() {
-            let mut runs = runs_of(models, policy, ranked, i, m);
+            let mut runs = runs_of(models, policy, ranked, i, m, smooth);
             if let Some(max) = max_rules {
                 if runs.len() > max {
                     cap(models, policy, i, m, &mut runs, max);

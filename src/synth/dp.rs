@@ -11,6 +11,17 @@
 //! `lambda` is bisected on a log scale until the policy's miss probability
 //! is just under `1 - percentile`.
 //!
+//! Over-achievement: the miss probability is a step function of lambda, so
+//! the smallest feasible lambda can land well under the target. The known
+//! cure, randomising per run between the two policies that bracket it, is
+//! not used: a hint set has no per-run coin. Rules are a deterministic
+//! function of the remaining budget, and a mixture of two policies needs one
+//! draw per run shared by all its stages (mixing per decision is another,
+//! generally worse, policy). Expressing it would need a schema change (a
+//! second table per hint and a mixing probability the adapter samples once
+//! per run). Instead the caller keeps the best static plan as a candidate
+//! (see `table.rs`), so the result is never worse than early binding.
+//!
 //! Unreachable states: the miss target only constrains states a run can
 //! reach from the full budget. Elsewhere the smallest feasible lambda may
 //! happily choose a size that misses for sure when another would not (it

@@ -1,7 +1,8 @@
 //! One rule table set (one input class, or all inputs): pick the policy,
 //! condense it to rules, and evaluate the rules exactly.
 
-use super::blocks::{build, Models, Restriction};
+use super::blocks::{build, Models, Policy, Restriction};
+use super::condense::Ranked;
 use super::evaluate::{forward, policy_from_tables};
 use super::json_safe::summary_value;
 use super::{condense::condense, dp, percentile, static_plan, Mode, SynthError, SynthOptions};
@@ -40,6 +41,29 @@ pub(crate) fn static_tables(wf: &Workflow, models: &Models, choice: &[usize]) ->
     tables
 }
 
+/// Condense a policy into rules and evaluate them exactly: smoothed when
+/// that keeps the policy's attainment, otherwise exactly as the policy says.
+fn condensed(
+    wf: &Workflow,
+    models: &Models,
+    policy: &Policy,
+    ranked: Option<&Ranked>,
+    max_rules: Option<usize>,
+    target: f64,
+) -> Result<(Vec<RuleTable>, f64, f64), SynthError> {
+    let mut p = policy.clone();
+    let rules = condense(wf, models, &mut p, ranked, max_rules, true);
+    let (cost, miss) = exact(wf, models, &rules)?;
+    if miss <= target + FEASIBILITY_EPS {
+        return Ok((rules, cost, miss));
+    }
+    let mut p = policy.clone();
+    let plain = condense(wf, models, &mut p, ranked, max_rules, false);
+    let (pc, pm) = exact(wf, models, &plain)?;
+    // Keep the smoothed rules only if the exact ones miss at least as often.
+    Ok(if pm < miss { (plain, pc, pm) } else { (rules, cost, miss) })
+}
+
 struct Candidate {
     rules: Vec<RuleTable>,
     cost: f64,
@@ -63,9 +87,8 @@ pub(crate) fn synthesize_table(
         Mode::Stochastic => {
             let solved = dp::solve(&models, target, opts.tolerance);
             let (pass_cost, pass_miss) = (solved.pass.cost, solved.pass.miss);
-            let mut policy = solved.pass.policy;
-            let rules = condense(wf, &models, &mut policy, solved.pass.ranked.as_ref(), opts.max_rules);
-            let (cost, miss) = exact(wf, &models, &rules)?;
+            let (rules, cost, miss) =
+                condensed(wf, &models, &solved.pass.policy, solved.pass.ranked.as_ref(), opts.max_rules, target)?;
             let dp_c = Candidate { rules, cost, miss, source: "dp", lambda: Some(solved.lambda) };
             // Always keep the best static plan as a candidate: the bisection can over-achieve.
             let st = static_plan::search(&models, target);
@@ -97,9 +120,7 @@ pub(crate) fn synthesize_table(
         }
         Mode::Percentile => {
             let pp = percentile::solve(&models, slo.percentile, opts.tolerance);
-            let mut policy = pp.policy;
-            let rules = condense(wf, &models, &mut policy, Some(&pp.ranked), opts.max_rules);
-            let (cost, miss) = exact(wf, &models, &rules)?;
+            let (rules, cost, miss) = condensed(wf, &models, &pp.policy, Some(&pp.ranked), opts.max_rules, target)?;
             let note = format!("per-block quantile={:.6}", pp.q);
             let why = "percentile mode plans on per-block quantiles, which is conservative; \
                        the stochastic mode may still meet it";

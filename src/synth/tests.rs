@@ -430,3 +430,37 @@ fn provenance_names_the_synthesis() {
     assert!(s.contains("mode=Stochastic") && s.contains("buckets=100") && s.contains("lambda="), "{s}");
     assert!(hs.provenance.created_unix_s > 0);
 }
+
+#[test]
+fn diamond_dag_projects_joint_choices() {
+    // a -> {b, c} -> d: b and c form one block; each gets its own rules.
+    let e = |x: &str, y: &str| (x.to_string(), y.to_string());
+    let wf = Workflow::new(
+        "diamond",
+        slo(1000.0, 0.9),
+        CostModel::default(),
+        vec![stage("a", &[SMALL]), stage("b", &[SMALL, MID]), stage("c", &[SMALL, MID]), stage("d", &[SMALL])],
+        &[e("a", "b"), e("a", "c"), e("b", "d"), e("c", "d")],
+    )
+    .unwrap();
+    let p = profile(&[
+        ("a", SMALL, vec![100.0, 500.0]),
+        ("b", SMALL, vec![300.0]),
+        ("b", MID, vec![100.0]),
+        ("c", SMALL, vec![200.0]),
+        ("c", MID, vec![100.0]),
+        ("d", SMALL, vec![100.0]),
+    ]);
+    let hs = synthesize(&wf, &p, &opts(100)).unwrap();
+    assert!(hs.warnings.is_empty(), "{:?}", hs.warnings);
+    let ad = Adapter::new(hs.clone());
+    // After a fast a (900 ms left) both run small: max(300, 200) + 100 fits.
+    assert_eq!(ad.decide("b", 100.0, None, None).unwrap().size, SMALL);
+    assert_eq!(ad.decide("c", 100.0, None, None).unwrap().size, SMALL);
+    // After a slow a (500 ms left): b small (300) + d (100) still fits, so both stay small.
+    assert_eq!(ad.decide("b", 500.0, None, None).unwrap().size, SMALL);
+    // With 350 ms left b must go mid (100 + 100), c may stay small (200 + 100).
+    assert_eq!(ad.decide("b", 650.0, None, None).unwrap().size, MID);
+    assert_eq!(ad.decide("c", 650.0, None, None).unwrap().size, SMALL);
+    assert!(hs.summary[0].feasible && hs.summary[0].miss_probability == 0.0);
+}
