@@ -32,7 +32,7 @@ fn setup(stages: usize, sizes: usize) -> (Workflow, Profile) {
                 .map(|_| scale * rng.gen_range(0.8..1.2) * if rng.gen_bool(0.2) { 2.0 } else { 1.0 })
                 .collect();
             if k == sizes / 2 {
-                deadline += scale * 1.3;
+                deadline += scale * 1.8;
             }
             profile.add(&name, *size, lat, None).unwrap();
         }

@@ -41,8 +41,14 @@ pub(crate) fn static_tables(wf: &Workflow, models: &Models, choice: &[usize]) ->
     tables
 }
 
-/// Condense a policy into rules and evaluate them exactly: smoothed when
-/// that keeps the policy's attainment, otherwise exactly as the policy says.
+/// Smoothed rules may cost this much more (relative) than the exact ones:
+/// fewer, steadier rules are worth a rounding error, not a real loss.
+const SMOOTHING_SLACK: f64 = 0.002;
+
+/// Condense a policy into rules and evaluate them exactly. Both the exact
+/// condensation and the smoothed one (short flickering runs folded into a
+/// neighbour, see `condense.rs`) are evaluated; the smoothed rules win when
+/// they still meet the target and cost at most `SMOOTHING_SLACK` more.
 fn condensed(
     wf: &Workflow,
     models: &Models,
@@ -52,16 +58,14 @@ fn condensed(
     target: f64,
 ) -> Result<(Vec<RuleTable>, f64, f64), SynthError> {
     let mut p = policy.clone();
-    let rules = condense(wf, models, &mut p, ranked, max_rules, true);
-    let (cost, miss) = exact(wf, models, &rules)?;
-    if miss <= target + FEASIBILITY_EPS {
-        return Ok((rules, cost, miss));
-    }
-    let mut p = policy.clone();
     let plain = condense(wf, models, &mut p, ranked, max_rules, false);
     let (pc, pm) = exact(wf, models, &plain)?;
-    // Keep the smoothed rules only if the exact ones miss at least as often.
-    Ok(if pm < miss { (plain, pc, pm) } else { (rules, cost, miss) })
+    let mut p = policy.clone();
+    let smooth = condense(wf, models, &mut p, ranked, max_rules, true);
+    let (sc, sm) = exact(wf, models, &smooth)?;
+    let feasible = |m: f64| m <= target + FEASIBILITY_EPS;
+    let take_smooth = if feasible(pm) { feasible(sm) && sc <= pc * (1.0 + SMOOTHING_SLACK) } else { sm < pm };
+    Ok(if take_smooth { (smooth, sc, sm) } else { (plain, pc, pm) })
 }
 
 struct Candidate {
