@@ -70,6 +70,15 @@ fn synth(c: &mut Criterion) {
             hs.to_json().len(),
             hs.provenance.synthesis
         );
+        let capped = SynthOptions { max_rules: Some(4), ..opts.clone() };
+        let hc = synthesize(&wf, &p, &capped).unwrap();
+        eprintln!(
+            "CAPPED {axis}/n{stages}_b{buckets}_s{sizes}: max_rules=4 source={} cost={:.4} miss={:.4} json={}B",
+            hc.summary[0].source,
+            hc.summary[0].expected_cost,
+            hc.summary[0].miss_probability,
+            hc.to_json().len()
+        );
         g.bench_with_input(id, &(), |b, _| b.iter(|| synthesize(black_box(&wf), black_box(&p), &opts).unwrap()));
     }
     g.finish();

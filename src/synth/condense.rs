@@ -7,7 +7,7 @@
 //! than the grid budget (latencies are rounded up), so this is conservative.
 
 use super::blocks::{BlockModel, Models, Policy};
-use super::evaluate::{costs_to_go, forward};
+use super::evaluate::{forward, to_go};
 use super::json_safe::grid_edge;
 use crate::hints::{Rule, RuleTable};
 use crate::model::Workflow;
@@ -148,23 +148,24 @@ fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &
 }
 
 /// Rules of every stage (`wf.stages()` order) for one table. With
-/// `max_rules`, adjacent rules are merged (least added expected cost first)
-/// and `policy` is updated to what the merged rules do.
+/// `max_rules = (max, lambda)`, adjacent rules are merged (least added
+/// `cost + lambda * miss` first) and `policy` is updated to what the merged
+/// rules do.
 pub(crate) fn condense(
     wf: &Workflow,
     models: &Models,
     policy: &mut Policy,
     ranked: Option<&Ranked>,
-    max_rules: Option<usize>,
+    max_rules: Option<(usize, f64)>,
     smooth: bool,
 ) -> Vec<RuleTable> {
     let mut tables = vec![RuleTable::default(); wf.stages().len()];
     for i in 0..models.blocks.len() {
         for m in 0..models.blocks[i].stages.len() {
             let mut runs = runs_of(models, policy, ranked, i, m, smooth);
-            if let Some(max) = max_rules {
+            if let Some((max, lambda)) = max_rules {
                 if runs.len() > max {
-                    cap(models, policy, i, m, &mut runs, max);
+                    cap(models, policy, i, m, &mut runs, max, lambda);
                 }
             }
             let si = models.blocks[i].stages[m];
@@ -183,46 +184,59 @@ pub(crate) fn condense(
 
 /// Merge adjacent runs of member `m` of block `i` until at most `max` remain.
 ///
-/// Merging two runs keeps the lower run's choice (the smaller budgets, hence
-/// the riskier part and the faster size) over both ranges, so merging stays
-/// conservative. The added expected cost of a merge is estimated with the
-/// rest of the policy fixed: over the upper run's budgets, reach probability
-/// times the change in expected cost-to-go.
-fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>, max: usize) {
+/// A merged run takes the choice of one of the two runs over both ranges:
+/// whichever adds less to `cost + lambda * miss`, estimated with the rest of
+/// the policy fixed (over the budgets whose choice changes: reach
+/// probability times the change in expected cost-to-go and miss-to-go).
+/// The pair with the least addition merges first. A large `lambda` makes
+/// the merge conservative (the faster, safer size wins); the caller raises
+/// it until the capped rules meet the target again.
+fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>, max: usize, lambda: f64) {
     let reach = forward(models, policy).reach;
-    let ctg = costs_to_go(models, policy);
+    let (ctg, mtg) = to_go(models, policy);
     let blk = &models.blocks[i];
     let c_miss = models.tail[i + 1];
     let dc: Vec<f64> = ctg[i + 1].iter().map(|c| c - c_miss).collect();
-    let cq = |o: usize, b: usize| {
+    let dm: Vec<f64> = mtg[i + 1].iter().map(|x| x - 1.0).collect();
+    // Lagrangian value of joint option `o` at budget `b` given the rest of the policy.
+    let value = |o: usize, b: usize| {
         let opt = &blk.options[o];
-        opt.cost + c_miss + opt.hist.dot(b, &dc)
+        opt.cost + c_miss + opt.hist.dot(b, &dc) + lambda * (1.0 + opt.hist.dot(b, &dm))
     };
-    let added = |policy: &Policy, lower: &Run, upper: &Run| -> f64 {
-        (upper.start..upper.end)
+    // Added value of using size `x` over `run`.
+    let added = |policy: &Policy, run: &Run, x: usize| -> f64 {
+        (run.start..run.end)
             .filter(|&b| reach[i][b] > 0.0)
             .map(|b| {
                 let cur = policy[i][b] as usize;
-                let new = blk.with_digit(cur, m, lower.sizes[0] as usize);
-                reach[i][b] * (cq(new, b) - cq(cur, b))
+                reach[i][b] * (value(blk.with_digit(cur, m, x), b) - value(cur, b))
             })
             .sum()
     };
     // Each merge removes one run, so this ends after runs.len() - max rounds.
     while runs.len() > max.max(1) {
-        let mut best: Option<(f64, usize)> = None;
+        // (added value, lower run index, keep the lower run's choice?)
+        let mut best: Option<(f64, usize, bool)> = None;
         for r in 0..runs.len() - 1 {
-            let d = added(policy, &runs[r], &runs[r + 1]);
-            if best.map_or(true, |(bd, _)| d < bd) {
-                best = Some((d, r));
+            let (lo, up) = (&runs[r], &runs[r + 1]);
+            let keep_lower = added(policy, up, lo.sizes[0] as usize);
+            let keep_upper = added(policy, lo, up.sizes[0] as usize);
+            // Ties go to the lower run's choice: chosen for smaller budgets, the safer side.
+            let cand = if keep_lower <= keep_upper { (keep_lower, r, true) } else { (keep_upper, r, false) };
+            if best.map_or(true, |b| cand.0 < b.0) {
+                best = Some(cand);
             }
         }
-        let Some((_, r)) = best else { break };
+        let Some((_, r, keep_lower)) = best else { break };
         let upper = runs.remove(r + 1);
-        let x = runs[r].sizes[0] as usize;
-        for choice in &mut policy[i][upper.start..upper.end] {
-            *choice = blk.with_digit(*choice as usize, m, x) as u32;
+        let lower = &mut runs[r];
+        let (changed, kept) = if keep_lower { (upper.clone(), lower.clone()) } else { (lower.clone(), upper.clone()) };
+        let x = kept.sizes[0];
+        // The kept list, minus alternatives not ranked on the other part.
+        lower.sizes = kept.sizes.iter().copied().filter(|y| *y == x || changed.sizes.contains(y)).collect();
+        lower.end = upper.end;
+        for choice in &mut policy[i][changed.start..changed.end] {
+            *choice = blk.with_digit(*choice as usize, m, x as usize) as u32;
         }
-        runs[r].end = upper.end;
     }
 }

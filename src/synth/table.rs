@@ -49,24 +49,49 @@ const SMOOTHING_SLACK: f64 = 0.002;
 /// condensation and the smoothed one (short flickering runs folded into a
 /// neighbour, see `condense.rs`) are evaluated; the smoothed rules win when
 /// they still meet the target and cost at most `SMOOTHING_SLACK` more.
+///
+/// With `max_rules`, merging is steered by `cost + lambda * miss` starting
+/// from the policy's own lambda (a cost-scale default for policies without
+/// one); when the capped rules miss the target, lambda is raised tenfold and
+/// the merge redone, a bounded number of times.
 fn condensed(
     wf: &Workflow,
     models: &Models,
     policy: &Policy,
     ranked: Option<&Ranked>,
     max_rules: Option<usize>,
+    lambda: Option<f64>,
     target: f64,
 ) -> Result<(Vec<RuleTable>, f64, f64), SynthError> {
-    let mut p = policy.clone();
-    let plain = condense(wf, models, &mut p, ranked, max_rules, false);
-    let (pc, pm) = exact(wf, models, &plain)?;
-    let mut p = policy.clone();
-    let smooth = condense(wf, models, &mut p, ranked, max_rules, true);
-    let (sc, sm) = exact(wf, models, &smooth)?;
     let feasible = |m: f64| m <= target + FEASIBILITY_EPS;
-    let take_smooth = if feasible(pm) { feasible(sm) && sc <= pc * (1.0 + SMOOTHING_SLACK) } else { sm < pm };
-    Ok(if take_smooth { (smooth, sc, sm) } else { (plain, pc, pm) })
+    let scale: f64 = models.blocks.iter().map(|b| b.options.iter().map(|o| o.cost).fold(0.0, f64::max)).sum();
+    let mut lam = lambda.filter(|l| *l > 0.0).unwrap_or(scale.max(1e-12) * 10.0);
+    let mut best: Option<(Vec<RuleTable>, f64, f64)> = None;
+    for _ in 0..MAX_CAP_ROUNDS {
+        let cap = max_rules.map(|m| (m, lam));
+        let mut p = policy.clone();
+        let plain = condense(wf, models, &mut p, ranked, cap, false);
+        let (pc, pm) = exact(wf, models, &plain)?;
+        let mut p = policy.clone();
+        let smooth = condense(wf, models, &mut p, ranked, cap, true);
+        let (sc, sm) = exact(wf, models, &smooth)?;
+        let take_smooth = if feasible(pm) { feasible(sm) && sc <= pc * (1.0 + SMOOTHING_SLACK) } else { sm < pm };
+        let cand = if take_smooth { (smooth, sc, sm) } else { (plain, pc, pm) };
+        let done = max_rules.is_none() || feasible(cand.2);
+        // Keep the least missing result should no round meet the target.
+        if best.as_ref().map_or(true, |b| cand.2 < b.2 || done) {
+            best = Some(cand);
+        }
+        if done {
+            break;
+        }
+        lam *= 10.0;
+    }
+    best.ok_or_else(|| SynthError::Hints("internal error: no condensation round ran".into()))
 }
+
+/// Rounds of raising lambda when capped rules miss the target.
+const MAX_CAP_ROUNDS: usize = 8;
 
 struct Candidate {
     rules: Vec<RuleTable>,
@@ -91,8 +116,15 @@ pub(crate) fn synthesize_table(
         Mode::Stochastic => {
             let solved = dp::solve(&models, target, opts.tolerance);
             let (pass_cost, pass_miss) = (solved.pass.cost, solved.pass.miss);
-            let (rules, cost, miss) =
-                condensed(wf, &models, &solved.pass.policy, solved.pass.ranked.as_ref(), opts.max_rules, target)?;
+            let (rules, cost, miss) = condensed(
+                wf,
+                &models,
+                &solved.pass.policy,
+                solved.pass.ranked.as_ref(),
+                opts.max_rules,
+                Some(solved.lambda),
+                target,
+            )?;
             let dp_c = Candidate { rules, cost, miss, source: "dp", lambda: Some(solved.lambda) };
             // Always keep the best static plan as a candidate: the bisection can over-achieve.
             let st = static_plan::search(&models, target);
@@ -124,7 +156,8 @@ pub(crate) fn synthesize_table(
         }
         Mode::Percentile => {
             let pp = percentile::solve(&models, slo.percentile, opts.tolerance);
-            let (rules, cost, miss) = condensed(wf, &models, &pp.policy, Some(&pp.ranked), opts.max_rules, target)?;
+            let (rules, cost, miss) =
+                condensed(wf, &models, &pp.policy, Some(&pp.ranked), opts.max_rules, None, target)?;
             let note = format!("per-block quantile={:.6}", pp.q);
             let why = "percentile mode plans on per-block quantiles, which is conservative; \
                        the stochastic mode may still meet it";
