@@ -151,7 +151,11 @@ pub(crate) fn synthesize_table(
                 (true, false) => false,
                 (false, false) => st_c.miss < dp_c.miss,
             };
-            let why = "even the fastest sizes cannot meet it; the hints minimise the miss probability (best effort)";
+            let why = if solved.feasible {
+                "the max_rules cap cannot be met without missing more often; allow more rules"
+            } else {
+                "even the fastest sizes cannot meet it; the hints minimise the miss probability (best effort)"
+            };
             (if pick_static { st_c } else { dp_c }, note, why)
         }
         Mode::Percentile => {

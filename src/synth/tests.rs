@@ -464,3 +464,37 @@ fn diamond_dag_projects_joint_choices() {
     assert_eq!(ad.decide("c", 650.0, None, None).unwrap().size, SMALL);
     assert!(hs.summary[0].feasible && hs.summary[0].miss_probability == 0.0);
 }
+
+#[test]
+fn huge_outliers_are_misses_not_allocations() {
+    // A timeout sample 1e12 ms against a 1 s deadline at 20000 buckets: one bin past the deadline.
+    let (wf, _) = bimodal_chain();
+    let p = profile(&[
+        ("a", SMALL, vec![100.0, 1e12, 100.0, 100.0]),
+        ("b", SMALL, vec![500.0; 3]),
+        ("b", BIG, vec![150.0; 3]),
+    ]);
+    let wf = wf.with_slo(slo(1000.0, 0.7)).unwrap();
+    let hs = synthesize(&wf, &p, &opts(20_000)).unwrap();
+    let s = &hs.summary[0];
+    assert!((s.miss_probability - 0.25).abs() < 1e-12 && s.feasible, "{s:?}");
+    // The cost still counts the real (huge) mean of stage a.
+    assert!(s.expected_cost > 1e8);
+}
+
+#[test]
+fn fastest_breaks_ties_towards_more_cpu() {
+    let wf =
+        Workflow::chain("tie", slo(1000.0, 0.9), CostModel::default(), vec![stage("f", &[SMALL, MID, BIG])]).unwrap();
+    let p = profile(&[("f", SMALL, vec![100.0]), ("f", MID, vec![50.0]), ("f", BIG, vec![50.0])]);
+    assert_eq!(fastest(&wf, &p).unwrap(), vec![2]);
+    assert_eq!(synthesize(&wf, &p, &opts(100)).unwrap().hint("f").unwrap().fastest, BIG);
+}
+
+#[test]
+fn evaluate_needs_feature_values_for_class_tables() {
+    let hs = synthesize(&featured_chain(false), &featured_profile(), &opts(100)).unwrap();
+    let plain = profile(&[("a", SMALL, vec![100.0]), ("b", SMALL, vec![500.0]), ("b", BIG, vec![150.0])]);
+    assert!(matches!(evaluate(&hs, &plain, &opts(100), Some(0)), Err(SynthError::Features(_))));
+    assert!(evaluate(&hs, &plain, &opts(100), None).is_ok());
+}
