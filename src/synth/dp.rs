@@ -73,7 +73,7 @@ struct Next<'a> {
 
 /// Minimise at one state, or (with `fixed`) evaluate the given choice there.
 fn state(blk: &BlockModel, b: usize, nx: &Next, fixed: Option<usize>, tol: Option<f64>) -> Row {
-    let q: Vec<f64> = blk.options.iter().map(|o| o.cost + nx.v_miss + o.hist.dot(b, nx.dv)).collect();
+    let q_of = |o: usize| blk.options[o].cost + nx.v_miss + blk.options[o].hist.dot(b, nx.dv);
     let miss_of = |o: usize| 1.0 + blk.options[o].hist.dot(b, nx.dm);
     if let Some(f) = fixed {
         let o = &blk.options[f];
@@ -81,13 +81,15 @@ fn state(blk: &BlockModel, b: usize, nx: &Next, fixed: Option<usize>, tol: Optio
         let c = o.cost + nx.c_miss + o.hist.dot(b, nx.dc);
         let alts = match tol {
             Some(tol) if m < 1.0 - EPS => {
-                let ms: Vec<f64> = (0..q.len()).map(miss_of).collect();
+                let q: Vec<f64> = (0..blk.options.len()).map(q_of).collect();
+                let ms: Vec<f64> = (0..blk.options.len()).map(miss_of).collect();
                 rank_alternatives(blk, f, &q, Some(&ms), tol)
             }
             _ => vec![Vec::new(); blk.stages.len()],
         };
-        return Row { choice: f as u32, v: q[f], c, m, alts };
+        return Row { choice: f as u32, v: q_of(f), c, m, alts };
     }
+    let q: Vec<f64> = (0..blk.options.len()).map(q_of).collect();
     let mut best = 0usize;
     let mut best_m: Option<f64> = None;
     for o in 1..q.len() {

@@ -160,7 +160,7 @@ pub fn best_static(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Res
     profile.check_covers(wf)?;
     let fastest = blocks::fastest(wf, profile)?;
     let models = blocks::build(wf, profile, opts.buckets, &fastest, None)?;
-    let st = static_plan::search(&models, 1.0 - wf.slo().percentile);
+    let st = static_plan::search(&models, 1.0 - wf.slo().percentile + table::FEASIBILITY_EPS);
     let mut sizes = vec![Size::new(0, 0); wf.stages().len()];
     for (blk, &o) in models.blocks.iter().zip(&st.choice) {
         for (m, &si) in blk.stages.iter().enumerate() {

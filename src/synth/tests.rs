@@ -498,3 +498,16 @@ fn evaluate_needs_feature_values_for_class_tables() {
     assert!(matches!(evaluate(&hs, &plain, &opts(100), Some(0)), Err(SynthError::Features(_))));
     assert!(evaluate(&hs, &plain, &opts(100), None).is_ok());
 }
+
+#[test]
+fn exactly_one_miss_in_ten_meets_p90() {
+    // 1 - 0.9 is 0.09999999999999998 in floating point; a plan missing 10 % must still count.
+    let mut lat = vec![100.0; 9];
+    lat.push(900.0);
+    let wf = Workflow::chain("edge", slo(500.0, 0.9), CostModel::default(), vec![stage("f", &[SMALL, MID])]).unwrap();
+    let p = profile(&[("f", SMALL, lat), ("f", MID, vec![100.0])]);
+    let st = best_static(&wf, &p, &opts(50)).unwrap();
+    assert_eq!((st.sizes[0], st.feasible), (SMALL, true));
+    let hs = synthesize(&wf, &p, &opts(50)).unwrap();
+    assert!(hs.feasible() && (hs.summary[0].miss_probability - 0.1).abs() < 1e-12);
+}
