@@ -154,26 +154,9 @@ mod tests {
             schema_version: SCHEMA_VERSION,
             workflow: wf,
             classes: None,
-            hints: vec![Hint {
-                function: "f".into(),
-                options: vec![s1, s2, s4],
-                fastest: s4,
-                tables: vec![RuleTable { rules }],
-            }],
-            summary: vec![TableSummary {
-                class: None,
-                expected_cost: 1.0,
-                miss_probability: 0.05,
-                feasible: true,
-                source: "dp".into(),
-                lambda: None,
-            }],
-            provenance: Provenance {
-                profile_digest: "x".into(),
-                created_unix_s: 0,
-                janus_version: "t".into(),
-                synthesis: "hand".into(),
-            },
+            hints: vec![Hint { function: "f".into(), options: vec![s1, s2, s4], fastest: s4, tables: vec![RuleTable { rules }] }],
+            summary: vec![TableSummary { class: None, expected_cost: 1.0, miss_probability: 0.05, feasible: true, source: "dp".into(), lambda: None }],
+            provenance: Provenance { profile_digest: "x".into(), created_unix_s: 0, janus_version: "t".into(), synthesis: "hand".into() },
             warnings: vec![],
         }
     }
@@ -215,10 +198,7 @@ mod tests {
         let back = HintSet::from_json(&h.to_json(), "t").unwrap();
         assert_eq!(h, back);
         let text = h.to_json();
-        assert!(matches!(
-            HintSet::from_json(&text[..text.len() / 2], "t"),
-            Err(crate::hints::HintError::Truncated { .. })
-        ));
+        assert!(matches!(HintSet::from_json(&text[..text.len() / 2], "t"), Err(crate::hints::HintError::Truncated { .. })));
         let v2 = text.replace("\"schema_version\": 1", "\"schema_version\": 99");
         assert!(matches!(HintSet::from_json(&v2, "t"), Err(crate::hints::HintError::Version { found: 99, .. })));
         let swapped = text.replace("\"min_remaining_ms\": 300.0", "\"min_remaining_ms\": 30.0");

@@ -49,8 +49,7 @@ impl HintSet {
 
     /// Check what serde cannot: cross references and orderings.
     pub fn validate(&self, origin: &str) -> Result<(), HintError> {
-        let bad =
-            |json_path: String, message: String| HintError::Invalid { origin: origin.to_string(), json_path, message };
+        let bad = |json_path: String, message: String| HintError::Invalid { origin: origin.to_string(), json_path, message };
         let stages = self.workflow.stages();
         if self.hints.len() != stages.len() {
             return Err(bad(
@@ -64,10 +63,7 @@ impl HintSet {
             }
             for (i, w) in c.boundaries.windows(2).enumerate() {
                 if !(w[0] < w[1]) {
-                    return Err(bad(
-                        format!("classes.boundaries[{}]", i + 1),
-                        "boundaries must ascend strictly".into(),
-                    ));
+                    return Err(bad(format!("classes.boundaries[{}]", i + 1), "boundaries must ascend strictly".into()));
                 }
             }
             if let Some(i) = c.boundaries.iter().position(|b| !b.is_finite()) {
@@ -94,26 +90,17 @@ impl HintSet {
                 for (r_i, r) in t.rules.iter().enumerate() {
                     let rp = |f: &str| at(&format!(".tables[{t_i}].rules[{r_i}]{f}"));
                     if !r.min_remaining_ms.is_finite() || r.min_remaining_ms < 0.0 {
-                        return Err(bad(
-                            rp(".min_remaining_ms"),
-                            format!("{} is not a finite number >= 0", r.min_remaining_ms),
-                        ));
+                        return Err(bad(rp(".min_remaining_ms"), format!("{} is not a finite number >= 0", r.min_remaining_ms)));
                     }
                     if r.min_remaining_ms <= prev {
-                        return Err(bad(
-                            rp(".min_remaining_ms"),
-                            "rules must ascend strictly by min_remaining_ms".into(),
-                        ));
+                        return Err(bad(rp(".min_remaining_ms"), "rules must ascend strictly by min_remaining_ms".into()));
                     }
                     prev = r.min_remaining_ms;
                     if r.sizes.is_empty() {
                         return Err(bad(rp(".sizes"), "a rule needs at least one size".into()));
                     }
                     if let Some((s_i, s)) = r.sizes.iter().enumerate().find(|(_, s)| !h.options.contains(s)) {
-                        return Err(bad(
-                            rp(&format!(".sizes[{s_i}]")),
-                            format!("{s} is not one of the function's options"),
-                        ));
+                        return Err(bad(rp(&format!(".sizes[{s_i}]")), format!("{s} is not one of the function's options")));
                     }
                 }
             }
@@ -140,8 +127,7 @@ impl HintSet {
     }
 
     pub fn load(path: &Path) -> Result<HintSet, HintError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| HintError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| HintError::Io { path: path.to_path_buf(), source })?;
         HintSet::from_json(&text, &path.display().to_string())
     }
 }

@@ -80,7 +80,11 @@ impl TryFrom<WorkflowSpec> for Workflow {
 
 impl From<Workflow> for WorkflowSpec {
     fn from(w: Workflow) -> Self {
-        let edges = w.edges.iter().map(|&(a, b)| (w.stages[a].name.clone(), w.stages[b].name.clone())).collect();
+        let edges = w
+            .edges
+            .iter()
+            .map(|&(a, b)| (w.stages[a].name.clone(), w.stages[b].name.clone()))
+            .collect();
         WorkflowSpec { name: w.name, slo: w.slo, cost_model: Some(w.cost_model), stages: w.stages, edges }
     }
 }
@@ -181,8 +185,10 @@ impl Workflow {
                 idx_edges.push((ia, ib));
             }
         }
-        let levels = topological_levels(&stages, &idx_edges)
-            .map_err(|cycle| WorkflowError::Cycle { workflow: wf.clone(), cycle })?;
+        let levels = topological_levels(&stages, &idx_edges).map_err(|cycle| WorkflowError::Cycle {
+            workflow: wf.clone(),
+            cycle,
+        })?;
         let depth = levels.iter().copied().max().unwrap_or(0) + 1;
         let mut blocks: Vec<Block> = vec![Vec::new(); depth];
         for (i, &l) in levels.iter().enumerate() {
@@ -208,7 +214,8 @@ impl Workflow {
 
     /// A chain `stages[0] -> stages[1] -> ...`.
     pub fn chain(name: &str, slo: Slo, cost_model: CostModel, stages: Vec<Stage>) -> Result<Self, WorkflowError> {
-        let edges: Vec<(String, String)> = stages.windows(2).map(|w| (w[0].name.clone(), w[1].name.clone())).collect();
+        let edges: Vec<(String, String)> =
+            stages.windows(2).map(|w| (w[0].name.clone(), w[1].name.clone())).collect();
         Workflow::new(name, slo, cost_model, stages, &edges)
     }
 

@@ -8,9 +8,7 @@ pub enum ProfileError {
     Empty { function: String, size: String },
     #[error("profile: sample #{index} of function '{function}' at size {size} is {value}: latencies must be finite and >= 0")]
     BadSample { function: String, size: String, index: usize, value: f64 },
-    #[error(
-        "profile: feature value #{index} of function '{function}' at size {size} is {value}: features must be finite"
-    )]
+    #[error("profile: feature value #{index} of function '{function}' at size {size} is {value}: features must be finite")]
     BadFeature { function: String, size: String, index: usize, value: f64 },
     #[error("profile: function '{function}' at size {size} has {latencies} latencies but {features} feature values")]
     FeatureCount { function: String, size: String, latencies: usize, features: usize },

@@ -24,11 +24,7 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
     let col = |name: &str| headers.iter().position(|h| h == name);
     let need = |name: &str| {
         col(name).ok_or_else(|| {
-            parse_err(
-                path,
-                1,
-                format!("missing column '{name}' (need function, cpu_millis, memory_mib, latency_ms[, feature])"),
-            )
+            parse_err(path, 1, format!("missing column '{name}' (need function, cpu_millis, memory_mib, latency_ms[, feature])"))
         })
     };
     let (cf, cc, cm, cl) = (need("function")?, need("cpu_millis")?, need("memory_mib")?, need("latency_ms")?);
@@ -112,11 +108,7 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
             match first {
                 Some(m) if m > 0 && mb.iter().all(|x| *x == mb[0]) => files.push((m, path)),
                 _ => {
-                    return Err(parse_err(
-                        &path,
-                        0,
-                        "file name must be rsc_<MB>_<MB>_..._<MB>.txt with one memory size",
-                    ))
+                    return Err(parse_err(&path, 0, "file name must be rsc_<MB>_<MB>_..._<MB>.txt with one memory size"))
                 }
             }
         }

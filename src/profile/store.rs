@@ -73,12 +73,7 @@ impl Profile {
         if let Some(f) = &features {
             if f.len() != latencies.len() {
                 let (function, size) = key();
-                return Err(ProfileError::FeatureCount {
-                    function,
-                    size,
-                    latencies: latencies.len(),
-                    features: f.len(),
-                });
+                return Err(ProfileError::FeatureCount { function, size, latencies: latencies.len(), features: f.len() });
             }
             if let Some((index, &value)) = f.iter().enumerate().find(|(_, x)| !x.is_finite()) {
                 let (function, size) = key();
@@ -103,8 +98,10 @@ impl Profile {
 
     /// Samples for (function, size), or a `Missing` error naming them.
     pub fn require(&self, function: &str, size: &Size) -> Result<&Samples, ProfileError> {
-        self.get(function, size)
-            .ok_or_else(|| ProfileError::Missing { function: function.to_string(), size: size.to_string() })
+        self.get(function, size).ok_or_else(|| ProfileError::Missing {
+            function: function.to_string(),
+            size: size.to_string(),
+        })
     }
 
     /// Histogram of (function, size), optionally only of runs whose feature is in `[lo, hi)`.

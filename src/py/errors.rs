@@ -4,18 +4,13 @@
 //! is wrong and where (file and line, JSON path, stage name).
 
 use crate::Error;
-use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
+use pyo3::create_exception;
 
 create_exception!(janus._janus, JanusError, PyException, "Base class of every error Janus raises.");
 create_exception!(janus._janus, WorkflowError, JanusError, "An invalid workflow: names, options, edges, SLO.");
-create_exception!(
-    janus._janus,
-    ProfileError,
-    JanusError,
-    "Invalid or missing latency samples, or an unreadable profile file."
-);
+create_exception!(janus._janus, ProfileError, JanusError, "Invalid or missing latency samples, or an unreadable profile file.");
 create_exception!(janus._janus, SynthesisError, JanusError, "Synthesis could not run with these options.");
 create_exception!(janus._janus, HintError, JanusError, "An invalid, truncated or unsupported hint set.");
 create_exception!(janus._janus, AdapterError, JanusError, "A decide/observe call with bad arguments.");
