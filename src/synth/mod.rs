@@ -87,6 +87,7 @@ pub struct StaticPlan {
 /// Synthesize the hint set of `wf` from `profile`.
 pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<HintSet, SynthError> {
     options::validate(opts)?;
+    wf.check_joint_options()?;
     profile.check_covers(wf)?;
     let fastest = blocks::fastest(wf, profile)?;
     let mut warnings = Vec::new();
@@ -160,6 +161,7 @@ pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Resu
 /// steepest-descent local search from the all-fastest plan.
 pub fn best_static(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<StaticPlan, SynthError> {
     options::validate(opts)?;
+    wf.check_joint_options()?;
     profile.check_covers(wf)?;
     let fastest = blocks::fastest(wf, profile)?;
     let models = blocks::build(wf, profile, opts.buckets, &fastest, None)?;
@@ -187,6 +189,7 @@ pub fn evaluate(
     options::validate(opts)?;
     hints.validate("<evaluate>").map_err(|e| SynthError::Hints(e.to_string()))?;
     let wf = &hints.workflow;
+    wf.check_joint_options()?;
     profile.check_covers(wf)?;
     let (table, restrict) = match (class, &hints.classes) {
         (None, _) => (hints.tables_per_hint() - 1, None),
