@@ -109,3 +109,17 @@ def test_size_and_cost_model():
     import pickle
 
     assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_stages_can_be_added_before_edges_but_huge_blocks_cannot_be_synthesized():
+    opts = janus.sizes([250, 500, 1000, 2000], 1024)
+    wf = janus.Workflow("wide", deadline_ms=10_000)
+    names = [f"s{i}" for i in range(8)]
+    for n in names:
+        wf.add(n, opts)  # all in one parallel level until the edges come
+    prof = janus.Profile.from_samples({(n, o): [100.0, 120.0] for n in names for o in opts})
+    with pytest.raises(WorkflowError, match="joint size options"):
+        janus.synthesize(wf, prof)
+    wf.chain(*names)
+    assert len(wf.blocks) == 8
+    assert janus.synthesize(wf, prof, buckets=50).feasible

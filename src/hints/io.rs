@@ -5,8 +5,19 @@ use std::io::Write;
 use std::path::Path;
 
 impl HintSet {
+    /// Indented JSON, for people reading the file.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a hint set always serializes")
+    }
+
+    /// Compact JSON: what is saved and shipped to the provider.
+    pub fn to_json_compact(&self) -> String {
+        serde_json::to_string(self).expect("a hint set always serializes")
+    }
+
+    /// Size in bytes of the compact form.
+    pub fn size_bytes(&self) -> usize {
+        self.to_json_compact().len()
     }
 
     /// Parse and validate. `origin` names the source in errors (a path, or "<string>").
@@ -133,7 +144,7 @@ impl HintSet {
             _ => Path::new("."),
         };
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(self.to_json().as_bytes()).map_err(io)?;
+        tmp.write_all(self.to_json_compact().as_bytes()).map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
         tmp.persist(path).map_err(|e| io(e.error))?;
         Ok(())

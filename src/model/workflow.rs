@@ -188,13 +188,23 @@ impl Workflow {
         for (i, &l) in levels.iter().enumerate() {
             blocks[l].push(i);
         }
-        for b in &blocks {
+        let approximation = approximation_note(&stages, &idx_edges, &levels, &blocks);
+        Ok(Workflow { name: wf, slo, cost_model, stages, edges: idx_edges, blocks, approximation })
+    }
+
+    /// Synthesis and replay enumerate the joint options of each parallel
+    /// block; refuse blocks whose product of options is too large. Not part
+    /// of `new`, so a workflow can be built up stage by stage before its
+    /// edges exist (until then every stage is in one block).
+    pub fn check_joint_options(&self) -> Result<(), WorkflowError> {
+        let stages = &self.stages;
+        for b in &self.blocks {
             let count = b.iter().try_fold(1usize, |acc, &i| acc.checked_mul(stages[i].options.len()));
             match count {
                 Some(c) if c <= MAX_JOINT_OPTIONS => {}
                 _ => {
                     return Err(WorkflowError::BlockTooLarge {
-                        workflow: wf,
+                        workflow: self.name.clone(),
                         block: b.iter().map(|&i| stages[i].name.as_str()).collect::<Vec<_>>().join(", "),
                         count: count.unwrap_or(usize::MAX),
                         limit: MAX_JOINT_OPTIONS,
@@ -202,8 +212,7 @@ impl Workflow {
                 }
             }
         }
-        let approximation = approximation_note(&stages, &idx_edges, &levels, &blocks);
-        Ok(Workflow { name: wf, slo, cost_model, stages, edges: idx_edges, blocks, approximation })
+        Ok(())
     }
 
     /// A chain `stages[0] -> stages[1] -> ...`.

@@ -42,6 +42,8 @@ impl From<Error> for PyErr {
             Error::Workflow(_) => WorkflowError::new_err(msg),
             Error::Profile(_) => ProfileError::new_err(msg),
             Error::Synth(crate::synth::SynthError::Profile(_)) => ProfileError::new_err(msg),
+            Error::Synth(crate::synth::SynthError::Workflow(_)) => WorkflowError::new_err(msg),
+            Error::Replay(crate::replay::ReplayError::Workflow(_)) => WorkflowError::new_err(msg),
             Error::Synth(_) => SynthesisError::new_err(msg),
             Error::Hint(_) => HintError::new_err(msg),
             Error::Adapter(_) => AdapterError::new_err(msg),

@@ -30,13 +30,19 @@ impl PyHintSet {
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| self.0.save(&path)).map_err(err)
     }
-    fn to_json(&self) -> String {
-        self.0.to_json()
+    /// Compact JSON (as saved); `indent=True` for people.
+    #[pyo3(signature = (indent = false))]
+    fn to_json(&self, indent: bool) -> String {
+        if indent {
+            self.0.to_json()
+        } else {
+            self.0.to_json_compact()
+        }
     }
-    /// Size of the JSON form in bytes.
+    /// Size of the compact JSON form (as saved) in bytes.
     #[getter]
     fn size_bytes(&self) -> usize {
-        self.0.to_json().len()
+        self.0.size_bytes()
     }
     #[getter]
     fn feasible(&self) -> bool {

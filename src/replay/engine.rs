@@ -45,6 +45,7 @@ pub fn replay(
     policies: &[PolicySpec],
     cfg: &ReplayConfig,
 ) -> Result<ReplayOutcome, ReplayError> {
+    wf.check_joint_options()?;
     if cfg.runs == 0 {
         return Err(ReplayError::BadOption { what: "runs", why: "at least 1", value: "0".into() });
     }
@@ -108,7 +109,7 @@ pub fn replay(
             decide_ns,
             decisions,
             hint_bytes: match spec {
-                PolicySpec::Janus { hints, .. } => Some(hints.to_json().len()),
+                PolicySpec::Janus { hints, .. } => Some(hints.size_bytes()),
                 _ => None,
             },
         });

@@ -4,6 +4,8 @@ use thiserror::Error;
 /// stage, size or option at fault.
 #[derive(Debug, Error)]
 pub enum ReplayError {
+    #[error(transparent)]
+    Workflow(#[from] crate::model::WorkflowError),
     #[error("replay: {what} must be {why}, got {value}")]
     BadOption { what: &'static str, why: &'static str, value: String },
     #[error("replay: function '{function}' at size {size} has {count} samples: too few to split at {fraction} (each part needs at least one)")]

@@ -83,6 +83,7 @@ pub fn standard_policies(
 
 /// Split, fit, replay: the comparison of DESIGN.md's "Evaluation".
 pub fn simulate(wf: &Workflow, profile: &Profile, opts: &SimulateOptions) -> Result<ReplayOutcome, ReplayError> {
+    wf.check_joint_options()?;
     check_profile(wf, profile)?;
     let (fit, held) = split_profile(profile, opts.split)?;
     let (policies, notes) = standard_policies(wf, &fit, opts)?;

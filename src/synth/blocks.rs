@@ -3,7 +3,7 @@
 //! `dt = deadline / buckets`.
 
 use super::SynthError;
-use crate::model::Workflow;
+use crate::model::{Size, Workflow};
 use crate::profile::{LatencyDist, Profile, ProfileError};
 
 /// A latency histogram on the synthesis grid, truncated at the full budget.
@@ -140,6 +140,48 @@ pub(crate) fn fastest(wf: &Workflow, profile: &Profile) -> Result<Vec<usize>, Sy
     Ok(out)
 }
 
+/// The histogram of (function, size) on the grid, optionally only of runs
+/// whose feature is in `[lo, hi)`.
+///
+/// Like [`Profile::dist`], but samples past the deadline are clipped to just
+/// past it before binning: they are misses whatever their value, and a
+/// timeout sample a million times the bucket width must not allocate a
+/// million bins. The mean (for cost) is that of the real samples.
+fn grid_dist(
+    profile: &Profile,
+    function: &str,
+    size: &Size,
+    dt: f64,
+    buckets: usize,
+    range: Option<(f64, f64)>,
+    class: usize,
+) -> Result<LatencyDist, SynthError> {
+    let s = profile.require(function, size)?;
+    let selected: Vec<f64> = match (range, &s.features) {
+        (None, _) => s.latencies.clone(),
+        (Some((lo, hi)), Some(f)) => {
+            s.latencies.iter().zip(f).filter(|(_, &x)| x >= lo && x < hi).map(|(&l, _)| l).collect()
+        }
+        (Some(_), None) => {
+            return Err(SynthError::Features(format!(
+                "function '{function}' at size {size} has no feature values, so its runs cannot be split into input classes"
+            )))
+        }
+    };
+    if selected.is_empty() {
+        let (lo, hi) = range.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+        return Err(
+            ProfileError::EmptyClass { function: function.to_string(), class, range: format!("[{lo}, {hi})") }.into()
+        );
+    }
+    let mean = selected.iter().sum::<f64>() / selected.len() as f64;
+    let past = (buckets + 2) as f64 * dt;
+    let clipped: Vec<f64> = selected.iter().map(|&x| x.min(past)).collect();
+    let mut d = LatencyDist::from_samples(&clipped, dt)?;
+    d.mean_ms = mean;
+    Ok(d)
+}
+
 /// Build the block model. `fallback[s]` is the option index stage `s`
 /// falls back to when its budget is below every rule.
 pub(crate) fn build(
@@ -160,12 +202,8 @@ pub(crate) fn build(
             let range = restrict.filter(|r| r.stage == si).map(|r| r.range);
             let mut opts = Vec::with_capacity(st.options.len());
             for size in &st.options {
-                let d = profile.dist(&st.name, size, dt, range).map_err(|e| match (e, restrict) {
-                    (ProfileError::EmptyClass { function, range, .. }, Some(r)) => {
-                        ProfileError::EmptyClass { function, class: r.class, range }
-                    }
-                    (e, _) => e,
-                })?;
+                let class = restrict.map_or(0, |r| r.class);
+                let d = grid_dist(profile, &st.name, size, dt, buckets, range, class)?;
                 let cost = f64::from(st.fanout) * cm.rate(size) * d.mean_ms / 1000.0;
                 opts.push((d.max_of(st.fanout), cost));
             }

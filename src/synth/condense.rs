@@ -7,7 +7,7 @@
 //! than the grid budget (latencies are rounded up), so this is conservative.
 
 use super::blocks::{BlockModel, Models, Policy};
-use super::evaluate::{costs_to_go, forward};
+use super::evaluate::{forward, to_go};
 use super::json_safe::grid_edge;
 use crate::hints::{Rule, RuleTable};
 use crate::model::Workflow;
@@ -36,7 +36,7 @@ pub(crate) fn rank_alternatives(
                 .filter_map(|x| {
                     let j = blk.with_digit(best, m, x);
                     let ok_q = q[j].is_finite() && q[j] <= limit;
-                    let ok_m = miss.map_or(true, |ms| ms[j] <= ms[best] + 1e-3);
+                    let ok_m = miss.is_none_or(|ms| ms[j] <= ms[best] + 1e-3);
                     (ok_q && ok_m).then_some((q[j], x as u32))
                 })
                 .collect();
@@ -55,15 +55,30 @@ pub(crate) struct Run {
     pub sizes: Vec<u32>,
 }
 
-/// Runs shorter than this share of the budget range are merged into a
-/// neighbour with the same best size (keeping the alternatives valid in
-/// both), so ranked lists that flicker near a tolerance edge do not
-/// multiply the rules.
+/// Runs shorter than this share of the budget range are "short": near a
+/// tie between two sizes the DP's choice and the ranked lists flicker from
+/// bucket to bucket, which multiplies rules without buying anything.
 const MIN_RUN_SHARE: f64 = 0.02;
 
 /// Runs of member `m` of block `i`: a new run wherever the ranked list
-/// (best size and alternatives) changes.
-fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, m: usize) -> Vec<Run> {
+/// (best size and alternatives) changes. With `smooth`, short runs are
+/// folded into their lower neighbour when that is harmless:
+/// - same best size: the merged run keeps the alternatives valid in both;
+/// - a neighbour's best size is one of the short run's ranked alternatives
+///   (within tolerance and risk bound at each of its budgets): the short
+///   run takes that neighbour's choice, the lower neighbour's (chosen for
+///   smaller budgets) when both qualify, and `policy` follows.
+///
+/// Smoothing changes the policy a little, so the caller re-evaluates it and
+/// falls back to the unsmoothed rules if the percentile is no longer met.
+fn runs_of(
+    models: &Models,
+    policy: &mut Policy,
+    ranked: Option<&Ranked>,
+    i: usize,
+    m: usize,
+    smooth: bool,
+) -> Vec<Run> {
     let blk = &models.blocks[i];
     let mut runs: Vec<Run> = Vec::new();
     for (b, &joint) in policy[i].iter().enumerate() {
@@ -76,38 +91,81 @@ fn runs_of(models: &Models, policy: &Policy, ranked: Option<&Ranked>, i: usize, 
             _ => runs.push(Run { start: b, end: b + 1, sizes }),
         }
     }
-    let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
-    // Each merge removes a run, so this ends.
-    loop {
-        let short = (0..runs.len().saturating_sub(1)).find(|&r| {
-            runs[r].sizes[0] == runs[r + 1].sizes[0]
-                && (runs[r].end - runs[r].start).min(runs[r + 1].end - runs[r + 1].start) < min_len
-        });
-        let Some(r) = short else { break };
-        let upper = runs.remove(r + 1);
-        runs[r].end = upper.end;
-        runs[r].sizes.retain(|x| upper.sizes.contains(x));
+    if !smooth {
+        return runs;
     }
+    smooth_runs(models, policy, i, m, &mut runs);
+    // Merging changed lists may leave equal neighbours: joining them changes nothing.
+    runs.dedup_by(|upper, lower| {
+        let same = upper.sizes == lower.sizes;
+        if same {
+            lower.end = upper.end;
+        }
+        same
+    });
     runs
 }
 
+fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>) {
+    let blk = &models.blocks[i];
+    let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
+    let len = |r: &Run| r.end - r.start;
+    // Each merge removes a run, so this ends.
+    loop {
+        let same = (0..runs.len().saturating_sub(1))
+            .find(|&r| runs[r].sizes[0] == runs[r + 1].sizes[0] && len(&runs[r]).min(len(&runs[r + 1])) < min_len);
+        if let Some(r) = same {
+            let upper = runs.remove(r + 1);
+            runs[r].end = upper.end;
+            runs[r].sizes.retain(|x| upper.sizes.contains(x));
+            continue;
+        }
+        // A short run folds into a neighbour whose best size it ranks as an
+        // alternative; the lower neighbour (smaller budgets) first.
+        let takes =
+            |r: usize, n: usize| runs[r].sizes[0] != runs[n].sizes[0] && runs[r].sizes.contains(&runs[n].sizes[0]);
+        let fold = (0..runs.len()).filter(|&r| len(&runs[r]) < min_len).find_map(|r| {
+            if r > 0 && takes(r, r - 1) {
+                Some((r, r - 1))
+            } else if r + 1 < runs.len() && takes(r, r + 1) {
+                Some((r, r + 1))
+            } else {
+                None
+            }
+        });
+        let Some((r, n)) = fold else { break };
+        let x = runs[n].sizes[0];
+        let short = runs[r].clone();
+        let into = &mut runs[n];
+        into.start = into.start.min(short.start);
+        into.end = into.end.max(short.end);
+        into.sizes.retain(|y| *y == x || short.sizes.contains(y));
+        runs.remove(r);
+        for choice in &mut policy[i][short.start..short.end] {
+            *choice = blk.with_digit(*choice as usize, m, x as usize) as u32;
+        }
+    }
+}
+
 /// Rules of every stage (`wf.stages()` order) for one table. With
-/// `max_rules`, adjacent rules are merged (least added expected cost first)
-/// and `policy` is updated to what the merged rules do.
+/// `max_rules = (max, lambda)`, adjacent rules are merged (least added
+/// `cost + lambda * miss` first) and `policy` is updated to what the merged
+/// rules do.
 pub(crate) fn condense(
     wf: &Workflow,
     models: &Models,
     policy: &mut Policy,
     ranked: Option<&Ranked>,
-    max_rules: Option<usize>,
+    max_rules: Option<(usize, f64)>,
+    smooth: bool,
 ) -> Vec<RuleTable> {
     let mut tables = vec![RuleTable::default(); wf.stages().len()];
     for i in 0..models.blocks.len() {
         for m in 0..models.blocks[i].stages.len() {
-            let mut runs = runs_of(models, policy, ranked, i, m);
-            if let Some(max) = max_rules {
+            let mut runs = runs_of(models, policy, ranked, i, m, smooth);
+            if let Some((max, lambda)) = max_rules {
                 if runs.len() > max {
-                    cap(models, policy, i, m, &mut runs, max);
+                    cap(models, policy, i, m, &mut runs, max, lambda);
                 }
             }
             let si = models.blocks[i].stages[m];
@@ -126,46 +184,59 @@ pub(crate) fn condense(
 
 /// Merge adjacent runs of member `m` of block `i` until at most `max` remain.
 ///
-/// Merging two runs keeps the lower run's choice (the smaller budgets, hence
-/// the riskier part and the faster size) over both ranges, so merging stays
-/// conservative. The added expected cost of a merge is estimated with the
-/// rest of the policy fixed: over the upper run's budgets, reach probability
-/// times the change in expected cost-to-go.
-fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>, max: usize) {
+/// A merged run takes the choice of one of the two runs over both ranges:
+/// whichever adds less to `cost + lambda * miss`, estimated with the rest of
+/// the policy fixed (over the budgets whose choice changes: reach
+/// probability times the change in expected cost-to-go and miss-to-go).
+/// The pair with the least addition merges first. A large `lambda` makes
+/// the merge conservative (the faster, safer size wins); the caller raises
+/// it until the capped rules meet the target again.
+fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>, max: usize, lambda: f64) {
     let reach = forward(models, policy).reach;
-    let ctg = costs_to_go(models, policy);
+    let (ctg, mtg) = to_go(models, policy);
     let blk = &models.blocks[i];
     let c_miss = models.tail[i + 1];
     let dc: Vec<f64> = ctg[i + 1].iter().map(|c| c - c_miss).collect();
-    let cq = |o: usize, b: usize| {
+    let dm: Vec<f64> = mtg[i + 1].iter().map(|x| x - 1.0).collect();
+    // Lagrangian value of joint option `o` at budget `b` given the rest of the policy.
+    let value = |o: usize, b: usize| {
         let opt = &blk.options[o];
-        opt.cost + c_miss + opt.hist.dot(b, &dc)
+        opt.cost + c_miss + opt.hist.dot(b, &dc) + lambda * (1.0 + opt.hist.dot(b, &dm))
     };
-    let added = |policy: &Policy, lower: &Run, upper: &Run| -> f64 {
-        (upper.start..upper.end)
+    // Added value of using size `x` over `run`.
+    let added = |policy: &Policy, run: &Run, x: usize| -> f64 {
+        (run.start..run.end)
             .filter(|&b| reach[i][b] > 0.0)
             .map(|b| {
                 let cur = policy[i][b] as usize;
-                let new = blk.with_digit(cur, m, lower.sizes[0] as usize);
-                reach[i][b] * (cq(new, b) - cq(cur, b))
+                reach[i][b] * (value(blk.with_digit(cur, m, x), b) - value(cur, b))
             })
             .sum()
     };
     // Each merge removes one run, so this ends after runs.len() - max rounds.
     while runs.len() > max.max(1) {
-        let mut best: Option<(f64, usize)> = None;
+        // (added value, lower run index, keep the lower run's choice?)
+        let mut best: Option<(f64, usize, bool)> = None;
         for r in 0..runs.len() - 1 {
-            let d = added(policy, &runs[r], &runs[r + 1]);
-            if best.map_or(true, |(bd, _)| d < bd) {
-                best = Some((d, r));
+            let (lo, up) = (&runs[r], &runs[r + 1]);
+            let keep_lower = added(policy, up, lo.sizes[0] as usize);
+            let keep_upper = added(policy, lo, up.sizes[0] as usize);
+            // Ties go to the lower run's choice: chosen for smaller budgets, the safer side.
+            let cand = if keep_lower <= keep_upper { (keep_lower, r, true) } else { (keep_upper, r, false) };
+            if best.is_none_or(|b| cand.0 < b.0) {
+                best = Some(cand);
             }
         }
-        let Some((_, r)) = best else { break };
+        let Some((_, r, keep_lower)) = best else { break };
         let upper = runs.remove(r + 1);
-        let x = runs[r].sizes[0] as usize;
-        for choice in &mut policy[i][upper.start..upper.end] {
-            *choice = blk.with_digit(*choice as usize, m, x) as u32;
+        let lower = &mut runs[r];
+        let (changed, kept) = if keep_lower { (upper.clone(), lower.clone()) } else { (lower.clone(), upper.clone()) };
+        let x = kept.sizes[0];
+        // The kept list, minus alternatives not ranked on the other part.
+        lower.sizes = kept.sizes.iter().copied().filter(|y| *y == x || changed.sizes.contains(y)).collect();
+        lower.end = upper.end;
+        for choice in &mut policy[i][changed.start..changed.end] {
+            *choice = blk.with_digit(*choice as usize, m, x as usize) as u32;
         }
-        runs[r].end = upper.end;
     }
 }

@@ -11,6 +11,17 @@
 //! `lambda` is bisected on a log scale until the policy's miss probability
 //! is just under `1 - percentile`.
 //!
+//! Over-achievement: the miss probability is a step function of lambda, so
+//! the smallest feasible lambda can land well under the target. The known
+//! cure, randomising per run between the two policies that bracket it, is
+//! not used: a hint set has no per-run coin. Rules are a deterministic
+//! function of the remaining budget, and a mixture of two policies needs one
+//! draw per run shared by all its stages (mixing per decision is another,
+//! generally worse, policy). Expressing it would need a schema change (a
+//! second table per hint and a mixing probability the adapter samples once
+//! per run). Instead the caller keeps the best static plan as a candidate
+//! (see `table.rs`), so the result is never worse than early binding.
+//!
 //! Unreachable states: the miss target only constrains states a run can
 //! reach from the full budget. Elsewhere the smallest feasible lambda may
 //! happily choose a size that misses for sure when another would not (it
@@ -62,7 +73,7 @@ struct Next<'a> {
 
 /// Minimise at one state, or (with `fixed`) evaluate the given choice there.
 fn state(blk: &BlockModel, b: usize, nx: &Next, fixed: Option<usize>, tol: Option<f64>) -> Row {
-    let q: Vec<f64> = blk.options.iter().map(|o| o.cost + nx.v_miss + o.hist.dot(b, nx.dv)).collect();
+    let q_of = |o: usize| blk.options[o].cost + nx.v_miss + blk.options[o].hist.dot(b, nx.dv);
     let miss_of = |o: usize| 1.0 + blk.options[o].hist.dot(b, nx.dm);
     if let Some(f) = fixed {
         let o = &blk.options[f];
@@ -70,13 +81,15 @@ fn state(blk: &BlockModel, b: usize, nx: &Next, fixed: Option<usize>, tol: Optio
         let c = o.cost + nx.c_miss + o.hist.dot(b, nx.dc);
         let alts = match tol {
             Some(tol) if m < 1.0 - EPS => {
-                let ms: Vec<f64> = (0..q.len()).map(miss_of).collect();
+                let q: Vec<f64> = (0..blk.options.len()).map(q_of).collect();
+                let ms: Vec<f64> = (0..blk.options.len()).map(miss_of).collect();
                 rank_alternatives(blk, f, &q, Some(&ms), tol)
             }
             _ => vec![Vec::new(); blk.stages.len()],
         };
-        return Row { choice: f as u32, v: q[f], c, m, alts };
+        return Row { choice: f as u32, v: q_of(f), c, m, alts };
     }
+    let q: Vec<f64> = (0..blk.options.len()).map(q_of).collect();
     let mut best = 0usize;
     let mut best_m: Option<f64> = None;
     for o in 1..q.len() {

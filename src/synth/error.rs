@@ -3,6 +3,8 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum SynthError {
     #[error(transparent)]
+    Workflow(#[from] crate::model::WorkflowError),
+    #[error(transparent)]
     Profile(#[from] crate::profile::ProfileError),
     #[error("synthesis: option '{name}' is invalid: {why}")]
     BadOption { name: &'static str, why: String },

@@ -51,21 +51,25 @@ pub(crate) fn forward(models: &Models, policy: &Policy) -> Eval {
     Eval { cost, miss: missed.clamp(0.0, 1.0), reach }
 }
 
-/// Expected cost of blocks `i..` when block `i` starts with budget `b`
-/// under `policy`: `out[i][b]`, with `out[n]` all zero.
-pub(crate) fn costs_to_go(models: &Models, policy: &Policy) -> Vec<Vec<f64>> {
+/// Expected cost and miss probability of blocks `i..` when block `i`
+/// starts with budget `b` under `policy`: `(cost[i][b], miss[i][b])`, with
+/// row `n` all zero (the run is over, on time).
+pub(crate) fn to_go(models: &Models, policy: &Policy) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let n = models.blocks.len();
-    let mut out = vec![vec![0.0; models.b_max + 1]; n + 1];
+    let mut cost = vec![vec![0.0; models.b_max + 1]; n + 1];
+    let mut miss = vec![vec![0.0; models.b_max + 1]; n + 1];
     for i in (0..n).rev() {
         let c_miss = models.tail[i + 1];
-        let dc: Vec<f64> = out[i + 1].iter().map(|c| c - c_miss).collect();
+        let dc: Vec<f64> = cost[i + 1].iter().map(|c| c - c_miss).collect();
+        let dm: Vec<f64> = miss[i + 1].iter().map(|m| m - 1.0).collect();
         let blk = &models.blocks[i];
         for b in 0..=models.b_max {
             let o = &blk.options[policy[i][b] as usize];
-            out[i][b] = o.cost + c_miss + o.hist.dot(b, &dc);
+            cost[i][b] = o.cost + c_miss + o.hist.dot(b, &dc);
+            miss[i][b] = (1.0 + o.hist.dot(b, &dm)).clamp(0.0, 1.0);
         }
     }
-    out
+    (cost, miss)
 }
 
 /// The policy a set of rule tables (one per stage, `wf.stages()` order)

@@ -1,11 +1,12 @@
 //! Synthesis: profiles + DAG + SLO -> hint set (see DESIGN.md, "Synthesis").
 //!
-//! Layout: [`blocks`] builds the grid histograms of every parallel block,
-//! [`dp`] is the stochastic DP with a Lagrange multiplier, [`percentile`] the
-//! deterministic baseline, [`static_plan`] the best early-binding plan,
-//! [`condense`] turns a policy into rules, [`evaluate`] computes exactly what
-//! a set of rules does on the histograms, [`features`] splits runs into input
-//! classes and [`table`] ties one table together.
+//! Layout: `blocks` builds the grid histograms of every parallel block,
+//! `dp` is the stochastic DP with a Lagrange multiplier, `percentile` the
+//! deterministic baseline, `static_plan` the best early-binding plan,
+//! `condense` turns a policy into rules, `evaluate` computes exactly what a
+//! set of rules does on the histograms, `features` splits runs into input
+//! classes, `json_safe` keeps written numbers exact through JSON, and
+//! `table` ties one table together (DP or percentile policy vs. static plan).
 
 mod blocks;
 mod condense;
@@ -86,6 +87,7 @@ pub struct StaticPlan {
 /// Synthesize the hint set of `wf` from `profile`.
 pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<HintSet, SynthError> {
     options::validate(opts)?;
+    wf.check_joint_options()?;
     profile.check_covers(wf)?;
     let fastest = blocks::fastest(wf, profile)?;
     let mut warnings = Vec::new();
@@ -154,13 +156,16 @@ pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Resu
 }
 
 /// The cheapest static sizing (one size per stage) meeting the percentile on
-/// the unconditioned histograms; see [`static_plan`] for the search.
+/// the unconditioned histograms. The search is exhaustive (depth-first with
+/// pruning) when combinations x budgets x histogram support <= 5e7, else a
+/// steepest-descent local search from the all-fastest plan.
 pub fn best_static(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<StaticPlan, SynthError> {
     options::validate(opts)?;
+    wf.check_joint_options()?;
     profile.check_covers(wf)?;
     let fastest = blocks::fastest(wf, profile)?;
     let models = blocks::build(wf, profile, opts.buckets, &fastest, None)?;
-    let st = static_plan::search(&models, 1.0 - wf.slo().percentile);
+    let st = static_plan::search(&models, 1.0 - wf.slo().percentile + table::FEASIBILITY_EPS);
     let mut sizes = vec![Size::new(0, 0); wf.stages().len()];
     for (blk, &o) in models.blocks.iter().zip(&st.choice) {
         for (m, &si) in blk.stages.iter().enumerate() {
@@ -184,6 +189,7 @@ pub fn evaluate(
     options::validate(opts)?;
     hints.validate("<evaluate>").map_err(|e| SynthError::Hints(e.to_string()))?;
     let wf = &hints.workflow;
+    wf.check_joint_options()?;
     profile.check_covers(wf)?;
     let (table, restrict) = match (class, &hints.classes) {
         (None, _) => (hints.tables_per_hint() - 1, None),

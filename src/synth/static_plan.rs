@@ -81,7 +81,7 @@ struct Search<'a> {
 impl Search<'_> {
     fn dfs(&mut self, i: usize, pre: &Prefix) {
         if i == self.models.blocks.len() {
-            if self.best.as_ref().map_or(true, |b| pre.cost < b.0) {
+            if self.best.as_ref().is_none_or(|b| pre.cost < b.0) {
                 self.best = Some((pre.cost, pre.missed, self.path.clone()));
             }
             return;
@@ -158,7 +158,7 @@ fn local_search(models: &Models, target: f64, start: Vec<usize>) -> StaticChoice
                 let mut cand = choice.clone();
                 cand[i] = o;
                 let (c, m) = evaluate(models, &cand);
-                if m <= target && c < cost - 1e-12 * cost.abs().max(1.0) && best.map_or(true, |b| c < b.0) {
+                if m <= target && c < cost - 1e-12 * cost.abs().max(1.0) && best.is_none_or(|b| c < b.0) {
                     best = Some((c, m, i, o));
                 }
             }

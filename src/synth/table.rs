@@ -1,7 +1,8 @@
 //! One rule table set (one input class, or all inputs): pick the policy,
 //! condense it to rules, and evaluate the rules exactly.
 
-use super::blocks::{build, Models, Restriction};
+use super::blocks::{build, Models, Policy, Restriction};
+use super::condense::Ranked;
 use super::evaluate::{forward, policy_from_tables};
 use super::json_safe::summary_value;
 use super::{condense::condense, dp, percentile, static_plan, Mode, SynthError, SynthOptions};
@@ -9,7 +10,8 @@ use crate::hints::{Rule, RuleTable, TableSummary};
 use crate::model::Workflow;
 use crate::profile::Profile;
 
-/// Slack on the miss target when judging feasibility (float noise only).
+/// Slack on the miss target (float noise only): a plan missing exactly one
+/// run in ten meets p90 although `1 - 0.9` is 0.09999999999999998.
 pub(crate) const FEASIBILITY_EPS: f64 = 1e-9;
 
 pub(crate) struct Table {
@@ -40,6 +42,58 @@ pub(crate) fn static_tables(wf: &Workflow, models: &Models, choice: &[usize]) ->
     tables
 }
 
+/// Smoothed rules may cost this much more (relative) than the exact ones:
+/// fewer, steadier rules are worth a rounding error, not a real loss.
+const SMOOTHING_SLACK: f64 = 0.002;
+
+/// Condense a policy into rules and evaluate them exactly. Both the exact
+/// condensation and the smoothed one (short flickering runs folded into a
+/// neighbour, see `condense.rs`) are evaluated; the smoothed rules win when
+/// they still meet the target and cost at most `SMOOTHING_SLACK` more.
+///
+/// With `max_rules`, merging is steered by `cost + lambda * miss` starting
+/// from the policy's own lambda (a cost-scale default for policies without
+/// one); when the capped rules miss the target, lambda is raised tenfold and
+/// the merge redone, a bounded number of times.
+fn condensed(
+    wf: &Workflow,
+    models: &Models,
+    policy: &Policy,
+    ranked: Option<&Ranked>,
+    max_rules: Option<usize>,
+    lambda: Option<f64>,
+    target: f64,
+) -> Result<(Vec<RuleTable>, f64, f64), SynthError> {
+    let feasible = |m: f64| m <= target + FEASIBILITY_EPS;
+    let scale: f64 = models.blocks.iter().map(|b| b.options.iter().map(|o| o.cost).fold(0.0, f64::max)).sum();
+    let mut lam = lambda.filter(|l| *l > 0.0).unwrap_or(scale.max(1e-12) * 10.0);
+    let mut best: Option<(Vec<RuleTable>, f64, f64)> = None;
+    for _ in 0..MAX_CAP_ROUNDS {
+        let cap = max_rules.map(|m| (m, lam));
+        let mut p = policy.clone();
+        let plain = condense(wf, models, &mut p, ranked, cap, false);
+        let (pc, pm) = exact(wf, models, &plain)?;
+        let mut p = policy.clone();
+        let smooth = condense(wf, models, &mut p, ranked, cap, true);
+        let (sc, sm) = exact(wf, models, &smooth)?;
+        let take_smooth = if feasible(pm) { feasible(sm) && sc <= pc * (1.0 + SMOOTHING_SLACK) } else { sm < pm };
+        let cand = if take_smooth { (smooth, sc, sm) } else { (plain, pc, pm) };
+        let done = max_rules.is_none() || feasible(cand.2);
+        // Keep the least missing result should no round meet the target.
+        if best.as_ref().is_none_or(|b| cand.2 < b.2 || done) {
+            best = Some(cand);
+        }
+        if done {
+            break;
+        }
+        lam *= 10.0;
+    }
+    best.ok_or_else(|| SynthError::Hints("internal error: no condensation round ran".into()))
+}
+
+/// Rounds of raising lambda when capped rules miss the target.
+const MAX_CAP_ROUNDS: usize = 8;
+
 struct Candidate {
     rules: Vec<RuleTable>,
     cost: f64,
@@ -61,14 +115,20 @@ pub(crate) fn synthesize_table(
     let meets = |miss: f64| miss <= target + FEASIBILITY_EPS;
     let (chosen, note, why_infeasible) = match opts.mode {
         Mode::Stochastic => {
-            let solved = dp::solve(&models, target, opts.tolerance);
+            let solved = dp::solve(&models, target + FEASIBILITY_EPS, opts.tolerance);
             let (pass_cost, pass_miss) = (solved.pass.cost, solved.pass.miss);
-            let mut policy = solved.pass.policy;
-            let rules = condense(wf, &models, &mut policy, solved.pass.ranked.as_ref(), opts.max_rules);
-            let (cost, miss) = exact(wf, &models, &rules)?;
+            let (rules, cost, miss) = condensed(
+                wf,
+                &models,
+                &solved.pass.policy,
+                solved.pass.ranked.as_ref(),
+                opts.max_rules,
+                Some(solved.lambda),
+                target,
+            )?;
             let dp_c = Candidate { rules, cost, miss, source: "dp", lambda: Some(solved.lambda) };
             // Always keep the best static plan as a candidate: the bisection can over-achieve.
-            let st = static_plan::search(&models, target);
+            let st = static_plan::search(&models, target + FEASIBILITY_EPS);
             let rules = static_tables(wf, &models, &st.choice);
             let (cost, miss) = exact(wf, &models, &rules)?;
             let st_c = Candidate { rules, cost, miss, source: "static", lambda: None };
@@ -92,14 +152,17 @@ pub(crate) fn synthesize_table(
                 (true, false) => false,
                 (false, false) => st_c.miss < dp_c.miss,
             };
-            let why = "even the fastest sizes cannot meet it; the hints minimise the miss probability (best effort)";
+            let why = if solved.feasible {
+                "the max_rules cap cannot be met without missing more often; allow more rules"
+            } else {
+                "even the fastest sizes cannot meet it; the hints minimise the miss probability (best effort)"
+            };
             (if pick_static { st_c } else { dp_c }, note, why)
         }
         Mode::Percentile => {
             let pp = percentile::solve(&models, slo.percentile, opts.tolerance);
-            let mut policy = pp.policy;
-            let rules = condense(wf, &models, &mut policy, Some(&pp.ranked), opts.max_rules);
-            let (cost, miss) = exact(wf, &models, &rules)?;
+            let (rules, cost, miss) =
+                condensed(wf, &models, &pp.policy, Some(&pp.ranked), opts.max_rules, None, target)?;
             let note = format!("per-block quantile={:.6}", pp.q);
             let why = "percentile mode plans on per-block quantiles, which is conservative; \
                        the stochastic mode may still meet it";

@@ -430,3 +430,84 @@ fn provenance_names_the_synthesis() {
     assert!(s.contains("mode=Stochastic") && s.contains("buckets=100") && s.contains("lambda="), "{s}");
     assert!(hs.provenance.created_unix_s > 0);
 }
+
+#[test]
+fn diamond_dag_projects_joint_choices() {
+    // a -> {b, c} -> d: b and c form one block; each gets its own rules.
+    let e = |x: &str, y: &str| (x.to_string(), y.to_string());
+    let wf = Workflow::new(
+        "diamond",
+        slo(1000.0, 0.9),
+        CostModel::default(),
+        vec![stage("a", &[SMALL]), stage("b", &[SMALL, MID]), stage("c", &[SMALL, MID]), stage("d", &[SMALL])],
+        &[e("a", "b"), e("a", "c"), e("b", "d"), e("c", "d")],
+    )
+    .unwrap();
+    let p = profile(&[
+        ("a", SMALL, vec![100.0, 500.0]),
+        ("b", SMALL, vec![300.0]),
+        ("b", MID, vec![100.0]),
+        ("c", SMALL, vec![200.0]),
+        ("c", MID, vec![100.0]),
+        ("d", SMALL, vec![100.0]),
+    ]);
+    let hs = synthesize(&wf, &p, &opts(100)).unwrap();
+    assert!(hs.warnings.is_empty(), "{:?}", hs.warnings);
+    let ad = Adapter::new(hs.clone());
+    // After a fast a (900 ms left) both run small: max(300, 200) + 100 fits.
+    assert_eq!(ad.decide("b", 100.0, None, None).unwrap().size, SMALL);
+    assert_eq!(ad.decide("c", 100.0, None, None).unwrap().size, SMALL);
+    // After a slow a (500 ms left): b small (300) + d (100) still fits, so both stay small.
+    assert_eq!(ad.decide("b", 500.0, None, None).unwrap().size, SMALL);
+    // With 350 ms left b must go mid (100 + 100), c may stay small (200 + 100).
+    assert_eq!(ad.decide("b", 650.0, None, None).unwrap().size, MID);
+    assert_eq!(ad.decide("c", 650.0, None, None).unwrap().size, SMALL);
+    assert!(hs.summary[0].feasible && hs.summary[0].miss_probability == 0.0);
+}
+
+#[test]
+fn huge_outliers_are_misses_not_allocations() {
+    // A timeout sample 1e12 ms against a 1 s deadline at 20000 buckets: one bin past the deadline.
+    let (wf, _) = bimodal_chain();
+    let p = profile(&[
+        ("a", SMALL, vec![100.0, 1e12, 100.0, 100.0]),
+        ("b", SMALL, vec![500.0; 3]),
+        ("b", BIG, vec![150.0; 3]),
+    ]);
+    let wf = wf.with_slo(slo(1000.0, 0.7)).unwrap();
+    let hs = synthesize(&wf, &p, &opts(20_000)).unwrap();
+    let s = &hs.summary[0];
+    assert!((s.miss_probability - 0.25).abs() < 1e-12 && s.feasible, "{s:?}");
+    // The cost still counts the real (huge) mean of stage a.
+    assert!(s.expected_cost > 1e8);
+}
+
+#[test]
+fn fastest_breaks_ties_towards_more_cpu() {
+    let wf =
+        Workflow::chain("tie", slo(1000.0, 0.9), CostModel::default(), vec![stage("f", &[SMALL, MID, BIG])]).unwrap();
+    let p = profile(&[("f", SMALL, vec![100.0]), ("f", MID, vec![50.0]), ("f", BIG, vec![50.0])]);
+    assert_eq!(fastest(&wf, &p).unwrap(), vec![2]);
+    assert_eq!(synthesize(&wf, &p, &opts(100)).unwrap().hint("f").unwrap().fastest, BIG);
+}
+
+#[test]
+fn evaluate_needs_feature_values_for_class_tables() {
+    let hs = synthesize(&featured_chain(false), &featured_profile(), &opts(100)).unwrap();
+    let plain = profile(&[("a", SMALL, vec![100.0]), ("b", SMALL, vec![500.0]), ("b", BIG, vec![150.0])]);
+    assert!(matches!(evaluate(&hs, &plain, &opts(100), Some(0)), Err(SynthError::Features(_))));
+    assert!(evaluate(&hs, &plain, &opts(100), None).is_ok());
+}
+
+#[test]
+fn exactly_one_miss_in_ten_meets_p90() {
+    // 1 - 0.9 is 0.09999999999999998 in floating point; a plan missing 10 % must still count.
+    let mut lat = vec![100.0; 9];
+    lat.push(900.0);
+    let wf = Workflow::chain("edge", slo(500.0, 0.9), CostModel::default(), vec![stage("f", &[SMALL, MID])]).unwrap();
+    let p = profile(&[("f", SMALL, lat), ("f", MID, vec![100.0])]);
+    let st = best_static(&wf, &p, &opts(50)).unwrap();
+    assert_eq!((st.sizes[0], st.feasible), (SMALL, true));
+    let hs = synthesize(&wf, &p, &opts(50)).unwrap();
+    assert!(hs.feasible() && (hs.summary[0].miss_probability - 0.1).abs() < 1e-12);
+}
