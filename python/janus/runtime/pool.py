@@ -23,7 +23,6 @@ import sys
 import sysconfig
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Iterable, Mapping
@@ -492,7 +491,8 @@ class WorkerPool:
 # -- cleanup on exit and on SIGTERM/SIGHUP ------------------------------------
 # Ctrl-C raises KeyboardInterrupt as usual: a call in flight discards its
 # worker, ``with`` blocks and atexit close the pools and remove their cgroups.
-_LIVE: weakref.WeakSet = weakref.WeakSet()
+# strong references: a pool dropped without close() is still cleaned up at exit
+_LIVE: set = set()
 _handlers_installed = False
 _prev: dict[int, Any] = {}
 

@@ -1,0 +1,187 @@
+"""The profiler and the late-binding runner on real cgroups: a small workflow
+with a featured first stage and a fan-out, run with hints synthesized from a
+real profile and with static sizes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from runtime_support import PREFIX, cgroups_or_skip, leftover_cgroups, leftover_workers
+
+import janus
+from janus.runtime import ProfileReport, Runner, WorkerPool, profile_workflow
+
+S250, S500, S1000 = janus.Size(250, 256), janus.Size(500, 256), janus.Size(1000, 256)
+
+
+def spin(ms: float) -> None:
+    end = time.thread_time() + ms / 1000
+    while time.thread_time() < end:
+        pass
+
+
+def prep(req: dict) -> dict:
+    if req.get("explode"):
+        raise RuntimeError("bad request")
+    spin(req["work"])
+    return {"n": req["work"]}
+
+
+def fan(doc: dict) -> int:
+    time.sleep(0.03)
+    spin(10)
+    return doc["n"]
+
+
+def merge(parts: list) -> int:
+    spin(5)
+    return sum(parts)
+
+
+def make_workflow(deadline_ms: float = 400) -> janus.Workflow:
+    wf = janus.Workflow("rt", deadline_ms=deadline_ms, percentile=0.9)
+    wf.add("prep", [S500, S1000], fn=prep, feature=lambda r: r["work"], feature_name="work")
+    wf.add("fan", [S250, S1000], fn=fan, fanout=2)
+    wf.add("merge", [S250, S500], fn=merge)
+    wf.chain("prep", "fan", "merge")
+    return wf
+
+
+SAMPLES = {"prep": [{"work": 20}, {"work": 60}], "fan": [{"n": 1}], "merge": [[1, 2]]}
+
+
+class Recording:
+    """An actuator wrapper that logs every apply (worker, cpu, memory)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.log = []
+
+    def apply(self, worker, cpu, mem):
+        self.inner.apply(worker, cpu, mem)
+        self.log.append((worker, cpu, mem))
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_leftovers():
+    yield
+    assert leftover_cgroups() == [], "cgroups left behind"
+    assert leftover_workers() == [], "worker processes left behind"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    cgroups_or_skip(PREFIX + "probe")
+    wf = make_workflow()
+    act = Recording(janus._janus.Actuator.cgroup(pool=PREFIX + "runner"))
+    with WorkerPool(wf, actuator=act) as p:
+        assert p.size == 2  # the widest block: fan-out 2
+        yield p
+
+
+@pytest.fixture(scope="module")
+def profiled(pool):
+    wf = make_workflow()
+    report = ProfileReport()
+    prof = profile_workflow(wf, SAMPLES, repetitions=3, pool=pool, progress=False,
+                            report=report)
+    return wf, prof, report
+
+
+def test_profile_covers_every_stage_and_size(profiled):
+    wf, prof, report = profiled
+    prof.check_covers(wf.native)
+    for st in wf.stages:
+        assert {(s.cpu_millis, s.memory_mib) for s in prof.sizes(st)} == \
+            {(s.cpu_millis, s.memory_mib) for s in wf.stage(st).options}
+    assert len(prof.latencies("prep", S500)) == 3 * 2
+    assert sorted(set(prof.features("prep", S500))) == [20.0, 60.0]
+    rows = report.to_rows()
+    assert len(rows) == 3 * (2 * 2 + 2 + 2) and not report.failures
+    assert all(r["cpu_ms"] is not None and r["cpu_ms"] > 0 for r in rows)
+    # the 60 ms request is ~3x the 20 ms one at 1000m (CPU time, robust to load)
+    cpu = {r["feature"]: r["cpu_ms"] for r in rows if r["function"] == "prep"}
+    assert cpu[60.0] > 2 * cpu[20.0]
+
+
+def check_report(rep, wf, pool, log_before):
+    assert rep.ok, rep.error
+    assert [i.stage for i in rep.invocations] == ["prep", "fan", "fan", "merge"]
+    applied = pool.actuator.log[log_before:]
+    cm = wf.cost_model
+    cost = 0.0
+    for inv in rep.invocations:
+        assert inv.size in wf.stage(inv.stage).options
+        # the size reported is the size the actuator applied to that worker for that call
+        assert (inv.worker, inv.size.cpu_millis, inv.size.memory_mib) in applied
+        cost += cm.cost(inv.size, inv.latency_ms)
+    assert rep.cost == pytest.approx(cost)
+    assert rep.cpu_core_s == pytest.approx(
+        sum(i.size.cpu_millis / 1000 * i.latency_ms / 1000 for i in rep.invocations))
+    assert rep.gib_s == pytest.approx(
+        sum(i.size.memory_mib / 1024 * i.latency_ms / 1000 for i in rep.invocations))
+    assert rep.e2e_ms >= max(i.start_ms + i.latency_ms for i in rep.invocations) - 1
+
+
+def test_runner_with_synthesized_hints(profiled, pool):
+    wf, prof, _ = profiled
+    hints = janus.synthesize(wf, prof, boundaries=[40.0])
+    adapter = janus.Adapter(hints)
+    with Runner(wf, pool, adapter=adapter) as runner:
+        reqs = [{"work": 20}, {"work": 60}, {"work": 20}, {"work": 60}]
+        reports = []
+        for req in reqs:
+            before = len(pool.actuator.log)
+            rep = runner.run(req)
+            check_report(rep, wf, pool, before)
+            reports.append(rep)
+        assert reports[0].invocations[-1].remaining_ms is not None
+        # the two fan-out instances ran in parallel, on different workers, at one size
+        fan = [i for i in reports[0].invocations if i.stage == "fan"]
+        assert fan[0].worker != fan[1].worker and fan[0].size == fan[1].size
+        assert abs(fan[0].start_ms - fan[1].start_ms) < 25
+    assert adapter.observed == 4 * len(reqs)
+    reps, summary = Runner(wf, pool, adapter=adapter).serve([{"work": 20}] * 2)
+    assert summary["runs"] == 2 and summary["failed"] == 0
+    assert summary["policy"] == "janus"
+
+
+def test_runner_with_static_sizes(profiled, pool):
+    wf, prof, _ = profiled
+    static = janus.best_static(wf, prof)
+    with Runner(wf, pool, static_sizes=static) as runner:  # best_static's dict is accepted
+        before = len(pool.actuator.log)
+        rep = runner.run({"work": 20})
+        check_report(rep, wf, pool, before)
+        assert rep.sizes() == {s: [static["sizes"][s]] * wf.native.fanout(s) for s in wf.stages}
+    fixed = {"prep": S1000, "fan": S250, "merge": S500}
+    reports, summary = Runner(wf, pool, static_sizes=fixed).serve([{"work": 20}, {"work": 40}])
+    assert all(r.sizes()["fan"] == [S250, S250] for r in reports)
+    assert summary["slo_attainment"] == sum(r.slo_met for r in reports) / 2
+    assert summary["cost"] == pytest.approx(sum(r.cost for r in reports))
+
+
+def test_failed_call_marks_run_failed_and_runner_goes_on(pool):
+    wf = make_workflow()
+    fixed = {"prep": S1000, "fan": S250, "merge": S500}
+    reports, summary = Runner(wf, pool, static_sizes=fixed).serve(
+        [{"work": 10, "explode": True}, {"work": 10}])
+    bad, good = reports
+    assert not bad.ok and not bad.slo_met and "bad request" in bad.error
+    assert [i.stage for i in bad.invocations] == ["prep"]
+    assert good.ok and summary["failed"] == 1
+
+
+def test_runner_rejects_bad_configuration(pool):
+    wf = make_workflow()
+    with pytest.raises(janus.JanusError, match="either an adapter"):
+        Runner(wf, pool)
+    with pytest.raises(janus.JanusError, match="no size for"):
+        Runner(wf, pool, static_sizes={"prep": S1000})
+    with pytest.raises(janus.JanusError, match="CPU must be in"):
+        Runner(wf, pool, static_sizes={"prep": S1000, "fan": janus.Size(0, 256),
+                                       "merge": S500})
