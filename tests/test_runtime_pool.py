@@ -245,16 +245,17 @@ def test_parallel_calls_from_threads():
 
 def test_close_removes_cgroups_even_on_exception():
     cgroups_or_skip(PREFIX + "probe")
-    with pytest.raises(RuntimeError, match="inside"):
-        with WorkerPool(FUNCS, size=2, pool_name=PREFIX + "exc") as p:
-            p.call("echo", 1, janus.Size(500, 256))
-            assert any(PREFIX + "exc" in d for d in leftover_cgroups())
-            pids = [w.proc.pid for w in p._all.values()]
-            raise RuntimeError("inside")
+    pids = []
+    with pytest.raises(RuntimeError, match="inside"), \
+            WorkerPool(FUNCS, size=2, pool_name=PREFIX + "exc") as p:
+        p.call("echo", 1, janus.Size(500, 256))
+        assert any(PREFIX + "exc" in d for d in leftover_cgroups())
+        pids = [w.proc.pid for w in p._all.values()]
+        raise RuntimeError("inside")
     assert not any(PREFIX + "exc" in d for d in leftover_cgroups())
+    assert len(pids) == 2
     for pid in pids:
-        assert not os.path.exists(f"/proc/{pid}/cmdline") or \
-            open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z"
+        assert not os.path.exists(f"/proc/{pid}/stat"), f"worker {pid} still exists"
     with pytest.raises(janus.runtime.PoolClosed):
         p.call("echo", 1, janus.Size(500, 256))
 

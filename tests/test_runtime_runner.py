@@ -145,7 +145,7 @@ def test_runner_with_synthesized_hints(profiled, pool):
         assert fan[0].worker != fan[1].worker and fan[0].size == fan[1].size
         assert abs(fan[0].start_ms - fan[1].start_ms) < 25
     assert adapter.observed == 4 * len(reqs)
-    reps, summary = Runner(wf, pool, adapter=adapter).serve([{"work": 20}] * 2)
+    _, summary = Runner(wf, pool, adapter=adapter).serve([{"work": 20}] * 2)
     assert summary["runs"] == 2 and summary["failed"] == 0
     assert summary["policy"] == "janus"
 

@@ -18,7 +18,7 @@ from janus.runtime.errors import (
 )
 from janus.runtime.pool import CallResult, WorkerPool
 from janus.runtime.profiler import ProfileReport, profile_workflow
-from janus.runtime.runner import Invocation, RunReport, Runner, summarize
+from janus.runtime.runner import Invocation, Runner, RunReport, summarize
 
 __all__ = [
     "ActuationError",

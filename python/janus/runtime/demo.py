@@ -25,7 +25,7 @@ import janus
 from janus.runtime.pool import WorkerPool
 from janus.runtime.profiler import ProfileReport, profile_workflow
 from janus.runtime.progress import Bar
-from janus.runtime.runner import RunReport, Runner, summarize
+from janus.runtime.runner import Runner, RunReport, summarize
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -215,11 +215,11 @@ def _plot(out: str, runs: dict, deadline: float, kind: str) -> str | None:
     ax1.set_xlabel("request")
     ax1.set_ylabel("end-to-end latency (ms)")
     ax1.set_title("latency per run")
-    ax1.legend()
+    ax1.legend(loc="lower right")
     ax2.set_xlabel("request")
     ax2.set_ylabel("cumulative resource use (cost units)")
     ax2.set_title("resource use")
-    ax2.legend()
+    ax2.legend(loc="upper left")
     fig.suptitle(f"janus demo ({kind})")
     fig.tight_layout()
     path = os.path.join(out, "demo.png")

@@ -23,9 +23,10 @@ import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
@@ -42,6 +43,9 @@ from janus.runtime.errors import (
     WorkerCrashed,
     WorkerOOMKilled,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 log = logging.getLogger("janus.runtime")
 
@@ -129,7 +133,7 @@ def _default_size(src: Any) -> int:
     try:
         wf = src.native
         return max(sum(wf.fanout(s) for s in block) for block in wf.blocks)
-    except Exception:
+    except (AttributeError, TypeError, ValueError):
         return 2
 
 
@@ -280,10 +284,10 @@ class WorkerPool:
             log.error("pool %s: %s", self.pool_name, e)
         _unregister(self)
 
-    def __enter__(self) -> WorkerPool:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -413,7 +417,7 @@ class WorkerPool:
             self.actuator.reset_peak(w.name)
         u0 = self._usage(w)
         t0 = time.perf_counter()
-        ctx = dict(worker=w.name, function=function, size=size)
+        ctx = {"worker": w.name, "function": function, "size": size}
         try:
             w.tx.send(("call", function, blob))
             ready = w.rx.poll(timeout_s)
@@ -439,7 +443,7 @@ class WorkerPool:
             if exc_blob is not None:
                 try:
                     original = pickle.loads(exc_blob)
-                except Exception:
+                except Exception:  # noqa: BLE001 - the text and traceback are kept anyway
                     original = None
             raise FunctionFailed(
                 f"{function} raised {tname}: {text} (worker {w.name}, {size})\n"
@@ -459,7 +463,7 @@ class WorkerPool:
     def _replace_or_closed(self, w: _Worker, reason: str) -> None:
         try:
             self._replace(w, reason)
-        except Exception as e:  # the call's own error is more useful; log this one
+        except Exception as e:  # noqa: BLE001 - the call's own error is more useful
             log.error("pool %s: could not replace worker %s: %s", self.pool_name, w.name, e)
 
     def _crashed(self, w: _Worker, function: str, size: Size, u0: dict) -> None:
@@ -472,7 +476,7 @@ class WorkerPool:
         if not oom and rc == -signal.SIGKILL and u1:
             oom = u1.get("memory_peak_bytes", 0) >= 0.95 * size.memory_mib * MIB
         how = f"killed by {signal.Signals(-rc).name}" if rc is not None and rc < 0 else f"exit {rc}"
-        ctx = dict(worker=w.name, function=function, size=size, returncode=rc)
+        ctx = {"worker": w.name, "function": function, "size": size, "returncode": rc}
         if self._closed:
             self._discard(w)
             raise PoolClosed(f"pool {self.pool_name} was closed during {function} on {w.name}")
@@ -521,7 +525,7 @@ def close_all() -> None:
     for p in list(_LIVE):
         try:
             p.close()
-        except Exception as e:  # pragma: no cover
+        except Exception as e:  # noqa: BLE001 - close the others anyway
             log.error("closing pool %s: %s", p.pool_name, e)
 
 

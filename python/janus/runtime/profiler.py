@@ -13,8 +13,9 @@ profiled as one instance (the synthesizer composes the fan-out).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Union
+from typing import Any
 
 from janus._janus import Profile, Size
 from janus.runtime.errors import PoolError, WorkerError
@@ -23,7 +24,6 @@ from janus.runtime.progress import Bar
 
 log = logging.getLogger("janus.runtime")
 
-Inputs = Union[Mapping[str, list], Callable[[str], list]]
 
 
 @dataclass
@@ -78,7 +78,7 @@ class ProfileReport:
         return out
 
 
-def _samples(inputs: Inputs, stage: str) -> list:
+def _samples(inputs: Mapping[str, list] | Callable[[str], list], stage: str) -> list:
     if callable(inputs):
         xs = inputs(stage)
     else:
@@ -93,7 +93,7 @@ def _samples(inputs: Inputs, stage: str) -> list:
 
 def profile_workflow(
     workflow: Any,
-    inputs: Inputs,
+    inputs: Mapping[str, list] | Callable[[str], list],
     repetitions: int = 5,
     pool: WorkerPool | None = None,
     progress: bool = True,

@@ -22,14 +22,18 @@ import math
 import statistics
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from janus._janus import JanusError, Size
 from janus.runtime.errors import PoolError
 from janus.runtime.pool import WorkerPool
 from janus.runtime.progress import Bar
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 log = logging.getLogger("janus.runtime")
 
@@ -184,7 +188,7 @@ class Runner:
     def close(self) -> None:
         self._exec.shutdown(wait=True)
 
-    def __enter__(self) -> Runner:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

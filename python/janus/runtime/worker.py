@@ -40,7 +40,7 @@ def _error(e: BaseException, wall: float, cpu: float) -> tuple:
     try:
         blob = pickle.dumps(e)
         pickle.loads(blob)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any pickling problem: send the text only
         blob = None
     return ("err", type(e).__qualname__, str(e), tb, blob, wall, cpu)
 
@@ -83,7 +83,7 @@ def serve(conn: Connection) -> None:
             try:
                 out = ("ok", cloudpickle.dumps(value) if cloudpickle else pickle.dumps(value),
                        wall, cpu)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 raise TypeError(f"the result of {name} cannot be pickled: {e}") from e
         except BaseException as e:  # noqa: BLE001 - the worker survives its function
             out = _error(e, time.perf_counter() - t0, _cpu_s() - c0)
