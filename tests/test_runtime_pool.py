@@ -4,6 +4,7 @@ tree is not writable. Assertions on time are ratios with a tolerance."""
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
@@ -86,8 +87,14 @@ def echo(x: object) -> object:
     return x
 
 
+def spawn_and_hang(s: float) -> None:
+    """Start a child process, then hang: a timeout must kill both."""
+    subprocess.Popen(["sleep", str(s)])
+    time.sleep(s)
+
+
 FUNCS = {"burn": burn, "hog": hog, "keep": keep, "nap": nap, "fail": fail, "die": die,
-         "segv": segv, "echo": echo}
+         "segv": segv, "echo": echo, "spawn_and_hang": spawn_and_hang}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -167,6 +174,17 @@ def test_timeout_kills_and_replaces_worker(pool):
         pool.call("nap", 30, janus.Size(500, 256), timeout_s=0.5)
     assert time.perf_counter() - t < 10
     assert pool.call("nap", 0, janus.Size(500, 256)).worker != ei.value.worker
+
+
+def test_timeout_also_kills_what_the_function_started(pool):
+    with pytest.raises(CallTimeout) as ei:
+        pool.call("spawn_and_hang", 60, janus.Size(500, 256), timeout_s=0.5)
+    # the old worker's cgroup could be removed: nothing of it is left running
+    old = glob.glob(f"/sys/fs/cgroup/*/janus/{pool.pool_name}/{ei.value.worker}")
+    old += glob.glob(f"/sys/fs/cgroup/janus/{pool.pool_name}/{ei.value.worker}")
+    assert old == [], old
+    assert glob.glob(f"/sys/fs/cgroup/*/janus/{pool.pool_name}/{pool.workers[0]}")
+    assert pool.call("echo", 1, janus.Size(500, 256)).value == 1
 
 
 def test_crash_is_reported_with_reason(pool):

@@ -146,10 +146,14 @@ class _Worker:
         self.calls = 0
 
     def kill(self) -> None:
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
+        # The worker leads its own session: kill its process group, so that
+        # processes a function started do not keep the cgroup busy. Only while
+        # the worker is not reaped: until then its pid (= the group id) is ours.
+        if self.proc.returncode is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover
@@ -467,6 +471,10 @@ class WorkerPool:
             log.error("pool %s: could not replace worker %s: %s", self.pool_name, w.name, e)
 
     def _crashed(self, w: _Worker, function: str, size: Size, u0: dict) -> None:
+        try:  # what the function may have started dies with it (the zombie keeps the pgid)
+            os.killpg(w.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
         try:
             rc = w.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
