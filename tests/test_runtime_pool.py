@@ -187,6 +187,20 @@ def test_timeout_also_kills_what_the_function_started(pool):
     assert pool.call("echo", 1, janus.Size(500, 256)).value == 1
 
 
+def test_ctrl_c_during_a_call_replaces_its_worker(pool):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("needs the main thread to receive SIGINT")
+    w = pool.call("echo", 0, janus.Size(500, 256)).worker
+    t = threading.Timer(0.5, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+    t.start()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        pool.call("nap", 30, janus.Size(500, 256))
+    assert time.perf_counter() - start < 10
+    r = pool.call("nap", 0, janus.Size(500, 256))  # the busy worker was not reused
+    assert r.worker != w and pool.size == 1
+
+
 def test_crash_is_reported_with_reason(pool):
     with pytest.raises(WorkerCrashed, match="exit 3") as ei:
         pool.call("die", 3, janus.Size(500, 256))

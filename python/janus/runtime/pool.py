@@ -259,7 +259,8 @@ class WorkerPool:
             return self._dispatch(w, function, blob, size, timeout_s)
         except (KeyboardInterrupt, SystemExit):
             # interrupted mid-call: the worker may still be running; never reuse it
-            self._discard(w)
+            if w is not None:
+                self._replace_or_closed(w, "interrupted")
             w = None
             raise
         finally:
@@ -318,7 +319,13 @@ class WorkerPool:
         os.close(w2)
         w = _Worker(name, proc, Connection(w1, readable=False), Connection(r2, writable=False))
         with self._cond:
-            self._all[name] = w
+            closed = self._closed
+            if not closed:
+                self._all[name] = w
+        if closed:  # close() ran meanwhile: it cannot know this worker, so clean it here
+            w.kill()
+            self.actuator.remove(name)
+            raise PoolClosed(f"pool {self.pool_name} is closed")
         try:
             self._expect_ready(w)
             self.actuator.attach(name, proc.pid)
