@@ -185,3 +185,26 @@ def test_runner_rejects_bad_configuration(pool):
     with pytest.raises(janus.JanusError, match="CPU must be in"):
         Runner(wf, pool, static_sizes={"prep": S1000, "fan": janus.Size(0, 256),
                                        "merge": S500})
+
+
+def alloc(mib: int) -> int:
+    b = bytearray(mib * 1024 * 1024)
+    for i in range(0, len(b), 4096):
+        b[i] = 1
+    return mib
+
+
+def test_profiler_records_failures_and_leaves_them_out():
+    cgroups_or_skip(PREFIX + "probe")
+    wf = janus.Workflow("oomy", deadline_ms=1000)
+    tiny, roomy = janus.Size(500, 64), janus.Size(500, 256)
+    wf.add("alloc", [tiny, roomy], fn=alloc)
+    report = ProfileReport()
+    with WorkerPool(wf, size=1, pool_name=PREFIX + "oomy") as pool:
+        prof = profile_workflow(wf, {"alloc": [120]}, repetitions=2, pool=pool, progress=False,
+                                report=report, warmup=False)
+        assert pool.kind == report.actuator
+    assert [(s.cpu_millis, s.memory_mib) for s in prof.sizes("alloc")] == [(500, 256)]
+    fails = report.failures
+    assert len(fails) == 2 and all(f.error.startswith("WorkerOOMKilled") for f in fails)
+    assert {r["memory_mib"] for r in report.summary() if r["failed"]} == {64}
