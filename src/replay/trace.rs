@@ -54,6 +54,23 @@ impl Column {
     fn index(&self, u: f64) -> usize {
         ((u * self.sorted.len() as f64) as usize).min(self.sorted.len() - 1)
     }
+
+    /// The `u`-quantile among the samples whose input feature is nearest to
+    /// `f` (the nearest eighth of the samples, at least one): the latency of
+    /// an input like this run's, at this size. Without it, a run's input
+    /// class would be drawn at one size and its latency at another size from
+    /// any input.
+    fn index_near(&self, u: f64, f: f64) -> usize {
+        let Some(feats) = &self.features else { return self.index(u) };
+        let dist: Vec<f64> = feats.iter().map(|x| (x - f).abs()).collect();
+        let k = (feats.len() / 8).max(1);
+        let mut sorted_dist = dist.clone();
+        sorted_dist.sort_by(f64::total_cmp);
+        let radius = sorted_dist[k - 1];
+        // `sorted` is ordered by latency, so the kept indices are too.
+        let near: Vec<usize> = (0..feats.len()).filter(|&i| dist[i] <= radius).collect();
+        near[((u * near.len() as f64) as usize).min(near.len() - 1)]
+    }
 }
 
 /// One drawn execution: for every stage and option, the stage latency (max
@@ -155,20 +172,31 @@ impl TraceSource {
             let n = self.fanout[i];
             let mut lat = vec![0.0f64; cols.len()];
             let mut busy = vec![0.0f64; cols.len()];
-            for inst in 0..n {
+            // A featured stage's input is drawn once per run (from the first
+            // option's samples); every size then draws among inputs like it.
+            let featured = feature_stages.get(i).copied().unwrap_or(false);
+            let input = if featured {
+                let c = &cols[0];
+                let u: f64 = rng.gen();
+                c.features.as_ref().map(|f| f[c.index(u)])
+            } else {
+                None
+            };
+            d.feature[i] = input;
+            for _ in 0..n {
                 let u: f64 = rng.gen();
                 for (j, c) in cols.iter().enumerate() {
                     let uj = match (self.coupling, j) {
                         (Coupling::Rank, _) | (Coupling::Independent, 0) => u,
                         (Coupling::Independent, _) => rng.gen(),
                     };
-                    let k = c.index(uj);
+                    let k = match input {
+                        Some(f) => c.index_near(uj, f),
+                        None => c.index(uj),
+                    };
                     let x = c.sorted[k];
                     lat[j] = lat[j].max(x);
                     busy[j] += x;
-                    if inst == 0 && j == 0 && feature_stages.get(i).copied().unwrap_or(false) {
-                        d.feature[i] = c.features.as_ref().map(|f| f[k]);
-                    }
                 }
             }
             d.latency.push(lat);
@@ -209,6 +237,41 @@ mod tests {
             assert!((d.latency[0][0] - 2.0 * d.latency[0][1]).abs() < 1e-9);
             assert!(d.busy[0][0] >= d.latency[0][0] && d.busy[0][0] <= 3.0 * d.latency[0][0]);
         }
+    }
+
+    #[test]
+    fn a_featured_stage_draws_latencies_of_inputs_like_the_runs_at_every_size() {
+        // Small inputs (feature 1) take 10-19 ms at 1000m; large ones (feature
+        // 10) 100-190 ms. At 2000m, half that. Independent coupling must still
+        // keep each run's input class at both sizes.
+        let mut p = Profile::new();
+        let feat: Vec<f64> = (0..40).map(|i| if i % 2 == 0 { 1.0 } else { 10.0 }).collect();
+        let lat: Vec<f64> = feat.iter().enumerate().map(|(i, f)| f * (10.0 + (i % 10) as f64)).collect();
+        p.add("a", Size::new(1000, 1024), lat.clone(), Some(feat.clone())).unwrap();
+        p.add("a", Size::new(2000, 2048), lat.iter().map(|x| x / 2.0).collect(), Some(feat)).unwrap();
+        let mut w = wf();
+        w = Workflow::chain(
+            "t",
+            w.slo(),
+            *w.cost_model(),
+            vec![Stage { feature: Some("kb".into()), fanout: 1, ..w.stages()[0].clone() }],
+        )
+        .unwrap();
+        let t = TraceSource::new(&w, &p, Coupling::Independent).unwrap();
+        let (mut small, mut large) = (0, 0);
+        for run in 0..400 {
+            let d = t.draw(3, run, &[true]);
+            let f = d.feature[0].expect("featured stage has its input's feature");
+            let (lo, hi) = if f < 5.0 { (10.0, 19.0) } else { (100.0, 190.0) };
+            assert!((lo..=hi).contains(&d.latency[0][0]), "run {run}: feature {f}, {}", d.latency[0][0]);
+            assert!((lo / 2.0..=hi / 2.0).contains(&d.latency[0][1]), "run {run}: feature {f}");
+            if f < 5.0 {
+                small += 1
+            } else {
+                large += 1
+            }
+        }
+        assert!(small > 150 && large > 150, "{small} small, {large} large");
     }
 
     #[test]
