@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from runtime_support import PREFIX
 
 from janus import ActuationError
 from janus._janus import Actuator
@@ -48,7 +49,7 @@ def test_bad_sizes():
 
 
 def test_real_cgroup_limits_a_process_and_is_removed():
-    pool = f"pytest-act-{uuid.uuid4().hex[:8]}"
+    pool = f"{PREFIX}act-{uuid.uuid4().hex[:8]}"
     a = real_actuator(pool)
     assert a.is_real and a.kind.startswith("cgroup-")
     a.create("w")

@@ -28,8 +28,14 @@ def test_demo_reduced(tmp_path, capsys):
     assert "actuator: cgroup-v" in text
     header = next(line for line in text.splitlines() if "janus" in line and "static" in line)
     assert header.split() == ["janus", "static"]
-    for row in ("SLO attainment", "p50 latency", "p95 latency", "resource use (cost units)",
-                "CPU-core-s allocated", "GiB-s allocated"):
+    for row in (
+        "SLO attainment",
+        "p50 latency",
+        "p95 latency",
+        "resource use (cost units)",
+        "CPU-core-s allocated",
+        "GiB-s allocated",
+    ):
         assert row in text
     for f in ("profile.json", "hints.json", "runs.csv", "summary.json", "demo.png"):
         assert (out / f).stat().st_size > 0, f
@@ -42,8 +48,21 @@ def test_demo_reduced(tmp_path, capsys):
 
 
 def test_demo_dry_run_says_so(tmp_path, capsys):
-    rc = main(["demo", "--requests", "2", "--repetitions", "1", "--out", str(tmp_path),
-               "--quiet", "--dry-run", "--deadline", "2000"])
+    rc = main(
+        [
+            "demo",
+            "--requests",
+            "2",
+            "--repetitions",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+            "--dry-run",
+            "--deadline",
+            "2000",
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0
     assert "actuator: dry-run (DRY RUN: sizes are recorded, NOT enforced" in text
@@ -52,7 +71,8 @@ def test_demo_dry_run_says_so(tmp_path, capsys):
 def test_profile_cli_on_a_user_file(tmp_path, capsys):
     cgroups_or_skip(PREFIX + "probe")
     f = tmp_path / "mywf.py"
-    f.write_text(textwrap.dedent("""
+    f.write_text(
+        textwrap.dedent("""
         import time
         import janus
 
@@ -64,11 +84,23 @@ def test_profile_cli_on_a_user_file(tmp_path, capsys):
             return len(x)
 
         sample_inputs = {"step": ["ab", "abcd"]}
-    """))
+    """)
+    )
     out = tmp_path / "p.json"
     csv = tmp_path / "p.csv"
-    rc = main(["profile", str(f), "--repetitions", "2", "--out", str(out), "--report", str(csv),
-               "--quiet"])
+    rc = main(
+        [
+            "profile",
+            str(f),
+            "--repetitions",
+            "2",
+            "--out",
+            str(out),
+            "--report",
+            str(csv),
+            "--quiet",
+        ]
+    )
     assert rc == 0, capsys.readouterr()
     prof = janus.Profile.load(str(out))
     assert prof.functions() == ["step"] and len(prof.sizes("step")) == 2

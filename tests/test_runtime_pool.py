@@ -93,8 +93,17 @@ def spawn_and_hang(s: float) -> None:
     time.sleep(s)
 
 
-FUNCS = {"burn": burn, "hog": hog, "keep": keep, "nap": nap, "fail": fail, "die": die,
-         "segv": segv, "echo": echo, "spawn_and_hang": spawn_and_hang}
+FUNCS = {
+    "burn": burn,
+    "hog": hog,
+    "keep": keep,
+    "nap": nap,
+    "fail": fail,
+    "die": die,
+    "segv": segv,
+    "echo": echo,
+    "spawn_and_hang": spawn_and_hang,
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -278,8 +287,10 @@ def test_parallel_calls_from_threads():
 def test_close_removes_cgroups_even_on_exception():
     cgroups_or_skip(PREFIX + "probe")
     pids = []
-    with pytest.raises(RuntimeError, match="inside"), \
-            WorkerPool(FUNCS, size=2, pool_name=PREFIX + "exc") as p:
+    with (
+        pytest.raises(RuntimeError, match="inside"),
+        WorkerPool(FUNCS, size=2, pool_name=PREFIX + "exc") as p,
+    ):
         p.call("echo", 1, janus.Size(500, 256))
         assert any(PREFIX + "exc" in d for d in leftover_cgroups())
         pids = [w.proc.pid for w in p._all.values()]
@@ -295,7 +306,8 @@ def test_close_removes_cgroups_even_on_exception():
 def test_sigterm_removes_cgroups(tmp_path):
     cgroups_or_skip(PREFIX + "probe")
     script = tmp_path / "victim.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys, time, janus
         from janus.runtime import WorkerPool
         def f(x):
@@ -304,7 +316,8 @@ def test_sigterm_removes_cgroups(tmp_path):
         p.call("f", 1, janus.Size(500, 256))
         print("ready", flush=True)
         time.sleep(60)
-    """))
+    """)
+    )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
@@ -326,5 +339,6 @@ def test_dry_run_is_announced_and_never_pretends():
         warnings.simplefilter("always")
         a = default_actuator(PREFIX + "nowhere", base="/nonexistent/cgroup")
     assert a.kind == "dry-run" and not a.is_real
-    assert any(issubclass(x.category, DryRunWarning) and "NOT enforced" in str(x.message)
-               for x in w)
+    assert any(
+        issubclass(x.category, DryRunWarning) and "NOT enforced" in str(x.message) for x in w
+    )

@@ -87,8 +87,7 @@ def pool():
 def profiled(pool):
     wf = make_workflow()
     report = ProfileReport()
-    prof = profile_workflow(wf, SAMPLES, repetitions=3, pool=pool, progress=False,
-                            report=report)
+    prof = profile_workflow(wf, SAMPLES, repetitions=3, pool=pool, progress=False, report=report)
     return wf, prof, report
 
 
@@ -96,8 +95,9 @@ def test_profile_covers_every_stage_and_size(profiled):
     wf, prof, report = profiled
     prof.check_covers(wf.native)
     for st in wf.stages:
-        assert {(s.cpu_millis, s.memory_mib) for s in prof.sizes(st)} == \
-            {(s.cpu_millis, s.memory_mib) for s in wf.stage(st).options}
+        assert {(s.cpu_millis, s.memory_mib) for s in prof.sizes(st)} == {
+            (s.cpu_millis, s.memory_mib) for s in wf.stage(st).options
+        }
     assert len(prof.latencies("prep", S500)) == 3 * 2
     assert sorted(set(prof.features("prep", S500))) == [20.0, 60.0]
     rows = report.to_rows()
@@ -121,9 +121,11 @@ def check_report(rep, wf, pool, log_before):
         cost += cm.cost(inv.size, inv.latency_ms)
     assert rep.cost == pytest.approx(cost)
     assert rep.cpu_core_s == pytest.approx(
-        sum(i.size.cpu_millis / 1000 * i.latency_ms / 1000 for i in rep.invocations))
+        sum(i.size.cpu_millis / 1000 * i.latency_ms / 1000 for i in rep.invocations)
+    )
     assert rep.gib_s == pytest.approx(
-        sum(i.size.memory_mib / 1024 * i.latency_ms / 1000 for i in rep.invocations))
+        sum(i.size.memory_mib / 1024 * i.latency_ms / 1000 for i in rep.invocations)
+    )
     assert rep.e2e_ms >= max(i.start_ms + i.latency_ms for i in rep.invocations) - 1
 
 
@@ -169,7 +171,8 @@ def test_failed_call_marks_run_failed_and_runner_goes_on(pool):
     wf = make_workflow()
     fixed = {"prep": S1000, "fan": S250, "merge": S500}
     reports, summary = Runner(wf, pool, static_sizes=fixed).serve(
-        [{"work": 10, "explode": True}, {"work": 10}])
+        [{"work": 10, "explode": True}, {"work": 10}]
+    )
     bad, good = reports
     assert not bad.ok and not bad.slo_met and "bad request" in bad.error
     assert [i.stage for i in bad.invocations] == ["prep"]
@@ -183,8 +186,7 @@ def test_runner_rejects_bad_configuration(pool):
     with pytest.raises(janus.JanusError, match="no size for"):
         Runner(wf, pool, static_sizes={"prep": S1000})
     with pytest.raises(janus.JanusError, match="CPU must be in"):
-        Runner(wf, pool, static_sizes={"prep": S1000, "fan": janus.Size(0, 256),
-                                       "merge": S500})
+        Runner(wf, pool, static_sizes={"prep": S1000, "fan": janus.Size(0, 256), "merge": S500})
 
 
 def alloc(mib: int) -> int:
@@ -201,8 +203,15 @@ def test_profiler_records_failures_and_leaves_them_out():
     wf.add("alloc", [tiny, roomy], fn=alloc)
     report = ProfileReport()
     with WorkerPool(wf, size=1, pool_name=PREFIX + "oomy") as pool:
-        prof = profile_workflow(wf, {"alloc": [120]}, repetitions=2, pool=pool, progress=False,
-                                report=report, warmup=False)
+        prof = profile_workflow(
+            wf,
+            {"alloc": [120]},
+            repetitions=2,
+            pool=pool,
+            progress=False,
+            report=report,
+            warmup=False,
+        )
         assert pool.kind == report.actuator
     assert [(s.cpu_millis, s.memory_mib) for s in prof.sizes("alloc")] == [(500, 256)]
     fails = report.failures
