@@ -36,15 +36,16 @@ def orion() -> Path:
     return d
 
 
-@pytest.fixture(scope="session", autouse=True)
-def no_cgroups_left_by_the_session():
-    """After every test has run, nothing the tests created may remain in the
-    machine's cgroup tree (test pools are all named with runtime_support.PREFIX)."""
+@pytest.fixture(scope="module", autouse=True)
+def nothing_left_behind():
+    """After each test module, nothing the tests created may remain: no cgroup
+    of a test pool (all named with runtime_support.PREFIX) in the machine's
+    cgroup tree, no worker process."""
     yield
     from runtime_support import leftover_cgroups, leftover_workers
 
-    assert leftover_cgroups() == [], "the test session left cgroups behind"
-    assert leftover_workers() == [], "the test session left worker processes behind"
+    assert leftover_cgroups() == [], "cgroups left behind"
+    assert leftover_workers() == [], "worker processes left behind"
 
 
 SMALL, BIG = janus.Size(500, 512), janus.Size(2000, 512)
