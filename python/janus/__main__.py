@@ -1,0 +1,7 @@
+"""``python -m janus``: the same as the ``janus`` command."""
+
+import sys
+
+from janus.cli import main
+
+sys.exit(main())
