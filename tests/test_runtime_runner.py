@@ -133,6 +133,8 @@ def test_runner_with_synthesized_hints(profiled, pool):
             before = len(pool.actuator.log)
             rep = runner.run(req)
             check_report(rep, wf, pool, before)
+            # the run's input class reaches every stage after the featured one
+            assert [i.feature for i in rep.invocations] == [req["work"]] * 4
             reports.append(rep)
         assert reports[0].invocations[-1].remaining_ms is not None
         # the two fan-out instances ran in parallel, on different workers, at one size

@@ -46,6 +46,7 @@ _LAZY = {
     "WorkerPool": "janus.runtime",
     "Runner": "janus.runtime",
     "profile_workflow": "janus.runtime",
+    "Resynthesizer": "janus.online",
 }
 
 
@@ -69,6 +70,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ReplayError",
+    "Resynthesizer",
     "Runner",
     "Size",
     "SynthesisError",

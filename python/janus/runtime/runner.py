@@ -10,9 +10,12 @@ the request; a stage with one predecessor receives its output, with several a
 dict ``{predecessor: output}``; a fan-out stage runs ``fanout`` parallel calls
 on the same input and outputs the list of their results. Before each stage the
 adapter is asked for a size with the real time elapsed since the run started
-(and the stage's feature of its input); the size is applied by the pool before
+and the run's input feature (declared by one stage; every later stage uses
+the same input class); the size is applied by the pool before
 dispatch and the latency observed afterwards. A failed call marks the run
-failed; the runner itself keeps going.
+failed; the runner itself keeps going. With a ``janus.Resynthesizer`` the
+runner checks for drift after every run, and new hints are synthesised in the
+background and swapped in.
 """
 
 from __future__ import annotations
@@ -150,6 +153,7 @@ class Runner:
         timeout_s: float | None = None,
         observe: bool = True,
         policy: str | None = None,
+        resynthesizer: Any = None,
     ) -> None:
         if (adapter is None) == (static_sizes is None):
             raise PoolError("give the Runner either an adapter (late binding) or static_sizes")
@@ -171,6 +175,8 @@ class Runner:
             raise PoolError(f"the pool has no function for stage(s) {', '.join(missing)}")
         self.policy = policy or ("janus" if adapter is not None else "static")
         self.observe = observe
+        # a janus.online.Resynthesizer watching this runner's adapter, or None
+        self.resynthesizer = resynthesizer
         self.deadline_ms = float(self.native.deadline_ms)
         # a generous default: a call never waits forever, but a slow one is not cut short
         self.timeout_s = timeout_s if timeout_s is not None else max(30.0,
@@ -208,6 +214,7 @@ class Runner:
             self._runs += 1
         rep = RunReport(run_id, self.policy, 0.0, self.deadline_ms, True)
         outputs: dict[str, Any] = {}
+        run_feature: float | None = None
         t0 = time.perf_counter()
         try:
             for block in self.native.blocks:
@@ -215,7 +222,11 @@ class Runner:
                 for stage in block:
                     arg = self._input_of(stage, request, outputs)
                     spec = self.workflow.stage(stage)
-                    feat = float(spec.feature(arg)) if spec.feature is not None else None
+                    if spec.feature is not None:
+                        run_feature = float(spec.feature(arg))
+                    # Every stage after the featured one uses the run's input class too:
+                    # the hint set has a rule table per class for every stage.
+                    feat = run_feature
                     elapsed = (time.perf_counter() - t0) * 1000
                     size, rule, remaining, best = self._choose(stage, elapsed, feat)
                     for k in range(self.native.fanout(stage)):
@@ -247,6 +258,8 @@ class Runner:
             rep.cpu_core_s += inv.size.cpu_millis / 1000 * inv.latency_ms / 1000
             rep.gib_s += inv.size.memory_mib / 1024 * inv.latency_ms / 1000
             rep.cpu_used_s += inv.cpu_ms / 1000
+        if self.resynthesizer is not None:
+            self.resynthesizer.check()  # re-synthesises in the background on drift
         return rep
 
     def _input_of(self, stage: str, request: Any, outputs: dict) -> Any:
