@@ -128,7 +128,9 @@ class HintSet:
     def provenance(self) -> dict[str, Any]: ...
     @property
     def classes(self) -> dict[str, Any] | None: ...
-    def rules(self, function: str, input_class: int | None = None) -> list[tuple[float, list[Size]]]: ...
+    def rules(
+        self, function: str, input_class: int | None = None
+    ) -> list[tuple[float, list[Size]]]: ...
     @property
     def rule_count(self) -> int: ...
 
@@ -143,7 +145,9 @@ def synthesize(
     feature_classes: int = 2,
     boundaries: list[float] | None = None,
 ) -> HintSet: ...
-def best_static(workflow: NativeWorkflow, profile: Profile, *, buckets: int = 400) -> dict[str, Any]: ...
+def best_static(
+    workflow: NativeWorkflow, profile: Profile, *, buckets: int = 400
+) -> dict[str, Any]: ...
 
 class Decision:
     @property
@@ -162,7 +166,11 @@ class Decision:
 class Adapter:
     def __init__(self, hints: HintSet) -> None: ...
     def decide(
-        self, function: str, elapsed_ms: float, feature: float | None = None, free: SizeLike | None = None
+        self,
+        function: str,
+        elapsed_ms: float,
+        feature: float | None = None,
+        free: SizeLike | None = None,
     ) -> Decision: ...
     def decide_many(
         self,

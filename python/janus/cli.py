@@ -18,6 +18,10 @@ COMMANDS = {
         "inspect or remove cgroups left by a killed Janus run",
     ),
     "synthesize": ("janus.synth_cli", "synthesize a hint set from a workflow and a profile"),
+    "hints": (
+        "janus.hints_cli",
+        "show what a hint set says (rules per function), optionally as a plot",
+    ),
     "simulate": ("janus.analysis.cli", "replay traces under Janus and the baselines"),
 }
 

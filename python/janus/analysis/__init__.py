@@ -10,6 +10,7 @@
 Needs the ``analysis`` extra (pandas, matplotlib).
 """
 
+from janus.analysis.hints_plot import plot_hints
 from janus.analysis.paths import orion_dir
 from janus.analysis.plot import plot_sweep
 from janus.analysis.result import SimulationResult
@@ -20,6 +21,7 @@ __all__ = [
     "POLICY_KINDS",
     "SimulationResult",
     "orion_dir",
+    "plot_hints",
     "plot_sweep",
     "reference_latency",
     "replay",

@@ -58,8 +58,12 @@ def parse(request: dict) -> dict:
     time.sleep(0.02)  # fetch the payload
     payload = random.Random(request["seed"]).randbytes(int(request["kb"] * 1024))
     packed = zlib.compress(payload, 6)
-    return {"id": request.get("id", 0), "kb": request["kb"], "packed": len(packed),
-            "digest": hashlib.sha256(packed).hexdigest()[:16]}
+    return {
+        "id": request.get("id", 0),
+        "kb": request["kb"],
+        "packed": len(packed),
+        "digest": hashlib.sha256(packed).hexdigest()[:16],
+    }
 
 
 @workflow.function(options=sizes([500, 1000, 2000], 512))

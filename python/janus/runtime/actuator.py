@@ -35,8 +35,10 @@ def default_actuator(pool: str, dry_run: bool = False, base: str | None = None) 
     try:
         return Actuator.cgroup(pool=pool, base=base)
     except ActuationError as e:
-        msg = (f"janus: cgroups are not usable ({e}); falling back to a DRY RUN: "
-               f"sizes are recorded but NOT enforced")
+        msg = (
+            f"janus: cgroups are not usable ({e}); falling back to a DRY RUN: "
+            f"sizes are recorded but NOT enforced"
+        )
         warnings.warn(msg, DryRunWarning, stacklevel=3)
         log.warning(msg)
         return Actuator.dry_run(pool=pool)

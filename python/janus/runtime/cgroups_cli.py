@@ -11,8 +11,11 @@ BASE = "/sys/fs/cgroup"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["ls", "gc"],
-                   help="ls: list Janus cgroups; gc: remove the empty ones (killed runs)")
+    p.add_argument(
+        "action",
+        choices=["ls", "gc"],
+        help="ls: list Janus cgroups; gc: remove the empty ones (killed runs)",
+    )
     p.add_argument("--base", default=None, help=f"cgroup mount base ({BASE})")
 
 
@@ -53,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     for p in removed:
         print(f"removed {p}")
     left = [p for p, n in janus_cgroups(args.base) if n]
-    print(f"removed {len(removed)} cgroup(s)"
-          + (f"; {len(left)} still hold processes (a live run?)" if left else ""))
+    print(
+        f"removed {len(removed)} cgroup(s)"
+        + (f"; {len(left)} still hold processes (a live run?)" if left else "")
+    )
     return 0

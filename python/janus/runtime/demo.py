@@ -30,14 +30,25 @@ from janus.runtime.runner import Runner, RunReport, summarize
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--requests", type=int, default=40, help="requests served per policy (40)")
-    p.add_argument("--repetitions", type=int, default=6,
-                   help="profiling repetitions per function, size and sample input (6)")
+    p.add_argument(
+        "--repetitions",
+        type=int,
+        default=6,
+        help="profiling repetitions per function, size and sample input (6)",
+    )
     p.add_argument("--out", default="janus-demo", help="output directory (./janus-demo)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="do not touch cgroups: sizes are recorded, not enforced")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="do not touch cgroups: sizes are recorded, not enforced",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the request stream (0)")
-    p.add_argument("--deadline", type=float, default=None,
-                   help="deadline in ms (default: derived from the profile)")
+    p.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        help="deadline in ms (default: derived from the profile)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -64,25 +75,36 @@ def run(args: argparse.Namespace) -> int:
     wf = demo.workflow
     with WorkerPool(wf, pool_name=f"demo-{os.getpid()}", dry_run=args.dry_run) as pool:
         real = pool.enforced
-        _say(f"janus demo: workflow {wf.name!r} {' -> '.join(wf.stages)}, "
-             f"{pool.size} warm workers")
-        _say(f"actuator: {pool.kind} "
-             + ("(real cgroups: sizes are enforced by the kernel)" if real else
-                "(DRY RUN: sizes are recorded, NOT enforced; latencies ignore them)"))
+        _say(f"janus demo: workflow {wf.name!r} {' -> '.join(wf.stages)}, {pool.size} warm workers")
+        _say(
+            f"actuator: {pool.kind} "
+            + (
+                "(real cgroups: sizes are enforced by the kernel)"
+                if real
+                else "(DRY RUN: sizes are recorded, NOT enforced; latencies ignore them)"
+            )
+        )
 
         # 1. profile
         report = ProfileReport()
         t0 = time.perf_counter()
-        prof = profile_workflow(wf, demo.sample_inputs, repetitions=args.repetitions, pool=pool,
-                                progress=not args.quiet, report=report)
+        prof = profile_workflow(
+            wf,
+            demo.sample_inputs,
+            repetitions=args.repetitions,
+            pool=pool,
+            progress=not args.quiet,
+            report=report,
+        )
         t_prof = time.perf_counter() - t0
         prof.save(os.path.join(args.out, "profile.json"))
-        _say(f"profiled {len(report.rows)} calls in {t_prof:.0f} s "
-             f"({len(report.failures)} failed)")
+        _say(f"profiled {len(report.rows)} calls in {t_prof:.0f} s ({len(report.failures)} failed)")
         for row in report.summary():
-            _say(f"  {row['function']:<10} {row['cpu_millis']:>5}m/{row['memory_mib']}Mi "
-                 f"p50 {row['p50_ms']:7.1f} ms  cpu {row['cpu_ms_p50'] or 0:7.1f} ms  "
-                 f"peak {row['peak_mib_p50'] or 0:5.0f} MiB")
+            _say(
+                f"  {row['function']:<10} {row['cpu_millis']:>5}m/{row['memory_mib']}Mi "
+                f"p50 {row['p50_ms']:7.1f} ms  cpu {row['cpu_ms_p50'] or 0:7.1f} ms  "
+                f"peak {row['peak_mib_p50'] or 0:5.0f} MiB"
+            )
 
         # 2. deadline, 3. hints and static sizing
         deadline = args.deadline or auto_deadline(wf, prof)
@@ -90,13 +112,18 @@ def run(args: argparse.Namespace) -> int:
         hints = janus.synthesize(wf, prof, boundaries=[demo.BOUNDARY_KB])
         hints.save(os.path.join(args.out, "hints.json"))
         static = janus.best_static(wf, prof)
-        _say(f"deadline {deadline:.0f} ms at p{wf.percentile * 100:.0f}"
-             f"{' (from the profile)' if not args.deadline else ''}; "
-             f"hints: {hints.size_bytes} bytes, feasible={hints.feasible}")
+        _say(
+            f"deadline {deadline:.0f} ms at p{wf.percentile * 100:.0f}"
+            f"{' (from the profile)' if not args.deadline else ''}; "
+            f"hints: {hints.size_bytes} bytes, feasible={hints.feasible}"
+        )
         for w in hints.warnings:
             _say(f"  hint warning: {w}")
-        _say("static sizing: " + ", ".join(f"{k}={v}" for k, v in static["sizes"].items())
-             + ("" if static["feasible"] else "  (INFEASIBLE on the profile: fastest sizes)"))
+        _say(
+            "static sizing: "
+            + ", ".join(f"{k}={v}" for k, v in static["sizes"].items())
+            + ("" if static["feasible"] else "  (INFEASIBLE on the profile: fastest sizes)")
+        )
 
         # 4. serve the same requests with both policies, alternating
         requests = demo.make_requests(args.requests, args.seed)
@@ -125,14 +152,27 @@ def run(args: argparse.Namespace) -> int:
     _say()
     _print_table(summaries, deadline)
     _print_sizes(runs, requests, demo.BOUNDARY_KB)
-    _save(args.out, runs, summaries, requests, pool_kind=pool.kind, deadline=deadline,
-          static=static, t_prof=t_prof, t_serve=t_serve)
+    _save(
+        args.out,
+        runs,
+        summaries,
+        requests,
+        pool_kind=pool.kind,
+        deadline=deadline,
+        static=static,
+        t_prof=t_prof,
+        t_serve=t_serve,
+    )
     plot = _plot(args.out, runs, deadline, pool.kind)
-    _say(f"\nactuator: {pool.kind}{'' if real else ' (dry run: not enforced)'}; "
-         f"total {time.perf_counter() - t_start:.0f} s "
-         f"(profiling {t_prof:.0f} s, serving {t_serve:.0f} s)")
-    _say(f"wrote {args.out}/: profile.json hints.json runs.csv summary.json"
-         + (f" {os.path.basename(plot)}" if plot else " (no plot: matplotlib not installed)"))
+    _say(
+        f"\nactuator: {pool.kind}{'' if real else ' (dry run: not enforced)'}; "
+        f"total {time.perf_counter() - t_start:.0f} s "
+        f"(profiling {t_prof:.0f} s, serving {t_serve:.0f} s)"
+    )
+    _say(
+        f"wrote {args.out}/: profile.json hints.json runs.csv summary.json"
+        + (f" {os.path.basename(plot)}" if plot else " (no plot: matplotlib not installed)")
+    )
     return 0 if all(s["failed"] == 0 for s in summaries.values()) else 1
 
 
@@ -161,8 +201,10 @@ def _print_table(s: dict[str, dict], deadline: float) -> None:
 def _print_sizes(runs: dict, requests: list, boundary: float) -> None:
     _say("\nsizes chosen (runs per size):")
     for policy, reps in runs.items():
-        for cls, pick in (("small", lambda r: r["kb"] < boundary),
-                          ("large", lambda r: r["kb"] >= boundary)):
+        for cls, pick in (
+            ("small", lambda r: r["kb"] < boundary),
+            ("large", lambda r: r["kb"] >= boundary),
+        ):
             counts: dict[str, dict[str, int]] = {}
             for rep, req in zip(reps, requests):
                 if not pick(req):
@@ -171,26 +213,59 @@ def _print_sizes(runs: dict, requests: list, boundary: float) -> None:
                     key = str(sizes[0])
                     counts.setdefault(stage, {}).setdefault(key, 0)
                     counts[stage][key] += 1
-            desc = "; ".join(f"{stg}: " + ", ".join(f"{k} x{n}" for k, n in c.items())
-                             for stg, c in counts.items())
+            desc = "; ".join(
+                f"{stg}: " + ", ".join(f"{k} x{n}" for k, n in c.items())
+                for stg, c in counts.items()
+            )
             _say(f"  {policy:<6} {cls:<5} {desc}")
 
 
 def _save(out: str, runs: dict, summaries: dict, requests: list, **meta: Any) -> None:
     with open(os.path.join(out, "runs.csv"), "w", newline="") as f:
         wr = csv.writer(f)
-        wr.writerow(["policy", "run", "kb", "e2e_ms", "deadline_ms", "slo_met", "ok", "cost",
-                     "cpu_core_s", "gib_s", "cpu_used_s", "sizes", "error"])
+        wr.writerow(
+            [
+                "policy",
+                "run",
+                "kb",
+                "e2e_ms",
+                "deadline_ms",
+                "slo_met",
+                "ok",
+                "cost",
+                "cpu_core_s",
+                "gib_s",
+                "cpu_used_s",
+                "sizes",
+                "error",
+            ]
+        )
         for policy, reps in runs.items():
             for rep, req in zip(reps, requests):
                 sizes = ";".join(f"{i.stage}[{i.instance}]={i.size}" for i in rep.invocations)
-                wr.writerow([policy, rep.run, req["kb"], f"{rep.e2e_ms:.1f}", rep.deadline_ms,
-                             rep.slo_met, rep.ok, f"{rep.cost:.5f}", f"{rep.cpu_core_s:.4f}",
-                             f"{rep.gib_s:.4f}", f"{rep.cpu_used_s:.4f}", sizes, rep.error or ""])
-    meta["static"] = {"sizes": {k: str(v) for k, v in meta["static"]["sizes"].items()},
-                      "feasible": meta["static"]["feasible"],
-                      "expected_cost": meta["static"]["expected_cost"],
-                      "miss_probability": meta["static"]["miss_probability"]}
+                wr.writerow(
+                    [
+                        policy,
+                        rep.run,
+                        req["kb"],
+                        f"{rep.e2e_ms:.1f}",
+                        rep.deadline_ms,
+                        rep.slo_met,
+                        rep.ok,
+                        f"{rep.cost:.5f}",
+                        f"{rep.cpu_core_s:.4f}",
+                        f"{rep.gib_s:.4f}",
+                        f"{rep.cpu_used_s:.4f}",
+                        sizes,
+                        rep.error or "",
+                    ]
+                )
+    meta["static"] = {
+        "sizes": {k: str(v) for k, v in meta["static"]["sizes"].items()},
+        "feasible": meta["static"]["feasible"],
+        "expected_cost": meta["static"]["expected_cost"],
+        "miss_probability": meta["static"]["miss_probability"],
+    }
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump({"summaries": summaries, **meta}, f, indent=2, default=str)
 
@@ -207,10 +282,22 @@ def _plot(out: str, runs: dict, deadline: float, kind: str) -> str | None:
     colors = {"janus": "tab:blue", "static": "tab:orange"}
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     for policy, reps in runs.items():
-        ax1.plot([r.run for r in reps], [r.e2e_ms for r in reps], "o-", ms=3, lw=1,
-                 color=colors.get(policy), label=policy)
-        ax2.plot([r.run for r in reps], np.cumsum([r.cost for r in reps]), "-",
-                 color=colors.get(policy), label=policy)
+        ax1.plot(
+            [r.run for r in reps],
+            [r.e2e_ms for r in reps],
+            "o-",
+            ms=3,
+            lw=1,
+            color=colors.get(policy),
+            label=policy,
+        )
+        ax2.plot(
+            [r.run for r in reps],
+            np.cumsum([r.cost for r in reps]),
+            "-",
+            color=colors.get(policy),
+            label=policy,
+        )
     ax1.axhline(deadline, color="red", ls="--", lw=1, label=f"deadline {deadline:.0f} ms")
     ax1.set_xlabel("request")
     ax1.set_ylabel("end-to-end latency (ms)")

@@ -36,8 +36,9 @@ class PoolClosed(PoolError):
 class WorkerError(JanusError):
     """A call failed on its worker. ``worker`` names it, ``size`` is what was applied."""
 
-    def __init__(self, message: str, *, worker: str | None = None, function: str | None = None,
-                 size=None) -> None:
+    def __init__(
+        self, message: str, *, worker: str | None = None, function: str | None = None, size=None
+    ) -> None:
         super().__init__(message)
         self.worker = worker
         self.function = function
@@ -68,8 +69,15 @@ class FunctionFailed(WorkerError):
     could be unpickled.
     """
 
-    def __init__(self, message: str, *, remote_type: str = "", remote_traceback: str = "",
-                 original: BaseException | None = None, **kw) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        remote_type: str = "",
+        remote_traceback: str = "",
+        original: BaseException | None = None,
+        **kw,
+    ) -> None:
         super().__init__(message, **kw)
         self.remote_type = remote_type
         self.remote_traceback = remote_traceback

@@ -179,14 +179,16 @@ class WorkerPool:
         start_timeout_s: float = 60.0,
     ) -> None:
         self.pool_name = check_pool_name(
-            f"p{os.getpid()}-{next(_pool_ids)}" if pool_name is None else pool_name)
+            f"p{os.getpid()}-{next(_pool_ids)}" if pool_name is None else pool_name
+        )
         self._fns = _functions_of(workflow_or_functions)
         self._blobs = {n: _pickle_function(n, f) for n, f in self._fns.items()}
         n = _default_size(workflow_or_functions) if size is None else size
         if not isinstance(n, int) or n < 1:
             raise PoolError(f"pool size must be a positive int, got {size!r}")
-        self.actuator = actuator if actuator is not None else default_actuator(
-            self.pool_name, dry_run=dry_run)
+        self.actuator = (
+            actuator if actuator is not None else default_actuator(self.pool_name, dry_run=dry_run)
+        )
         self.kind = self.actuator.kind
         self.enforced = bool(self.actuator.is_real)
         self.start_timeout_s = start_timeout_s
@@ -231,28 +233,33 @@ class WorkerPool:
         if not 0 < size.cpu_millis <= self.max_cpu_millis:
             raise InvalidSize(
                 f"{size}: CPU must be in (0, {self.max_cpu_millis}] millicores on this machine "
-                f"({self.max_cpu_millis // 1000} CPUs)")
+                f"({self.max_cpu_millis // 1000} CPUs)"
+            )
         if not 0 < size.memory_mib <= self.max_memory_mib:
             raise InvalidSize(
-                f"{size}: memory must be in (0, {self.max_memory_mib}] MiB on this machine")
+                f"{size}: memory must be in (0, {self.max_memory_mib}] MiB on this machine"
+            )
         return size
 
-    def call(self, function: str, arg: Any, size: Any, timeout_s: float | None = 300.0
-             ) -> CallResult:
+    def call(
+        self, function: str, arg: Any, size: Any, timeout_s: float | None = 300.0
+    ) -> CallResult:
         """Run ``function(arg)`` on a warm worker at ``size``; thread-safe."""
         if self._closed:
             raise PoolClosed(f"pool {self.pool_name} is closed")
         if function not in self._fns:
             raise UnknownFunction(
                 f"pool {self.pool_name} has no function {function!r} "
-                f"(it has: {', '.join(self._fns)})")
+                f"(it has: {', '.join(self._fns)})"
+            )
         size = self.check_size(size)
         try:
             blob = pickle.dumps(arg, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as e:
             raise ArgumentNotPicklable(
                 f"the argument of {function!r} cannot be pickled ({type(e).__name__}: {e}); "
-                f"pass plain data (numbers, strings, bytes, lists, dicts, numpy arrays)") from e
+                f"pass plain data (numbers, strings, bytes, lists, dicts, numpy arrays)"
+            ) from e
         w: _Worker | None = self._acquire(size)
         try:
             w = self._apply(w, size)
@@ -296,8 +303,10 @@ class WorkerPool:
         self.close()
 
     def __repr__(self) -> str:
-        return (f"WorkerPool({self.pool_name!r}, workers={self.size}, actuator={self.kind!r}, "
-                f"functions={self.functions})")
+        return (
+            f"WorkerPool({self.pool_name!r}, workers={self.size}, actuator={self.kind!r}, "
+            f"functions={self.functions})"
+        )
 
     # -- workers --------------------------------------------------------
     def _spawn(self) -> _Worker:
@@ -308,7 +317,9 @@ class WorkerPool:
         try:
             proc = subprocess.Popen(
                 [sys.executable, _WORKER_PY, str(r1), str(w2)],
-                pass_fds=(r1, w2), stdin=subprocess.DEVNULL, start_new_session=True,
+                pass_fds=(r1, w2),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         except BaseException:
             for fd in (r1, w1, r2, w2):
@@ -344,8 +355,9 @@ class WorkerPool:
         except (EOFError, OSError) as e:
             raise PoolError(f"worker {w.name} died while starting (exit {w.proc.poll()})") from e
         if msg[0] == "err":
-            raise PoolError(f"worker {w.name} could not load the functions: "
-                            f"{msg[1]}: {msg[2]}\n{msg[3]}")
+            raise PoolError(
+                f"worker {w.name} could not load the functions: {msg[1]}: {msg[2]}\n{msg[3]}"
+            )
 
     def _discard(self, w: _Worker) -> None:
         w.kill()
@@ -369,8 +381,9 @@ class WorkerPool:
         self.replacements.append((w.name, new.name, reason))
         if idle:
             self._release(new)
-        log.warning("pool %s: worker %s replaced by %s (%s)", self.pool_name, w.name, new.name,
-                    reason)
+        log.warning(
+            "pool %s: worker %s replaced by %s (%s)", self.pool_name, w.name, new.name, reason
+        )
         return new
 
     def _acquire(self, size: Size) -> _Worker:
@@ -405,10 +418,15 @@ class WorkerPool:
                 raise
             # Lowering memory below what the worker holds: the kernel refuses.
             # Restart the worker fresh (it holds little) and apply again.
-            log.warning("pool %s: %s; restarting worker %s fresh to lower its memory",
-                        self.pool_name, e, w.name)
-            new = self._replace(w, f"memory lowered {before[1]} -> {size.memory_mib} MiB: {e}",
-                                idle=False)
+            log.warning(
+                "pool %s: %s; restarting worker %s fresh to lower its memory",
+                self.pool_name,
+                e,
+                w.name,
+            )
+            new = self._replace(
+                w, f"memory lowered {before[1]} -> {size.memory_mib} MiB: {e}", idle=False
+            )
             if new is None:
                 raise PoolClosed(f"pool {self.pool_name} is closed") from e
             self.actuator.apply(new.name, size.cpu_millis, size.memory_mib)
@@ -421,8 +439,9 @@ class WorkerPool:
             return {}
 
     # -- one call -----------------------------------------------------------
-    def _dispatch(self, w: _Worker, function: str, blob: bytes, size: Size,
-                  timeout_s: float | None) -> CallResult:
+    def _dispatch(
+        self, w: _Worker, function: str, blob: bytes, size: Size, timeout_s: float | None
+    ) -> CallResult:
         real = self.enforced
         if real:
             self.actuator.reset_peak(w.name)
@@ -438,7 +457,9 @@ class WorkerPool:
             self._replace_or_closed(w, f"timeout after {timeout_s} s in {function}")
             raise CallTimeout(
                 f"{function} on worker {w.name} at {size} did not finish within {timeout_s} s; "
-                f"the worker was killed and replaced", **ctx)
+                f"the worker was killed and replaced",
+                **ctx,
+            )
         try:
             msg = w.rx.recv()
         except (EOFError, OSError):
@@ -459,7 +480,11 @@ class WorkerPool:
             raise FunctionFailed(
                 f"{function} raised {tname}: {text} (worker {w.name}, {size})\n"
                 f"--- traceback in the worker ---\n{tb}",
-                remote_type=tname, remote_traceback=tb, original=original, **ctx)
+                remote_type=tname,
+                remote_traceback=tb,
+                original=original,
+                **ctx,
+            )
         _, value_blob, wall, cpu = msg
         value = pickle.loads(value_blob)
         if real and u1 and u0:
@@ -468,8 +493,9 @@ class WorkerPool:
             peak = u1["memory_peak_bytes"] / MIB
         else:
             cpu_ms, throttled, peak = cpu * 1000, 0.0, 0.0
-        return CallResult(value, wall * 1000, cpu_ms, peak, throttled, size, w.name, function,
-                          rt_ms, real)
+        return CallResult(
+            value, wall * 1000, cpu_ms, peak, throttled, size, w.name, function, rt_ms, real
+        )
 
     def _replace_or_closed(self, w: _Worker, reason: str) -> None:
         try:
@@ -501,10 +527,12 @@ class WorkerPool:
             raise WorkerOOMKilled(
                 f"{function} on worker {w.name} was OOM-killed: it exceeded its memory limit of "
                 f"{size.memory_mib} MiB (peak {peak:.0f} MiB, {how}); the worker was replaced",
-                **ctx)
+                **ctx,
+            )
         self._replace_or_closed(w, f"crashed in {function} ({how})")
         raise WorkerCrashed(
-            f"worker {w.name} crashed during {function} at {size} ({how}); it was replaced", **ctx)
+            f"worker {w.name} crashed during {function} at {size} ({how}); it was replaced", **ctx
+        )
 
 
 # -- cleanup on exit and on SIGTERM/SIGHUP ------------------------------------

@@ -24,8 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("module", help="a .py file defining `workflow` and `sample_inputs`")
     p.add_argument("--repetitions", type=int, default=5, help="runs per size and input (5)")
     p.add_argument("--out", default="profile.json", help="where to save the profile (JSON)")
-    p.add_argument("--report", default=None,
-                   help="also save CPU time / peak memory per call as CSV here")
+    p.add_argument(
+        "--report", default=None, help="also save CPU time / peak memory per call as CSV here"
+    )
     p.add_argument("--stages", default=None, help="comma-separated subset of stages")
     p.add_argument("--timeout", type=float, default=300.0, help="per-call timeout in s (300)")
     p.add_argument("--dry-run", action="store_true", help="do not touch cgroups")
@@ -36,8 +37,9 @@ def load_module(path: str) -> ModuleType:
     """Import a workflow file under a private name; its functions are sent by value."""
     if not os.path.isfile(path):
         raise JanusError(f"no such workflow file: {path}")
-    name = "_janus_user_" + "".join(c if c.isalnum() else "_" for c in
-                                    os.path.splitext(os.path.basename(path))[0])
+    name = "_janus_user_" + "".join(
+        c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(path))[0]
+    )
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise JanusError(f"cannot load {path} as a Python module")
@@ -57,11 +59,21 @@ def run(args: argparse.Namespace) -> int:
     stages = args.stages.split(",") if args.stages else None
     report = ProfileReport()
     with WorkerPool(wf, size=1, dry_run=args.dry_run) as pool:
-        print(f"janus profile: {wf.name} ({', '.join(stages or wf.stages)}), actuator {pool.kind}"
-              + ("" if pool.enforced else " (DRY RUN: sizes not enforced)"), file=sys.stderr)
-        prof = profile_workflow(wf, mod.sample_inputs, repetitions=args.repetitions, pool=pool,
-                                progress=not args.quiet, report=report, stages=stages,
-                                timeout_s=args.timeout)
+        print(
+            f"janus profile: {wf.name} ({', '.join(stages or wf.stages)}), actuator {pool.kind}"
+            + ("" if pool.enforced else " (DRY RUN: sizes not enforced)"),
+            file=sys.stderr,
+        )
+        prof = profile_workflow(
+            wf,
+            mod.sample_inputs,
+            repetitions=args.repetitions,
+            pool=pool,
+            progress=not args.quiet,
+            report=report,
+            stages=stages,
+            timeout_s=args.timeout,
+        )
     prof.save(args.out)
     if args.report:
         rows = report.to_rows()
@@ -70,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
             w.writeheader()
             w.writerows(rows)
     for row in report.summary():
-        print(f"{row['function']:<16} {row['cpu_millis']:>5}m/{row['memory_mib']}Mi  "
-              f"n={row['n']:<3} failed={row['failed']:<2} p50 {row['p50_ms'] or 0:8.1f} ms  "
-              f"cpu {row['cpu_ms_p50'] or 0:8.1f} ms  peak {row['peak_mib_p50'] or 0:6.0f} MiB")
+        print(
+            f"{row['function']:<16} {row['cpu_millis']:>5}m/{row['memory_mib']}Mi  "
+            f"n={row['n']:<3} failed={row['failed']:<2} p50 {row['p50_ms'] or 0:8.1f} ms  "
+            f"cpu {row['cpu_ms_p50'] or 0:8.1f} ms  peak {row['peak_mib_p50'] or 0:6.0f} MiB"
+        )
     print(f"saved {args.out}" + (f" and {args.report}" if args.report else ""))
     return 1 if report.failures and len(report.failures) == len(report.rows) else 0

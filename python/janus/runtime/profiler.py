@@ -25,7 +25,6 @@ from janus.runtime.progress import Bar
 log = logging.getLogger("janus.runtime")
 
 
-
 @dataclass
 class ProfileRow:
     function: str
@@ -68,13 +67,18 @@ class ProfileReport:
                 xs = sorted(x for x in xs if x is not None)
                 return xs[len(xs) // 2] if xs else None
 
-            out.append({
-                "function": fn, "cpu_millis": c, "memory_mib": m, "n": len(ok),
-                "failed": len(rs) - len(ok),
-                "p50_ms": med([r.latency_ms for r in ok]),
-                "cpu_ms_p50": med([r.cpu_ms for r in ok]),
-                "peak_mib_p50": med([r.peak_mib for r in ok]),
-            })
+            out.append(
+                {
+                    "function": fn,
+                    "cpu_millis": c,
+                    "memory_mib": m,
+                    "n": len(ok),
+                    "failed": len(rs) - len(ok),
+                    "p50_ms": med([r.latency_ms for r in ok]),
+                    "cpu_ms_p50": med([r.cpu_ms for r in ok]),
+                    "peak_mib_p50": med([r.peak_mib for r in ok]),
+                }
+            )
         return out
 
 
@@ -133,8 +137,12 @@ def profile_workflow(
             feats = [float(spec.feature(x)) if spec.feature else None for x in xs]
             if warmup:  # first call of a function pays for imports and caches
                 try:
-                    pool.call(st, xs[0], max(spec.options, key=lambda s: s.cpu_millis),
-                              timeout_s=timeout_s)
+                    pool.call(
+                        st,
+                        xs[0],
+                        max(spec.options, key=lambda s: s.cpu_millis),
+                        timeout_s=timeout_s,
+                    )
                 except WorkerError as e:
                     log.warning("warm-up of %s failed: %s", st, e)
             lat: dict[Size, list[float]] = {s: [] for s in spec.options}
@@ -142,8 +150,18 @@ def profile_workflow(
             for rep in range(repetitions):
                 for i, x in enumerate(xs):
                     for size in spec.options:
-                        row = ProfileRow(st, size.cpu_millis, size.memory_mib, rep, i, None,
-                                         None, None, None, feats[i])
+                        row = ProfileRow(
+                            st,
+                            size.cpu_millis,
+                            size.memory_mib,
+                            rep,
+                            i,
+                            None,
+                            None,
+                            None,
+                            None,
+                            feats[i],
+                        )
                         try:
                             r = pool.call(st, x, size, timeout_s=timeout_s)
                         except WorkerError as e:
@@ -166,6 +184,9 @@ def profile_workflow(
         if own:
             pool.close()
     if report.failures:
-        log.warning("profile: %d of %d calls failed (see the report)", len(report.failures),
-                    len(report.rows))
+        log.warning(
+            "profile: %d of %d calls failed (see the report)",
+            len(report.failures),
+            len(report.rows),
+        )
     return prof

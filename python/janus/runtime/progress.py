@@ -29,7 +29,8 @@ class Bar:
             if now - self._last < 0.1 and self.n < self.total:
                 return
         elif self.n < self.total and int(10 * self.n / self.total) == int(
-                10 * (self.n - k) / self.total):
+            10 * (self.n - k) / self.total
+        ):
             return
         self._last = now
         frac = min(1.0, self.n / self.total)
@@ -37,8 +38,10 @@ class Bar:
         bar = "#" * full + "-" * (self.width - full)
         elapsed = now - self.t0
         eta = elapsed / frac - elapsed if frac > 0 else 0.0
-        line = (f"{self.label} [{bar}] {self.n}/{self.total} {elapsed:5.1f}s "
-                f"eta {eta:5.1f}s {self.note}")
+        line = (
+            f"{self.label} [{bar}] {self.n}/{self.total} {elapsed:5.1f}s "
+            f"eta {eta:5.1f}s {self.note}"
+        )
         sys.stderr.write(("\r" + line[:120].ljust(120)) if self._tty else line + "\n")
         sys.stderr.flush()
 

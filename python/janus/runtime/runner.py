@@ -100,10 +100,17 @@ class RunReport:
 
     def to_dict(self) -> dict:
         return {
-            "run": self.run, "policy": self.policy, "e2e_ms": self.e2e_ms,
-            "deadline_ms": self.deadline_ms, "ok": self.ok, "slo_met": self.slo_met,
-            "error": self.error, "cost": self.cost, "cpu_core_s": self.cpu_core_s,
-            "gib_s": self.gib_s, "cpu_used_s": self.cpu_used_s,
+            "run": self.run,
+            "policy": self.policy,
+            "e2e_ms": self.e2e_ms,
+            "deadline_ms": self.deadline_ms,
+            "ok": self.ok,
+            "slo_met": self.slo_met,
+            "error": self.error,
+            "cost": self.cost,
+            "cpu_core_s": self.cpu_core_s,
+            "gib_s": self.gib_s,
+            "cpu_used_s": self.cpu_used_s,
             "invocations": [i.to_dict() for i in self.invocations],
         }
 
@@ -179,15 +186,15 @@ class Runner:
         self.resynthesizer = resynthesizer
         self.deadline_ms = float(self.native.deadline_ms)
         # a generous default: a call never waits forever, but a slow one is not cut short
-        self.timeout_s = timeout_s if timeout_s is not None else max(30.0,
-                                                                     self.deadline_ms / 100)
+        self.timeout_s = timeout_s if timeout_s is not None else max(30.0, self.deadline_ms / 100)
         self.cost_model = workflow.cost_model
         self._preds: dict[str, list[str]] = {s: [] for s in self.native.stages}
         for a, b in self.native.edges:
             self._preds[b].append(a)
         width = max(sum(self.native.fanout(s) for s in blk) for blk in self.native.blocks)
-        self._exec = ThreadPoolExecutor(max_workers=max(1, width),
-                                        thread_name_prefix="janus-runner")
+        self._exec = ThreadPoolExecutor(
+            max_workers=max(1, width), thread_name_prefix="janus-runner"
+        )
         self._runs = 0
         self._lock = threading.Lock()
 
@@ -230,10 +237,20 @@ class Runner:
                     elapsed = (time.perf_counter() - t0) * 1000
                     size, rule, remaining, best = self._choose(stage, elapsed, feat)
                     for k in range(self.native.fanout(stage)):
-                        inv = Invocation(stage, k, size, elapsed, 0.0, rule=rule,
-                                         remaining_ms=remaining, best_effort=best, feature=feat)
-                        futures.append((stage, inv, self._exec.submit(
-                            self._invoke, stage, arg, inv, t0)))
+                        inv = Invocation(
+                            stage,
+                            k,
+                            size,
+                            elapsed,
+                            0.0,
+                            rule=rule,
+                            remaining_ms=remaining,
+                            best_effort=best,
+                            feature=feat,
+                        )
+                        futures.append(
+                            (stage, inv, self._exec.submit(self._invoke, stage, arg, inv, t0))
+                        )
                 results: dict[str, list] = {}
                 for stage, inv, fut in futures:
                     value = fut.result()  # _invoke never raises for a failed call
@@ -291,8 +308,9 @@ class Runner:
         return r.value
 
     # -- a stream -------------------------------------------------------------
-    def serve(self, requests: Iterable[Any], progress: bool = False,
-              label: str | None = None) -> tuple[list[RunReport], dict]:
+    def serve(
+        self, requests: Iterable[Any], progress: bool = False, label: str | None = None
+    ) -> tuple[list[RunReport], dict]:
         """Run requests one after the other; returns the reports and their summary."""
         requests = list(requests)
         bar = Bar(len(requests), label or f"serving ({self.policy})", enabled=progress)

@@ -81,8 +81,12 @@ def serve(conn: Connection) -> None:
             value = functions[name](arg)
             wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
             try:
-                out = ("ok", cloudpickle.dumps(value) if cloudpickle else pickle.dumps(value),
-                       wall, cpu)
+                out = (
+                    "ok",
+                    cloudpickle.dumps(value) if cloudpickle else pickle.dumps(value),
+                    wall,
+                    cpu,
+                )
             except Exception as e:
                 raise TypeError(f"the result of {name} cannot be pickled: {e}") from e
         except BaseException as e:  # noqa: BLE001 - the worker survives its function

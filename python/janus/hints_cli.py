@@ -1,0 +1,51 @@
+"""``janus hints FILE``: what a hint set says, as a table (and a plot with --plot)."""
+
+from __future__ import annotations
+
+import argparse
+
+from janus._janus import HintSet
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("hints", help="hint set file (JSON)")
+    p.add_argument("--plot", metavar="PNG", default=None, help="also draw the rules to this PNG")
+
+
+def run(args: argparse.Namespace) -> int:
+    h = HintSet.load(args.hints)
+    wf = h.workflow
+    print(
+        f"{args.hints}: workflow '{wf.name}', deadline {wf.deadline_ms:g} ms at "
+        f"p{100 * wf.percentile:g}, {h.rule_count} rules, {h.size_bytes} bytes, "
+        f"schema {h.schema_version}"
+    )
+    prov = h.provenance
+    print(
+        f"  from profile {prov['profile_digest'][:12]}..., janus {prov['janus_version']}: {prov['synthesis']}"
+    )
+    for s in h.summary:
+        cls = "all inputs" if s["class"] is None else f"input class {s['class']}"
+        print(
+            f"  {cls}: expected cost {s['expected_cost']:.4g}, miss {s['miss_probability']:.4f}, "
+            f"source {s['source']}{'' if s['feasible'] else ', INFEASIBLE'}"
+        )
+    for w in h.warnings:
+        print(f"  warning: {w}")
+    c = h.classes
+    tables = [None] if c is None else [*range(len(c["boundaries"]) + 1), None]
+    if c is not None:
+        print(f"  input classes of {c['function']}.{c['feature']}: boundaries {c['boundaries']}")
+    for fn in wf.stages:
+        print(f"\n{fn} (options: {', '.join(str(s) for s in wf.options(fn))})")
+        for t in tables:
+            if len(tables) > 1:
+                print(f"  {'all inputs' if t is None else f'input class {t}'}:")
+            for ms, sizes in h.rules(fn, t):
+                print(f"    remaining >= {ms:9.1f} ms: {', '.join(str(s) for s in sizes)}")
+    if args.plot:
+        from janus.analysis import plot_hints
+
+        plot_hints(h).savefig(args.plot, dpi=110)
+        print(f"\nwrote {args.plot}")
+    return 0
