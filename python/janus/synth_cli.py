@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
-from pathlib import Path
 
-from janus._janus import JanusError, Profile
+from janus._janus import Profile
 from janus.synthesis import synthesize
-
-
-def load_workflow_module(path: str):
-    """Import a Python file that defines ``workflow`` (and maybe ``sample_inputs``)."""
-    p = Path(path)
-    if not p.is_file():
-        raise JanusError(f"{path}: no such workflow file")
-    spec = importlib.util.spec_from_file_location(p.stem, p)
-    if spec is None or spec.loader is None:
-        raise JanusError(f"{path}: cannot be imported as a Python module")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[p.stem] = mod
-    spec.loader.exec_module(mod)
-    if not hasattr(mod, "workflow"):
-        raise JanusError(f"{path}: defines no 'workflow' (a janus.Workflow)")
-    return mod
+from janus.workflow_file import load_workflow_file
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    wf = load_workflow_module(args.workflow).workflow
+    wf = load_workflow_file(args.workflow).workflow
     if args.deadline_ms is not None or args.percentile is not None:
         wf = wf.with_deadline(args.deadline_ms or wf.deadline_ms, args.percentile)
     profile = Profile.load(args.profile)

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -73,23 +72,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG figures")
 
 
-def _load_workflow(path: str) -> Any:
-    spec = importlib.util.spec_from_file_location("_janus_user_workflow", path)
-    if spec is None or spec.loader is None:
-        raise ReplayError(f"{path}: not a Python file")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    wf = getattr(mod, "workflow", None)
-    if wf is None:
-        raise ReplayError(f"{path}: defines no `workflow`")
-    return wf
-
-
 def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
     """The workflow (with the requested SLO) and its profile."""
     from janus.analysis.sweep import reference_latency
     from janus.traces import orion_workflow
     from janus.workflow import native_of
+    from janus.workflow_file import load_workflow_file
 
     if args.orion:
         if not os.path.isdir(args.orion):
@@ -104,7 +92,7 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
     else:
         if not args.profile:
             raise ReplayError("--workflow needs --profile profile.json")
-        wf = native_of(_load_workflow(args.workflow))
+        wf = native_of(load_workflow_file(args.workflow).workflow)
         prof = Profile.load(args.profile)
         if args.deadline_factor is not None:
             wf = wf.with_slo(

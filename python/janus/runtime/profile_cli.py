@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
-import os
 import sys
-from types import ModuleType
 
-import cloudpickle
-
-from janus._janus import JanusError
 from janus.runtime.pool import WorkerPool
 from janus.runtime.profiler import ProfileReport, profile_workflow
+from janus.workflow_file import load_workflow_file
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,28 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def load_module(path: str) -> ModuleType:
-    """Import a workflow file under a private name; its functions are sent by value."""
-    if not os.path.isfile(path):
-        raise JanusError(f"no such workflow file: {path}")
-    name = "_janus_user_" + "".join(
-        c if c.isalnum() else "_" for c in os.path.splitext(os.path.basename(path))[0]
-    )
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise JanusError(f"cannot load {path} as a Python module")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    cloudpickle.register_pickle_by_value(mod)
-    for attr in ("workflow", "sample_inputs"):
-        if not hasattr(mod, attr):
-            raise JanusError(f"{path} defines no `{attr}`")
-    return mod
-
-
 def run(args: argparse.Namespace) -> int:
-    mod = load_module(args.module)
+    mod = load_workflow_file(args.module, need=("workflow", "sample_inputs"))
     wf = mod.workflow
     stages = args.stages.split(",") if args.stages else None
     report = ProfileReport()
