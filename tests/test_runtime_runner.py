@@ -212,3 +212,36 @@ def test_profiler_records_failures_and_leaves_them_out():
     fails = report.failures
     assert len(fails) == 2 and all(f.error.startswith("WorkerOOMKilled") for f in fails)
     assert {r["memory_mib"] for r in report.summary() if r["failed"]} == {64}
+
+
+def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
+    wf = make_workflow()
+    ck = tmp_path / "profile.json"
+    first = ProfileReport()
+    profile_workflow(
+        wf,
+        SAMPLES,
+        repetitions=1,
+        progress=False,
+        report=first,
+        stages=["prep"],
+        checkpoint=ck,
+        dry_run=True,
+    )
+    saved = janus.Profile.load(ck)  # what a crash after the first stage would leave
+    assert saved.functions() == ["prep"]
+    again = ProfileReport()
+    prof = profile_workflow(
+        wf,
+        SAMPLES,
+        repetitions=1,
+        progress=False,
+        report=again,
+        checkpoint=ck,
+        resume=True,
+        dry_run=True,
+    )
+    assert {r.function for r in again.rows} == {"fan", "merge"}  # prep was not measured again
+    assert sorted(prof.functions()) == ["fan", "merge", "prep"]
+    assert prof.latencies("prep", S500).tolist() == saved.latencies("prep", S500).tolist()
+    assert sorted(janus.Profile.load(ck).functions()) == ["fan", "merge", "prep"]

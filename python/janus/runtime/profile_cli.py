@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=300.0, help="per-call timeout in s (300)")
     p.add_argument("--dry-run", action="store_true", help="do not touch cgroups")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the stages already complete in --out (saved after every stage) and measure the rest",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
             report=report,
             stages=stages,
             timeout_s=args.timeout,
+            checkpoint=args.out,
+            resume=args.resume,
         )
     prof.save(args.out)
     if args.report:

@@ -13,6 +13,7 @@ profiled as one instance (the synthesizer composes the fan-out).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -107,6 +108,8 @@ def profile_workflow(
     timeout_s: float = 300.0,
     warmup: bool = True,
     dry_run: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
 ) -> Profile:
     """Run every stage at each size option ``repetitions`` times over its sample inputs.
 
@@ -114,6 +117,10 @@ def profile_workflow(
     else a one-worker pool made for the occasion: one call at a time, so that
     measurements do not compete for the machine. Failed calls (timeouts, OOM
     kills, exceptions) are recorded in ``report`` and left out of the profile.
+
+    ``checkpoint``: a file the profile is saved to (atomically) after every
+    stage, so a crash or Ctrl-C loses at most the stage in progress. With
+    ``resume``, stages already complete in that file are not measured again.
     """
     if not isinstance(repetitions, int) or repetitions < 1:
         raise PoolError(f"repetitions must be a positive int, got {repetitions!r}")
@@ -130,8 +137,17 @@ def profile_workflow(
         pool = WorkerPool(workflow, size=1, pool_name=None, dry_run=dry_run)
     report.actuator = pool.kind
     total = sum(len(spec.options) * len(xs) * repetitions for _, spec, xs in plan)
-    bar = Bar(total, "profiling", enabled=progress)
     prof = Profile()
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        prof = Profile.load(checkpoint)
+        done = {st for st, spec, _ in plan if all(s in prof.sizes(st) for s in spec.options)}
+        if done:
+            log.info("profile: resuming, %s already in %s", ", ".join(sorted(done)), checkpoint)
+        total -= sum(
+            len(spec.options) * len(xs) * repetitions for st, spec, xs in plan if st in done
+        )
+        plan = [p for p in plan if p[0] not in done]
+    bar = Bar(total, "profiling", enabled=progress)
     try:
         for st, spec, xs in plan:
             feats = [float(spec.feature(x)) if spec.feature else None for x in xs]
@@ -179,6 +195,8 @@ def profile_workflow(
                     log.warning("profile: every call of %s at %s failed; size left out", st, size)
                     continue
                 prof.add(st, size, lat[size], fv[size] if spec.feature else None)
+            if checkpoint is not None:
+                prof.save(checkpoint)
     finally:
         bar.close()
         if own:
