@@ -67,7 +67,7 @@ fn synth(c: &mut Criterion) {
             s.source,
             s.expected_cost,
             s.miss_probability,
-            hs.to_json().len(),
+            hs.size_bytes(),
             hs.provenance.synthesis
         );
         let capped = SynthOptions { max_rules: Some(4), ..opts.clone() };
@@ -77,7 +77,7 @@ fn synth(c: &mut Criterion) {
             hc.summary[0].source,
             hc.summary[0].expected_cost,
             hc.summary[0].miss_probability,
-            hc.to_json().len()
+            hc.size_bytes()
         );
         g.bench_with_input(id, &(), |b, _| b.iter(|| synthesize(black_box(&wf), black_box(&p), &opts).unwrap()));
     }
