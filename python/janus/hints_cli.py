@@ -7,6 +7,24 @@ import argparse
 from janus._janus import HintSet
 
 
+def table_keys(h: HintSet) -> list[int | None]:
+    """The tables of every hint, in order: each input class, then None (class unknown)."""
+    c = h.classes
+    return [None] if c is None else [*range(len(c["boundaries"]) + 1), None]
+
+
+def summary_lines(h: HintSet) -> list[str]:
+    """What synthesis predicted per table, and its warnings, for people."""
+    out = []
+    for s in h.summary:
+        cls = "all inputs" if s["class"] is None else f"input class {s['class']}"
+        out.append(
+            f"  {cls}: expected cost {s['expected_cost']:.4g}, miss {s['miss_probability']:.4f}, "
+            f"source {s['source']}{'' if s['feasible'] else ', INFEASIBLE'}"
+        )
+    return out + [f"  warning: {w}" for w in h.warnings]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("hints", help="hint set file (JSON)")
     p.add_argument("--plot", metavar="PNG", default=None, help="also draw the rules to this PNG")
@@ -24,16 +42,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"  from profile {prov['profile_digest'][:12]}..., janus {prov['janus_version']}: {prov['synthesis']}"
     )
-    for s in h.summary:
-        cls = "all inputs" if s["class"] is None else f"input class {s['class']}"
-        print(
-            f"  {cls}: expected cost {s['expected_cost']:.4g}, miss {s['miss_probability']:.4f}, "
-            f"source {s['source']}{'' if s['feasible'] else ', INFEASIBLE'}"
-        )
-    for w in h.warnings:
-        print(f"  warning: {w}")
+    print("\n".join(summary_lines(h)))
     c = h.classes
-    tables = [None] if c is None else [*range(len(c["boundaries"]) + 1), None]
+    tables = table_keys(h)
     if c is not None:
         print(f"  input classes of {c['function']}.{c['feature']}: boundaries {c['boundaries']}")
     for fn in wf.stages:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from janus._janus import Profile
+from janus.hints_cli import summary_lines
 from janus.synthesis import synthesize
 from janus.workflow_file import load_workflow_file
 
@@ -43,12 +44,5 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or f"{wf.name}.hints.json"
     hints.save(out)
     print(f"wrote {out}: {hints!r}")
-    for s in hints.summary:
-        cls = "all inputs" if s["class"] is None else f"input class {s['class']}"
-        print(
-            f"  {cls}: expected cost {s['expected_cost']:.4g}, miss probability "
-            f"{s['miss_probability']:.4f}, source {s['source']}, feasible {s['feasible']}"
-        )
-    for w in hints.warnings:
-        print(f"  warning: {w}")
+    print("\n".join(summary_lines(hints)))
     return 0

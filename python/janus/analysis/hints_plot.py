@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from janus._janus import HintSet
+from janus.hints_cli import table_keys
 
 
 def plot_hints(hints: HintSet, functions: list[str] | None = None, ax: Any = None) -> Any:
@@ -18,10 +19,7 @@ def plot_hints(hints: HintSet, functions: list[str] | None = None, ax: Any = Non
 
     wf = hints.workflow
     names = functions or wf.stages
-    classes = hints.classes
-    tables: list[int | None] = (
-        [None] if classes is None else [*range(len(classes["boundaries"]) + 1), None]
-    )
+    tables = table_keys(hints)
     if ax is None:
         fig, axes = plt.subplots(
             len(names), 1, figsize=(8, 2.2 * len(names) + 0.6), sharex=True, squeeze=False
