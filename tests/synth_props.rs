@@ -79,6 +79,34 @@ proptest! {
     }
 
     #[test]
+    fn per_run_mixtures_meet_the_target_for_less(c in case()) {
+        let plain_opts = SynthOptions { buckets: c.buckets, ..SynthOptions::default() };
+        let opts = SynthOptions { mix: true, ..plain_opts.clone() };
+        let plain = synthesize(&c.wf, &c.profile, &plain_opts).unwrap();
+        let hs = synthesize(&c.wf, &c.profile, &opts).unwrap();
+        let target = 1.0 - c.wf.slo().percentile;
+        let (s, p) = (&hs.summary[0], &plain.summary[0]);
+        // Runs without a key get exactly the unmixed hints.
+        prop_assert_eq!(
+            hs.hints.iter().map(|h| &h.tables).collect::<Vec<_>>(),
+            plain.hints.iter().map(|h| &h.tables).collect::<Vec<_>>()
+        );
+        let (cost, miss) = evaluate(&hs, &c.profile, &opts, None).unwrap();
+        prop_assert!((cost - s.expected_cost).abs() <= 1e-9 * cost.max(1.0));
+        match s.mix {
+            Some(q) => {
+                prop_assert!(q > 0.0 && q < 1.0 && s.feasible);
+                prop_assert!(miss <= target + 1e-9, "mixed miss {} > {}", miss, target);
+                prop_assert!(cost < p.expected_cost, "mixed {} >= unmixed {}", cost, p.expected_cost);
+                prop_assert_eq!(s.primary, Some((p.expected_cost, p.miss_probability)));
+            }
+            None => prop_assert_eq!(s, p),
+        }
+        let back = HintSet::from_json(&hs.to_json(), "prop").unwrap();
+        prop_assert_eq!(&back, &hs);
+    }
+
+    #[test]
     fn percentile_mode_is_consistent(c in case()) {
         let opts = SynthOptions { buckets: c.buckets, mode: Mode::Percentile, ..SynthOptions::default() };
         let hs = synthesize(&c.wf, &c.profile, &opts).unwrap();

@@ -158,6 +158,15 @@ def test_truncated_file(hints, tmp_path):
         (lambda h: h["hints"][0].update(fastest={"cpu_millis": "x"}), r"hints\[0\]\.fastest"),
         (lambda h: h["hints"].clear(), "0 hints for 1 stages"),
         (lambda h: h["workflow"]["slo"].update(percentile=3), "percentile"),
+        (lambda h: h["summary"][0].update(mix=0.5), r"hints\[0\]\.alt_tables\[0\]"),
+        (
+            lambda h: (
+                h["summary"][0].update(mix=1.5),
+                h["hints"][0].update(alt_tables=h["hints"][0]["tables"]),
+            ),
+            r"summary\[0\]\.mix",
+        ),
+        (lambda h: h["hints"][0].update(alt_tables=[{"rules": []}] * 3), r"alt_tables: 3 tables"),
     ],
 )
 def test_hand_edited_nonsense_names_the_json_path(edit, match):

@@ -40,11 +40,12 @@ def monte_carlo(wf, prof, choose, n=20_000, seed=0, feature_of=None):
     return elapsed, cost
 
 
-def janus_chooser(hints, features=False):
+def janus_chooser(hints, features=False, keyed=False):
     a = janus.Adapter(hints)
 
     def choose(stage, elapsed, feats):
-        out = a.decide_many(stage, elapsed, features=feats if features else None)
+        keys = np.arange(len(elapsed), dtype=np.uint64) if keyed else None
+        out = a.decide_many(stage, elapsed, features=feats if features else None, run_keys=keys)
         return [Size(int(c), int(m)) for c, m in zip(out["cpu_millis"], out["memory_mib"])]
 
     return choose
@@ -77,6 +78,31 @@ def test_policy_meets_percentile_and_beats_static(two_stage):
     assert cost.mean() <= s_cost.mean() * 1.02
     # here late binding must actually save: half the runs can use SMALL for b
     assert cost.mean() < s_cost.mean() * 0.95
+
+
+def test_per_run_mixture_spends_the_miss_allowance_for_less(two_stage):
+    """The primary rules over-achieve (they never miss here); with run keys a
+    share of runs follows cheaper rules, so that the target is met exactly."""
+    wf, prof = two_stage
+    assert janus.synthesize(wf, prof).summary[0]["mix"] is None  # off by default
+    hints = janus.synthesize(wf, prof, mix=True)
+    [s] = hints.summary
+    assert s["mix"] is not None and 0 < s["mix"] < 1
+    assert s["primary_miss_probability"] < s["miss_probability"] <= 1 - wf.percentile + 1e-9
+    assert s["expected_cost"] < s["primary_cost"]
+    assert hints.rules("b", alternative=True)
+    e_keyed, c_keyed = monte_carlo(wf, prof, janus_chooser(hints, keyed=True), n=40_000)
+    e_plain, c_plain = monte_carlo(wf, prof, janus_chooser(hints), n=40_000)
+    # 0.006 is about three standard deviations of the Monte Carlo estimate
+    assert (e_keyed <= wf.deadline_ms).mean() >= wf.percentile - 0.006
+    assert (e_plain <= wf.deadline_ms).mean() >= wf.percentile
+    assert c_keyed.mean() < c_plain.mean()
+    assert c_keyed.mean() == pytest.approx(s["expected_cost"], rel=0.02)
+    assert c_plain.mean() == pytest.approx(s["primary_cost"], rel=0.02)
+    # a run key always gets the same answer (one policy for the whole run)
+    a = janus.Adapter(hints)
+    for k in range(50):
+        assert a.decide("b", 620, run_key=k).size == a.decide("b", 620, run_key=k).size
 
 
 def test_percentile_mode_is_feasible_too(two_stage):

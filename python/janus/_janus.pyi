@@ -144,6 +144,7 @@ def synthesize(
     max_rules: int | None = None,
     feature_classes: int = 2,
     boundaries: list[float] | None = None,
+    mix: bool = False,
 ) -> HintSet: ...
 def best_static(
     workflow: NativeWorkflow, profile: Profile, *, buckets: int = 400
@@ -178,6 +179,7 @@ class Adapter:
         elapsed_ms: npt.NDArray[np.float64],
         features: npt.NDArray[np.float64] | None = None,
         free: SizeLike | None = None,
+        run_keys: npt.NDArray[np.uint64] | None = None,
     ) -> dict[str, npt.NDArray[Any]]: ...
     def observe(self, function: str, size: SizeLike, latency_ms: float) -> None: ...
     def swap(self, hints: HintSet) -> None: ...

@@ -22,6 +22,12 @@ def summary_lines(h: HintSet) -> list[str]:
             f"  {cls}: expected cost {s['expected_cost']:.4g}, miss {s['miss_probability']:.4f}, "
             f"source {s['source']}{'' if s['feasible'] else ', INFEASIBLE'}"
         )
+        if s["mix"] is not None:
+            out.append(
+                f"    per-run mixture: {100 * s['mix']:.1f} % of keyed runs follow the cheaper "
+                f"alternative rules; runs without a run key get cost {s['primary_cost']:.4g}, "
+                f"miss {s['primary_miss_probability']:.4f}"
+            )
     return out + [f"  warning: {w}" for w in h.warnings]
 
 
@@ -54,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {'all inputs' if t is None else f'input class {t}'}:")
             for ms, sizes in h.rules(fn, t):
                 print(f"    remaining >= {ms:9.1f} ms: {', '.join(str(s) for s in sizes)}")
+            alt = h.rules(fn, t, alternative=True)
+            if alt:
+                print("    alternative (mixed runs):")
+                for ms, sizes in alt:
+                    print(f"      remaining >= {ms:9.1f} ms: {', '.join(str(s) for s in sizes)}")
     if args.plot:
         from janus.analysis import plot_hints
 

@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--buckets", type=int, default=400)
     p.add_argument("--tolerance", type=float, default=0.05)
     p.add_argument("--max-rules", type=int, default=None)
+    p.add_argument(
+        "--mix",
+        action="store_true",
+        help="per-run mixtures where the hints over-achieve (needs run keys at decide time)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         buckets=args.buckets,
         tolerance=args.tolerance,
         max_rules=args.max_rules,
+        mix=args.mix,
     )
     out = args.out or f"{wf.name}.hints.json"
     hints.save(out)

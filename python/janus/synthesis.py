@@ -19,6 +19,7 @@ def synthesize(
     max_rules: int | None = None,
     feature_classes: int = 2,
     boundaries: Sequence[float] | None = None,
+    mix: bool = False,
 ) -> HintSet:
     """Profiles + workflow + SLO -> hint set (Rust, parallel, GIL released).
 
@@ -27,6 +28,11 @@ def synthesize(
     deadline into time buckets. ``tolerance`` keeps ranked alternatives within
     that relative expected cost. ``max_rules`` caps rules per function.
     ``feature_classes``/``boundaries`` split a featured stage's inputs.
+    ``mix``: where the chosen policy over-achieves, also emit a cheaper one
+    that a share of runs follows, so that runs with a run key meet the
+    percentile exactly on the profile at less cost (runs without a key are
+    unaffected). It leaves no margin for a profile that differs from
+    production, hence off by default.
     """
     return _janus.synthesize(
         native_of(workflow),
@@ -37,6 +43,7 @@ def synthesize(
         max_rules=max_rules,
         feature_classes=feature_classes,
         boundaries=list(boundaries) if boundaries is not None else None,
+        mix=mix,
     )
 
 

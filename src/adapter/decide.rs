@@ -70,12 +70,28 @@ impl Adapter {
 
     /// Pick a size for `function` after `elapsed_ms` of the run, given the
     /// input feature (if the workflow declares one) and the node's free capacity.
+    /// Without a run key, a mixed hint set uses its primary tables only.
     pub fn decide(
         &self,
         function: &str,
         elapsed_ms: f64,
         feature: Option<f64>,
         free: Option<Size>,
+    ) -> Result<Decision, AdapterError> {
+        self.decide_run(function, elapsed_ms, feature, free, None)
+    }
+
+    /// [`Adapter::decide`] for the run identified by `run_key` (an activation
+    /// or request id: any number that is the same for every function of one
+    /// run). Where the hint set mixes two policies per run, the key decides
+    /// which one this run follows, the same for all its stages.
+    pub fn decide_run(
+        &self,
+        function: &str,
+        elapsed_ms: f64,
+        feature: Option<f64>,
+        free: Option<Size>,
+        run_key: Option<u64>,
     ) -> Result<Decision, AdapterError> {
         if !(elapsed_ms.is_finite() && elapsed_ms >= 0.0) {
             return Err(AdapterError::BadElapsed(elapsed_ms));
@@ -93,7 +109,11 @@ impl Adapter {
         };
         let hint = &cur.hints.hints[i];
         // The last table is the unconditioned one.
-        let table = &hint.tables[class.unwrap_or(hint.tables.len() - 1)];
+        let t = class.unwrap_or(hint.tables.len() - 1);
+        let table = match (run_key, cur.hints.summary[t].mix) {
+            (Some(key), Some(share)) if unit_interval(key) < share => &hint.alt_tables[t],
+            _ => &hint.tables[t],
+        };
         let remaining_ms = cur.hints.workflow.slo().deadline_ms - elapsed_ms;
         // Rules ascend by min_remaining_ms: the last rule at or below the budget applies.
         let k = table.rules.partition_point(|r| r.min_remaining_ms <= remaining_ms);
@@ -130,6 +150,16 @@ impl Adapter {
     }
 }
 
+/// A run key mapped to [0, 1), well spread even for consecutive keys
+/// (splitmix64's finaliser), so that a share of runs is a share of keys.
+fn unit_interval(key: u64) -> f64 {
+    let mut z = key.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +189,7 @@ mod tests {
                 options: vec![s1, s2, s4],
                 fastest: s4,
                 tables: vec![RuleTable { rules }],
+                alt_tables: vec![],
             }],
             summary: vec![TableSummary {
                 class: None,
@@ -167,6 +198,8 @@ mod tests {
                 feasible: true,
                 source: "dp".into(),
                 lambda: None,
+                mix: None,
+                primary: None,
             }],
             provenance: Provenance {
                 profile_digest: "x".into(),
@@ -197,6 +230,24 @@ mod tests {
         assert_eq!((d.size, d.fits), (Size::new(1000, 512), true));
         let d = a.decide("f", 600.0, None, Some(Size::new(500, 4096))).unwrap();
         assert_eq!((d.size, d.fits), (Size::new(2000, 512), false));
+    }
+
+    #[test]
+    fn a_run_key_picks_one_policy_of_a_mixture_for_the_whole_run() {
+        let mut h = small_hints();
+        let s1 = Size::new(1000, 512);
+        h.hints[0].alt_tables = vec![RuleTable { rules: vec![Rule { min_remaining_ms: 0.0, sizes: vec![s1] }] }];
+        h.summary[0].mix = Some(0.3);
+        h.validate("t").unwrap();
+        let a = Adapter::new(h);
+        // Without a key: the primary tables (400 ms left -> 2000m).
+        assert_eq!(a.decide("f", 600.0, None, None).unwrap().size, Size::new(2000, 512));
+        let alt = (0..10_000u64).filter(|&k| a.decide_run("f", 600.0, None, None, Some(k)).unwrap().size == s1).count();
+        assert!((2_800..3_200).contains(&alt), "{alt} of 10000 runs on the alternative");
+        for k in 0..100u64 {
+            let first = a.decide_run("f", 600.0, None, None, Some(k)).unwrap().size;
+            assert_eq!(first, a.decide_run("f", 600.0, None, None, Some(k)).unwrap().size);
+        }
     }
 
     #[test]

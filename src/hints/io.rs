@@ -100,10 +100,28 @@ impl HintSet {
             if h.tables.len() != ntables {
                 return Err(bad(at(".tables"), format!("{} tables, expected {ntables}", h.tables.len())));
             }
-            for (t_i, t) in h.tables.iter().enumerate() {
+            if !h.alt_tables.is_empty() && h.alt_tables.len() != ntables {
+                return Err(bad(at(".alt_tables"), format!("{} tables, expected 0 or {ntables}", h.alt_tables.len())));
+            }
+            for (t_i, s) in self.summary.iter().enumerate().filter(|(_, s)| s.mix.is_some()) {
+                if h.alt_tables.get(t_i).is_none_or(|t| t.rules.is_empty()) {
+                    return Err(bad(
+                        at(&format!(".alt_tables[{t_i}]")),
+                        format!("summary[{t_i}] mixes {:?} of runs into a missing or empty table", s.mix),
+                    ));
+                }
+            }
+            let all = h.tables.iter().map(|t| ("tables", t)).chain(h.alt_tables.iter().map(|t| ("alt_tables", t)));
+            let mut counters = [0usize; 2];
+            for (kind, t) in all {
+                let t_i = {
+                    let c = &mut counters[usize::from(kind == "alt_tables")];
+                    *c += 1;
+                    *c - 1
+                };
                 let mut prev = f64::NEG_INFINITY;
                 for (r_i, r) in t.rules.iter().enumerate() {
-                    let rp = |f: &str| at(&format!(".tables[{t_i}].rules[{r_i}]{f}"));
+                    let rp = |f: &str| at(&format!(".{kind}[{t_i}].rules[{r_i}]{f}"));
                     if !r.min_remaining_ms.is_finite() || r.min_remaining_ms < 0.0 {
                         return Err(bad(
                             rp(".min_remaining_ms"),
@@ -131,6 +149,13 @@ impl HintSet {
         }
         if self.summary.len() != ntables {
             return Err(bad("summary".into(), format!("{} entries, expected {ntables}", self.summary.len())));
+        }
+        for (t_i, s) in self.summary.iter().enumerate() {
+            if let Some(q) = s.mix {
+                if !(q > 0.0 && q < 1.0) {
+                    return Err(bad(format!("summary[{t_i}].mix"), format!("{q} is not a share in (0, 1)")));
+                }
+            }
         }
         Ok(())
     }

@@ -33,6 +33,12 @@ pub struct Hint {
     /// One table per input class, then one for "class unknown" (see
     /// [`FeatureClasses`]); exactly one table when the workflow has no feature.
     pub tables: Vec<RuleTable>,
+    /// The cheaper policy of a per-run mixture, table by table: empty, or as
+    /// many as `tables`. A run uses `alt_tables[t]` instead of `tables[t]`
+    /// with probability `summary[t].mix` (drawn once per run from its run
+    /// key, so all its stages agree); runs without a key use `tables`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alt_tables: Vec<RuleTable>,
 }
 
 /// Input classes of the workflow's feature: class `i` holds feature values
@@ -77,6 +83,15 @@ pub struct TableSummary {
     /// The Lagrange multiplier of the DP policy, when there is one.
     #[serde(default)]
     pub lambda: Option<f64>,
+    /// Share of runs (with a run key) that use the hints' `alt_tables` for
+    /// this table; `None` when the table is not mixed. `expected_cost` and
+    /// `miss_probability` are then those of the mixture, and `primary` those
+    /// of `tables` alone (what runs without a key get).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix: Option<f64>,
+    /// (expected cost, miss probability) of the primary tables alone, when mixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<(f64, f64)>,
 }
 
 /// Where a hint set came from.

@@ -61,22 +61,26 @@ impl PyAdapter {
         PyAdapter(Adapter::new(hints.0.clone()))
     }
 
-    /// Size for `function` after `elapsed_ms` of the workflow run.
-    #[pyo3(signature = (function, elapsed_ms, feature = None, free = None))]
+    /// Size for `function` after `elapsed_ms` of the workflow run. `run_key`
+    /// (an activation or request id, the same for every function of a run)
+    /// lets a hint set that mixes two policies per run pick this run's one.
+    #[pyo3(signature = (function, elapsed_ms, feature = None, free = None, run_key = None))]
     fn decide(
         &self,
         function: &str,
         elapsed_ms: f64,
         feature: Option<f64>,
         free: Option<PySize>,
+        run_key: Option<u64>,
     ) -> PyResult<PyDecision> {
-        self.0.decide(function, elapsed_ms, feature, free.map(|f| f.0)).map(PyDecision).map_err(err)
+        self.0.decide_run(function, elapsed_ms, feature, free.map(|f| f.0), run_key).map(PyDecision).map_err(err)
     }
 
     /// Vectorised decide: one decision per element of `elapsed_ms` (and of
-    /// `features` when given). Returns a dict of numpy arrays: cpu_millis,
-    /// memory_mib, rule (-1 = fallback), best_effort, remaining_ms.
-    #[pyo3(signature = (function, elapsed_ms, features = None, free = None))]
+    /// `features` and `run_keys` (uint64) when given). Returns a dict of numpy
+    /// arrays: cpu_millis, memory_mib, rule (-1 = fallback), best_effort,
+    /// remaining_ms.
+    #[pyo3(signature = (function, elapsed_ms, features = None, free = None, run_keys = None))]
     fn decide_many<'py>(
         &self,
         py: Python<'py>,
@@ -84,16 +88,15 @@ impl PyAdapter {
         elapsed_ms: PyReadonlyArray1<'py, f64>,
         features: Option<PyReadonlyArray1<'py, f64>>,
         free: Option<PySize>,
+        run_keys: Option<PyReadonlyArray1<'py, u64>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let el = elapsed_ms.as_array();
         let feats = features.as_ref().map(|f| f.as_array());
-        if let Some(f) = &feats {
-            if f.len() != el.len() {
-                return Err(AdapterError::new_err(format!(
-                    "decide_many: {} elapsed times but {} feature values",
-                    el.len(),
-                    f.len()
-                )));
+        let keys = run_keys.as_ref().map(|k| k.as_array());
+        let lens = [("feature values", feats.as_ref().map(|f| f.len())), ("run keys", keys.as_ref().map(|k| k.len()))];
+        for (what, len) in lens {
+            if let Some(n) = len.filter(|&n| n != el.len()) {
+                return Err(AdapterError::new_err(format!("decide_many: {} elapsed times but {n} {what}", el.len())));
             }
         }
         let n = el.len();
@@ -107,7 +110,8 @@ impl PyAdapter {
         let free = free.map(|f| f.0);
         py.detach(|| -> Result<(), crate::Error> {
             for (i, &e) in el.iter().enumerate() {
-                let d = self.0.decide(function, e, feats.as_ref().map(|f| f[i]), free)?;
+                let d =
+                    self.0.decide_run(function, e, feats.as_ref().map(|f| f[i]), free, keys.as_ref().map(|k| k[i]))?;
                 cpu.push(d.size.cpu_millis);
                 mem.push(d.size.memory_mib);
                 rule.push(d.rule.map_or(-1, |r| r as i64));

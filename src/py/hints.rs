@@ -74,6 +74,9 @@ impl PyHintSet {
                 d.set_item("feasible", s.feasible)?;
                 d.set_item("source", &s.source)?;
                 d.set_item("lambda", s.lambda)?;
+                d.set_item("mix", s.mix)?;
+                d.set_item("primary_cost", s.primary.map(|p| p.0))?;
+                d.set_item("primary_miss_probability", s.primary.map(|p| p.1))?;
                 Ok(d)
             })
             .collect()
@@ -104,16 +107,24 @@ impl PyHintSet {
             .transpose()
     }
     /// Rules of `function` for input class `input_class` (None: unconditioned)
-    /// as a list of (min_remaining_ms, [Size, ...]) ascending.
-    #[pyo3(signature = (function, input_class = None))]
-    fn rules(&self, function: &str, input_class: Option<usize>) -> PyResult<Vec<(f64, Vec<PySize>)>> {
+    /// as a list of (min_remaining_ms, [Size, ...]) ascending. With
+    /// `alternative=True`: the rules of the cheaper policy that a share of
+    /// keyed runs follows (`summary[..]["mix"]`); empty where not mixed.
+    #[pyo3(signature = (function, input_class = None, alternative = false))]
+    fn rules(
+        &self,
+        function: &str,
+        input_class: Option<usize>,
+        alternative: bool,
+    ) -> PyResult<Vec<(f64, Vec<PySize>)>> {
         let h = self
             .0
             .hint(function)
             .ok_or_else(|| super::errors::HintError::new_err(format!("hint set has no function '{function}'")))?;
+        let tables = if alternative { &h.alt_tables } else { &h.tables };
         let t = match input_class {
-            None => h.tables.last(),
-            Some(c) if c + 1 < h.tables.len() => h.tables.get(c),
+            None => tables.last(),
+            Some(c) if c + 1 < h.tables.len() => tables.get(c),
             Some(c) => {
                 return Err(super::errors::HintError::new_err(format!(
                     "input class {c} does not exist (the hint set has {} classes)",
@@ -153,6 +164,7 @@ fn options(
     max_rules: Option<usize>,
     feature_classes: usize,
     boundaries: Option<Vec<f64>>,
+    mix: bool,
 ) -> PyResult<SynthOptions> {
     let mode = match mode {
         "stochastic" => Mode::Stochastic,
@@ -161,12 +173,12 @@ fn options(
             return Err(SynthesisError::new_err(format!("mode must be 'stochastic' or 'percentile', got {other:?}")))
         }
     };
-    Ok(SynthOptions { mode, buckets, tolerance, max_rules, feature_classes, boundaries })
+    Ok(SynthOptions { mode, buckets, tolerance, max_rules, feature_classes, boundaries, mix })
 }
 
 /// Profiles + workflow + SLO -> hint set. Runs in parallel without the GIL.
 #[pyfunction(name = "synthesize")]
-#[pyo3(signature = (workflow, profile, *, mode = "stochastic", buckets = 400, tolerance = 0.05, max_rules = None, feature_classes = 2, boundaries = None))]
+#[pyo3(signature = (workflow, profile, *, mode = "stochastic", buckets = 400, tolerance = 0.05, max_rules = None, feature_classes = 2, boundaries = None, mix = false))]
 #[allow(clippy::too_many_arguments)]
 fn py_synthesize(
     py: Python<'_>,
@@ -178,8 +190,9 @@ fn py_synthesize(
     max_rules: Option<usize>,
     feature_classes: usize,
     boundaries: Option<Vec<f64>>,
+    mix: bool,
 ) -> PyResult<PyHintSet> {
-    let opts = options(mode, buckets, tolerance, max_rules, feature_classes, boundaries)?;
+    let opts = options(mode, buckets, tolerance, max_rules, feature_classes, boundaries, mix)?;
     let (wf, prof) = (&workflow.0, &profile.0);
     Ok(PyHintSet(py.detach(|| synthesize(wf, prof, &opts)).map_err(err)?))
 }

@@ -83,7 +83,7 @@ fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict
 /// `runs` drawn executions. `policies` filters by kind.
 #[pyfunction(name = "simulate")]
 #[pyo3(signature = (workflow, profile, *, runs = 20000, seed = 0, split = 0.5, coupling = "rank",
-    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, buckets = 400))]
+    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, buckets = 400, mix = false))]
 #[allow(clippy::too_many_arguments)]
 fn py_simulate<'py>(
     py: Python<'py>,
@@ -96,6 +96,7 @@ fn py_simulate<'py>(
     modes: Vec<String>,
     policies: Option<Vec<String>>,
     buckets: usize,
+    mix: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let modes = modes
         .iter()
@@ -113,7 +114,7 @@ fn py_simulate<'py>(
         split,
         modes,
         kinds,
-        synth: SynthOptions { buckets, ..SynthOptions::default() },
+        synth: SynthOptions { buckets, mix, ..SynthOptions::default() },
     };
     let (wf, prof) = (&workflow.0, &profile.0);
     let out = py.detach(|| simulate(wf, prof, &opts)).map_err(err)?;

@@ -76,9 +76,11 @@ pub fn replay(
         .into_par_iter()
         .map(|run| {
             let draw = source.draw(cfg.seed, run, &feature);
+            // The adapter's run key: per execution, and different per seed.
+            let run_key = cfg.seed.rotate_left(32) ^ run;
             let mut res = Vec::with_capacity(runners.len());
             for r in &runners {
-                res.push(if matches!(r, Runner::Oracle) { RunResult::default() } else { r.run(wf, &draw)? });
+                res.push(if matches!(r, Runner::Oracle) { RunResult::default() } else { r.run(wf, &draw, run_key)? });
             }
             Ok((res, has_oracle.then(|| oracle_run(wf, &joint, &draw))))
         })

@@ -154,7 +154,8 @@ impl Runner {
     }
 
     /// Run one drawn execution block by block. Not for the oracle.
-    pub fn run(&self, wf: &Workflow, draw: &RunDraw) -> Result<RunResult, ReplayError> {
+    /// `run_key` identifies the execution to the adapter (per-run mixtures).
+    pub fn run(&self, wf: &Workflow, draw: &RunDraw, run_key: u64) -> Result<RunResult, ReplayError> {
         let deadline = wf.slo().deadline_ms;
         let mut total = Outcome::default();
         let mut res = RunResult::default();
@@ -170,7 +171,7 @@ impl Runner {
                     for &s in block {
                         let st = &wf.stages()[s];
                         let t0 = Instant::now();
-                        let d = adapter.decide(&st.name, elapsed, feature, None);
+                        let d = adapter.decide_run(&st.name, elapsed, feature, None, Some(run_key));
                         res.decide_ns += t0.elapsed().as_nanos() as u64;
                         res.decisions += 1;
                         let d = d.map_err(|source| ReplayError::Adapter { policy: name.clone(), source })?;

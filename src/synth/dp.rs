@@ -12,15 +12,14 @@
 //! is just under `1 - percentile`.
 //!
 //! Over-achievement: the miss probability is a step function of lambda, so
-//! the smallest feasible lambda can land well under the target. The known
-//! cure, randomising per run between the two policies that bracket it, is
-//! not used: a hint set has no per-run coin. Rules are a deterministic
-//! function of the remaining budget, and a mixture of two policies needs one
-//! draw per run shared by all its stages (mixing per decision is another,
-//! generally worse, policy). Expressing it would need a schema change (a
-//! second table per hint and a mixing probability the adapter samples once
-//! per run). Instead the caller keeps the best static plan as a candidate
-//! (see `table.rs`), so the result is never worse than early binding.
+//! the smallest feasible lambda can land well under the target. Two cures,
+//! both applied by the caller (`table.rs`): the best static plan is kept as a
+//! candidate, so the result is never worse than early binding; and the
+//! policy just below the target (the largest infeasible lambda of the
+//! bisection, [`Solved::below`]) is mixed per run with the chosen feasible
+//! one so that the mixture meets the target exactly (a known property of
+//! Lagrangian relaxations of chance constraints). A mixture needs one draw
+//! per run shared by all its stages; the adapter makes it from a run key.
 //!
 //! Unreachable states: the miss target only constrains states a run can
 //! reach from the full budget. Elsewhere the smallest feasible lambda may
@@ -179,6 +178,9 @@ pub(crate) struct Solved {
     pub feasible: bool,
     /// DP passes spent (for the provenance string and the bench).
     pub passes: usize,
+    /// The cheaper policy just below the target (it misses more often than
+    /// allowed), with its lambda: the other end of the bracket, for mixing.
+    pub below: Option<(f64, Pass)>,
 }
 
 /// Bisect lambda on a log scale; the returned pass carries ranked lists.
@@ -190,6 +192,8 @@ pub(crate) fn solve(models: &Models, target: f64, tol: f64) -> Solved {
     let lambda_max = scale * 1e9;
     let mut passes = 1;
     let free = backward(models, 0.0, None);
+    // The infeasible end of the bracket, for mixing (see the module notes).
+    let mut below_policy: Option<(f64, Policy)> = None;
     // The minimum-miss policy, once computed.
     let mut robust: Option<Pass> = None;
     let (lambda, feasible, mut policy) = if free.miss <= target {
@@ -212,6 +216,7 @@ pub(crate) fn solve(models: &Models, target: f64, tol: f64) -> Solved {
                 hi = lo;
                 best = low.policy;
             } else {
+                below_policy = Some((lo, low.policy));
                 while hi / lo > LAMBDA_RATIO && passes < MAX_BISECTIONS {
                     let mid = (lo * hi).sqrt();
                     passes += 1;
@@ -221,19 +226,34 @@ pub(crate) fn solve(models: &Models, target: f64, tol: f64) -> Solved {
                         best = p.policy;
                     } else {
                         lo = mid;
+                        below_policy = Some((mid, p.policy));
                     }
                 }
             }
             (hi, true, best)
         }
     };
-    // Protect unreachable states (see the module notes).
-    let reach = forward(models, &policy).reach;
-    let cur = run(models, 0.0, None, Some(&policy));
+    protect(models, &mut policy, &mut robust, lambda_max, &mut passes);
+    // One more pass: costs, misses and ranked lists of the final policy.
+    passes += 1;
+    let pass = run(models, lambda, Some(tol), Some(&policy));
+    let below = below_policy.map(|(l, mut p)| {
+        protect(models, &mut p, &mut robust, lambda_max, &mut passes);
+        passes += 1;
+        (l, run(models, l, Some(tol), Some(&p)))
+    });
+    Solved { pass, lambda, feasible, passes, below }
+}
+
+/// Protect unreachable states (see the module notes): where `policy` misses
+/// for sure but the minimum-miss policy does not, take the latter's choice.
+fn protect(models: &Models, policy: &mut Policy, robust: &mut Option<Pass>, lambda_max: f64, passes: &mut usize) {
+    let reach = forward(models, policy).reach;
+    let cur = run(models, 0.0, None, Some(policy));
     let sacrificed = |i: usize, b: usize| reach[i][b] == 0.0 && cur.miss_from[i][b] >= 1.0 - EPS;
     if (0..models.blocks.len()).any(|i| (0..=models.b_max).any(|b| sacrificed(i, b))) {
         let r = robust.get_or_insert_with(|| {
-            passes += 1;
+            *passes += 1;
             backward(models, lambda_max, None)
         });
         for (i, row) in policy.iter_mut().enumerate() {
@@ -244,8 +264,4 @@ pub(crate) fn solve(models: &Models, target: f64, tol: f64) -> Solved {
             }
         }
     }
-    // One more pass: costs, misses and ranked lists of the final policy.
-    passes += 1;
-    let pass = run(models, lambda, Some(tol), Some(&policy));
-    Solved { pass, lambda, feasible, passes }
 }

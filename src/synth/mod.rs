@@ -57,6 +57,12 @@ pub struct SynthOptions {
     pub feature_classes: usize,
     /// Explicit class boundaries for the feature (ascending).
     pub boundaries: Option<Vec<f64>>,
+    /// Mix per run with the policy just below the target when the chosen one
+    /// over-achieves (see `dp.rs`): cheaper at exactly the target on the
+    /// profile, for providers that pass run keys. Off by default: it spends
+    /// the whole miss allowance on the profile, leaving no margin for a
+    /// profile that differs from production (measured in docs/results.md).
+    pub mix: bool,
 }
 
 impl Default for SynthOptions {
@@ -68,6 +74,7 @@ impl Default for SynthOptions {
             max_rules: None,
             feature_classes: 2,
             boundaries: None,
+            mix: false,
         }
     }
 }
@@ -99,12 +106,19 @@ pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Resu
     };
     restrictions.push(None);
     let n = wf.stages().len();
-    let mut tables: Vec<Vec<RuleTable>> = vec![Vec::with_capacity(restrictions.len()); n];
-    let mut summary = Vec::with_capacity(restrictions.len());
-    let mut notes = Vec::with_capacity(restrictions.len());
+    let ntables = restrictions.len();
+    let mut tables: Vec<Vec<RuleTable>> = vec![Vec::with_capacity(ntables); n];
+    // Mixed tables only; filled with empty tables below if any table is mixed.
+    let mut alt: Vec<Vec<RuleTable>> = vec![Vec::with_capacity(ntables); n];
+    let mut summary = Vec::with_capacity(ntables);
+    let mut notes = Vec::with_capacity(ntables);
     for r in restrictions {
         let t = table::synthesize_table(wf, profile, opts, &fastest, r)?;
         for (per_stage, rt) in tables.iter_mut().zip(t.rules) {
+            per_stage.push(rt);
+        }
+        let alt_rules = t.alt_rules.unwrap_or_else(|| vec![RuleTable::default(); n]);
+        for (per_stage, rt) in alt.iter_mut().zip(alt_rules) {
             per_stage.push(rt);
         }
         summary.push(t.summary);
@@ -114,16 +128,19 @@ pub fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Resu
     if let Some(a) = wf.approximation() {
         warnings.push(format!("workflow '{}': {a}", wf.name()));
     }
+    let mixed = summary.iter().any(|s: &crate::hints::TableSummary| s.mix.is_some());
     let hints = wf
         .stages()
         .iter()
         .zip(tables)
+        .zip(alt)
         .zip(&fastest)
-        .map(|((st, tables), &f)| Hint {
+        .map(|(((st, tables), alt_tables), &f)| Hint {
             function: st.name.clone(),
             options: st.options.clone(),
             fastest: st.options[f],
             tables,
+            alt_tables: if mixed { alt_tables } else { Vec::new() },
         })
         .collect();
     let dt = wf.slo().deadline_ms / opts.buckets as f64;
@@ -179,7 +196,8 @@ pub fn best_static(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Res
 /// cost per run, miss probability). `class` selects the table of an input
 /// class (the featured stage's runs of that class only); `None` the
 /// unconditioned table on all runs. The hints are read as the adapter reads
-/// them with unlimited free capacity (first ranked size).
+/// them with unlimited free capacity (first ranked size) and a run key: a
+/// mixed table gives the mixture's cost and miss.
 pub fn evaluate(
     hints: &HintSet,
     profile: &Profile,
@@ -216,7 +234,18 @@ pub fn evaluate(
     let fallback: Vec<usize> =
         hints.hints.iter().map(|h| h.options.iter().position(|s| *s == h.fastest).unwrap_or(0)).collect();
     let models = blocks::build(wf, profile, opts.buckets, &fallback, restrict)?;
-    let refs: Vec<&RuleTable> = hints.hints.iter().map(|h| &h.tables[table]).collect();
-    let e = evaluate::forward(&models, &evaluate::policy_from_tables(wf, &models, &refs)?);
-    Ok((e.cost, e.miss))
+    let run = |pick: &dyn Fn(&Hint) -> &RuleTable| -> Result<(f64, f64), SynthError> {
+        let refs: Vec<&RuleTable> = hints.hints.iter().map(pick).collect();
+        let e = evaluate::forward(&models, &evaluate::policy_from_tables(wf, &models, &refs)?);
+        Ok((e.cost, e.miss))
+    };
+    let (cost, miss) = run(&|h| &h.tables[table])?;
+    match hints.summary[table].mix {
+        // Runs with a key follow the alternative tables in this share (validated: present).
+        Some(q) => {
+            let (ac, am) = run(&|h| &h.alt_tables[table])?;
+            Ok((q * ac + (1.0 - q) * cost, q * am + (1.0 - q) * miss))
+        }
+        None => Ok((cost, miss)),
+    }
 }

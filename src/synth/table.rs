@@ -17,6 +17,8 @@ pub(crate) const FEASIBILITY_EPS: f64 = 1e-9;
 pub(crate) struct Table {
     /// One rule table per stage, `wf.stages()` order.
     pub rules: Vec<RuleTable>,
+    /// The cheaper policy of a per-run mixture (one table per stage), if mixed.
+    pub alt_rules: Option<Vec<RuleTable>>,
     pub summary: TableSummary,
     pub warning: Option<String>,
     /// Details for the provenance string.
@@ -113,7 +115,7 @@ pub(crate) fn synthesize_table(
     let slo = wf.slo();
     let target = 1.0 - slo.percentile;
     let meets = |miss: f64| miss <= target + FEASIBILITY_EPS;
-    let (chosen, note, why_infeasible) = match opts.mode {
+    let (chosen, note, why_infeasible, mix) = match opts.mode {
         Mode::Stochastic => {
             let solved = dp::solve(&models, target + FEASIBILITY_EPS, opts.tolerance);
             let (pass_cost, pass_miss) = (solved.pass.cost, solved.pass.miss);
@@ -157,7 +159,22 @@ pub(crate) fn synthesize_table(
             } else {
                 "even the fastest sizes cannot meet it; the hints minimise the miss probability (best effort)"
             };
-            (if pick_static { st_c } else { dp_c }, note, why)
+            let chosen = if pick_static { st_c } else { dp_c };
+            // Mix per run with the policy just below the target, when the
+            // chosen one over-achieves and that policy is cheaper.
+            let mix = match (&solved.below, opts.max_rules) {
+                (Some((l, below)), None) if opts.mix && meets(chosen.miss) => {
+                    let (rules, cost, miss) =
+                        condensed(wf, &models, &below.policy, below.ranked.as_ref(), None, Some(*l), target)?;
+                    mixture(&chosen, rules, cost, miss, target)
+                }
+                _ => None,
+            };
+            let note = match &mix {
+                Some(m) => format!("{note} mix={:.6} below_cost={:.6} below_miss={:.6}", m.share, m.cost, m.miss),
+                None => note,
+            };
+            (chosen, note, why, mix)
         }
         Mode::Percentile => {
             let pp = percentile::solve(&models, slo.percentile, opts.tolerance);
@@ -166,7 +183,7 @@ pub(crate) fn synthesize_table(
             let note = format!("per-block quantile={:.6}", pp.q);
             let why = "percentile mode plans on per-block quantiles, which is conservative; \
                        the stochastic mode may still meet it";
-            (Candidate { rules, cost, miss, source: "percentile", lambda: None }, note, why)
+            (Candidate { rules, cost, miss, source: "percentile", lambda: None }, note, why, None)
         }
     };
     let feasible = meets(chosen.miss);
@@ -181,13 +198,50 @@ pub(crate) fn synthesize_table(
             slo.deadline_ms, slo.percentile, chosen.miss, target
         )
     });
+    let (cost, miss) = match &mix {
+        Some(m) => (m.share * m.cost + (1.0 - m.share) * chosen.cost, m.share * m.miss + (1.0 - m.share) * chosen.miss),
+        None => (chosen.cost, chosen.miss),
+    };
     let summary = TableSummary {
         class: restrict.map(|r| r.class),
-        expected_cost: summary_value(chosen.cost),
-        miss_probability: summary_value(chosen.miss),
+        expected_cost: summary_value(cost),
+        miss_probability: summary_value(miss),
         feasible,
         source: chosen.source.to_string(),
         lambda: chosen.lambda.map(summary_value),
+        mix: mix.as_ref().map(|m| m.share),
+        primary: mix.as_ref().map(|_| (summary_value(chosen.cost), summary_value(chosen.miss))),
     };
-    Ok(Table { rules: chosen.rules, summary, warning, note: format!("[{table}: {note}]") })
+    Ok(Table {
+        rules: chosen.rules,
+        alt_rules: mix.map(|m| m.rules),
+        summary,
+        warning,
+        note: format!("[{table}: {note}]"),
+    })
 }
+
+/// The cheaper, over-the-target end of a per-run mixture.
+struct Mix {
+    rules: Vec<RuleTable>,
+    cost: f64,
+    miss: f64,
+    /// Share of runs that use `rules`.
+    share: f64,
+}
+
+/// Mix the feasible `chosen` with a cheaper policy that misses more than the
+/// target, in the share that spends the miss allowance exactly. The mixture's
+/// cost and miss are linear in the share because each run follows one policy
+/// from start to end. Shares under 1 % are not worth a second table.
+fn mixture(chosen: &Candidate, rules: Vec<RuleTable>, cost: f64, miss: f64, target: f64) -> Option<Mix> {
+    if !(miss > target && cost < chosen.cost && miss > chosen.miss) {
+        return None;
+    }
+    // Round the share down to 1e-6 so the mixture stays within the target.
+    let share = (((target - chosen.miss) / (miss - chosen.miss)) * 1e6).floor() / 1e6;
+    (MIN_MIX_SHARE..1.0).contains(&share).then_some(Mix { rules, cost, miss, share })
+}
+
+/// Mixtures with a smaller share of the cheaper policy are dropped.
+const MIN_MIX_SHARE: f64 = 0.01;

@@ -33,6 +33,11 @@ fn opts(buckets: usize) -> SynthOptions {
     SynthOptions { buckets, ..SynthOptions::default() }
 }
 
+fn rules_of_alt(hs: &HintSet, f: &str, table: usize) -> Vec<(f64, Vec<Size>)> {
+    let h = hs.hint(f).unwrap();
+    h.alt_tables[table].rules.iter().map(|r| (r.min_remaining_ms, r.sizes.clone())).collect()
+}
+
 fn rules_of<'a>(hs: &'a HintSet, f: &str, table: usize) -> Vec<(f64, Vec<Size>)> {
     let h: &'a Hint = hs.hint(f).unwrap();
     h.tables[table].rules.iter().map(|r| (r.min_remaining_ms, r.sizes.clone())).collect()
@@ -61,7 +66,13 @@ fn bimodal_chain() -> (Workflow, Profile) {
 #[test]
 fn stage_two_size_depends_on_stage_one_time() {
     let (wf, p) = bimodal_chain();
-    let hs = synthesize(&wf, &p, &opts(100)).unwrap();
+    let plain = synthesize(&wf, &p, &opts(100)).unwrap();
+    assert!(plain.summary[0].mix.is_none() && plain.hints.iter().all(|h| h.alt_tables.is_empty()));
+    let hs = synthesize(&wf, &p, &SynthOptions { mix: true, ..opts(100) }).unwrap();
+    assert_eq!(
+        plain.hints.iter().map(|h| &h.tables).collect::<Vec<_>>(),
+        hs.hints.iter().map(|h| &h.tables).collect::<Vec<_>>()
+    );
     // Below 500 ms left small cannot make it (below 150 ms nothing can: fastest = big).
     assert_eq!(rules_of(&hs, "b", 0), vec![(0.0, vec![BIG]), (500.0, vec![SMALL])]);
     assert_eq!(rules_of(&hs, "a", 0), vec![(0.0, vec![SMALL])]);
@@ -72,8 +83,23 @@ fn stage_two_size_depends_on_stage_one_time() {
     let cost_a = 1.052 * 0.35;
     let expected = cost_a + 0.5 * 1.052 * 0.5 + 0.5 * 8.052 * 0.15;
     assert_eq!(s.source, "dp");
-    assert!(s.feasible && s.miss_probability < 1e-12, "{s:?}");
-    assert!((s.expected_cost - expected).abs() < 1e-9, "{} vs {expected}", s.expected_cost);
+    // The rules above (the primary policy) never miss.
+    let (pc, pm) = s.primary.expect("this table is mixed");
+    assert!(pm < 1e-12, "{s:?}");
+    assert!((pc - expected).abs() < 1e-9, "{pc} vs {expected}");
+    // Mixed per run with the policy just below the target: small for `b`
+    // always (cost_a + 0.526, misses the slow half). A share q = 0.1 / 0.5 of
+    // runs on it spends the 10 % miss allowance exactly.
+    let below = cost_a + 1.052 * 0.5;
+    let q = s.mix.unwrap();
+    assert!((q - 0.2).abs() < 2e-6, "{q}");
+    assert!(s.feasible && (s.miss_probability - 0.5 * q).abs() < 1e-9 && s.miss_probability <= 0.1, "{s:?}");
+    assert!((s.expected_cost - (q * below + (1.0 - q) * expected)).abs() < 1e-9, "{s:?}");
+    // The alternative gives up on a slow `a`: small for `b` with 400 ms left.
+    let at = |rules: Vec<(f64, Vec<Size>)>, left: f64| rules.iter().rev().find(|r| r.0 <= left).unwrap().1[0];
+    assert_eq!(at(rules_of_alt(&hs, "b", 0), 400.0), SMALL);
+    assert_eq!(at(rules_of(&hs, "b", 0), 400.0), BIG);
+    assert_eq!(at(rules_of_alt(&hs, "b", 0), 900.0), SMALL);
     // The static alternative has to take big always.
     let st = best_static(&wf, &p, &opts(100)).unwrap();
     assert_eq!(st.sizes, vec![SMALL, BIG]);
@@ -214,9 +240,14 @@ fn percentile_mode_on_a_deterministic_chain() {
     let expected = 4.052 * 0.2 + 1.052 * 0.5;
     assert!((hs.summary[0].expected_cost - expected).abs() < 1e-9);
     assert_eq!(hs.summary[0].miss_probability, 0.0);
-    // The stochastic DP agrees on deterministic latencies.
-    let dp = synthesize(&wf, &p, &opts(100)).unwrap();
-    assert!((dp.summary[0].expected_cost - expected).abs() < 1e-9);
+    // The stochastic DP agrees on deterministic latencies (its primary
+    // policy; it also mixes in 5 % of runs at (s, s), 1100 ms, cost 1.157).
+    let dp = synthesize(&wf, &p, &SynthOptions { mix: true, ..opts(100) }).unwrap();
+    let (pc, pm) = dp.summary[0].primary.expect("mixed");
+    assert!((pc - expected).abs() < 1e-9 && pm == 0.0);
+    let q = dp.summary[0].mix.unwrap();
+    assert!((q - 0.05).abs() < 2e-6);
+    assert!((dp.summary[0].expected_cost - (q * 1.052 * 1.1 + (1.0 - q) * expected)).abs() < 1e-9);
     assert_eq!(rules_of(&dp, "s2", 0), rules_of(&hs, "s2", 0));
 }
 

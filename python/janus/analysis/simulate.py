@@ -30,6 +30,7 @@ def simulate(
     modes: Sequence[str] = ("stochastic", "percentile"),
     policies: Sequence[str] | None = None,
     buckets: int = 400,
+    mix: bool = False,
 ) -> SimulationResult:
     """Replay ``runs`` executions under Janus and the baselines, on held-apart data.
 
@@ -39,6 +40,8 @@ def simulate(
     rest. ``coupling`` says how one execution's latencies at different sizes
     relate: "rank" (one quantile per run and stage, comonotone across sizes)
     or "independent". ``policies`` keeps only these kinds (see POLICY_KINDS).
+    ``mix`` synthesizes Janus hints with per-run mixtures (see
+    ``janus.synthesize``); the replay passes each execution's run key.
     Deterministic for a fixed ``seed``; runs in parallel without the GIL.
     """
     _check_coupling(coupling)
@@ -59,6 +62,7 @@ def simulate(
         modes=list(modes),
         policies=list(policies) if policies is not None else None,
         buckets=int(buckets),
+        mix=bool(mix),
     )
     return SimulationResult(raw, workflow=wf.name, split=float(split))
 

@@ -208,10 +208,12 @@ class Runner:
         self.close()
 
     # -- sizing ----------------------------------------------------------------
-    def _choose(self, stage: str, elapsed_ms: float, feature: float | None) -> tuple:
+    def _choose(self, stage: str, elapsed_ms: float, feature: float | None, run_id: int) -> tuple:
         if self.static is not None:
             return self.static[stage], None, None, False
-        d = self.adapter.decide(stage, elapsed_ms, feature=feature)
+        # the run id is the run key: a hint set mixing two policies per run
+        # then picks one for this run, the same for all its stages
+        d = self.adapter.decide(stage, elapsed_ms, feature=feature, run_key=run_id)
         return d.size, d.rule, d.remaining_ms, bool(d.best_effort)
 
     # -- one run -----------------------------------------------------------------
@@ -235,7 +237,7 @@ class Runner:
                     # the hint set has a rule table per class for every stage.
                     feat = run_feature
                     elapsed = (time.perf_counter() - t0) * 1000
-                    size, rule, remaining, best = self._choose(stage, elapsed, feat)
+                    size, rule, remaining, best = self._choose(stage, elapsed, feat, run_id)
                     for k in range(self.native.fanout(stage)):
                         inv = Invocation(
                             stage,
