@@ -52,6 +52,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--buckets", type=int, default=400, help="synthesis time buckets per deadline")
     p.add_argument(
+        "--mix",
+        action="store_true",
+        help="Janus hints with per-run mixtures (each replayed run has a run key)",
+    )
+    p.add_argument(
         "--sweep",
         action="store_true",
         help="also sweep deadlines (factors of the max-size latency)",
@@ -110,7 +115,13 @@ def run(args: argparse.Namespace) -> int:
     wf, prof = load_inputs(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    kw = {"runs": args.runs, "seed": args.seed, "split": args.split, "buckets": args.buckets}
+    kw = {
+        "runs": args.runs,
+        "seed": args.seed,
+        "split": args.split,
+        "buckets": args.buckets,
+        "mix": args.mix,
+    }
     couplings = ["rank", "independent"] if args.coupling == "both" else [args.coupling]
     for c in couplings:
         res = simulate(wf, prof, coupling=c, **kw)
