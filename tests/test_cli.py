@@ -60,3 +60,12 @@ def test_plot_hints_has_a_panel_per_function(two_stage):
     fig = plot_hints(janus.synthesize(wf, prof))
     cpu_axes = [a for a in fig.axes if a.get_ylabel().endswith("CPU (m)")]
     assert [a.get_ylabel().split("\n")[0] for a in cpu_axes] == ["a", "b"]
+
+
+def test_quickstart_example_runs(capsys):
+    import runpy
+
+    runpy.run_path(str(REPO / "examples" / "quickstart.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "'boundaries': [8.0]" in out  # the input-size feature split small from large
+    assert "hint sets swapped in: 1" in out

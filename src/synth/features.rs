@@ -75,10 +75,15 @@ pub(crate) fn classes(
             let mut v = profile.feature_values(&st.name);
             v.sort_by(f64::total_cmp);
             let k = opts.feature_classes;
-            let mut b: Vec<f64> = (1..k).filter_map(|j| v.get(j * v.len() / k).copied()).collect();
-            // A boundary at the smallest value would leave class 0 empty; equal quantiles collapse.
+            // A boundary at the smallest value would leave class 0 empty: move
+            // it to the next larger value (a feature that is mostly one value,
+            // e.g. 70 % small inputs, still splits). Equal quantiles collapse.
             let lowest = v.first().copied().unwrap_or(0.0);
-            b.retain(|x| *x > lowest);
+            let above_lowest = v.iter().copied().find(|&x| x > lowest);
+            let mut b: Vec<f64> = (1..k)
+                .filter_map(|j| v.get(j * v.len() / k).copied())
+                .filter_map(|x| if x > lowest { Some(x) } else { above_lowest })
+                .collect();
             b.dedup();
             if b.is_empty() {
                 warnings.push(format!(
@@ -98,4 +103,33 @@ pub(crate) fn classes(
         }
     };
     Ok(Some(Classes { stage, fc: FeatureClasses { function: st.name.clone(), feature, boundaries } }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CostModel, Size, Slo, Stage};
+
+    #[test]
+    fn a_mostly_constant_feature_still_splits_where_it_changes() {
+        let s = Size::new(1000, 512);
+        let wf = Workflow::chain(
+            "f",
+            Slo { deadline_ms: 1000.0, percentile: 0.9 },
+            CostModel::default(),
+            vec![Stage { name: "a".into(), options: vec![s], fanout: 1, feature: Some("mib".into()) }],
+        )
+        .unwrap();
+        let mut p = Profile::new();
+        let feats: Vec<f64> = (0..10).map(|i| if i < 7 { 1.0 } else { 8.0 }).collect();
+        p.add("a", s, vec![10.0; 10], Some(feats)).unwrap();
+        let mut warnings = Vec::new();
+        let c = classes(&wf, &p, &SynthOptions::default(), &mut warnings).unwrap().expect("classes");
+        assert_eq!(c.fc.boundaries, vec![8.0]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let mut p = Profile::new();
+        p.add("a", s, vec![10.0; 4], Some(vec![3.0; 4])).unwrap();
+        assert!(classes(&wf, &p, &SynthOptions::default(), &mut warnings).unwrap().is_none());
+        assert!(warnings[0].contains("single value"));
+    }
 }
