@@ -7,7 +7,7 @@
 //! `is_real()` is false so that callers (profiler, runner) can refuse to
 //! treat its numbers as measurements.
 
-use super::limits::{limits, online_cpus};
+use super::limits::{check_pid, limits, online_cpus};
 use super::name::check_name;
 use super::state::State;
 use super::{ActuateError, Actuator, Usage};
@@ -84,9 +84,7 @@ impl Actuator for DryRun {
     }
 
     fn attach(&self, worker: &str, pid: u32) -> Result<(), ActuateError> {
-        if pid == 0 {
-            return Err(ActuateError::BadPid { pid, why: "pid 0 would move the calling process itself" });
-        }
+        check_pid(pid)?;
         self.known(worker)
     }
 

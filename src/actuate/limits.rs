@@ -19,6 +19,14 @@ pub struct Limits {
     pub memory_bytes: u64,
 }
 
+/// A pid that may be moved into a worker cgroup (0 would mean the caller).
+pub(crate) fn check_pid(pid: u32) -> Result<(), ActuateError> {
+    if pid == 0 {
+        return Err(ActuateError::BadPid { pid, why: "pid 0 would move the calling process itself" });
+    }
+    Ok(())
+}
+
 /// Online CPUs of the machine (`sysconf(_SC_NPROCESSORS_ONLN)`, what `nproc
 /// --all` would count among online CPUs). Not the affinity mask and not the
 /// caller's own cgroup quota: a worker cgroup may use the whole machine.

@@ -29,6 +29,13 @@ impl State {
         };
     }
 
+    /// Record the outcome of writing `size`: applied, or unknown after a
+    /// failed write (a half-applied size is not reported as applied).
+    pub(crate) fn record_apply<E>(&self, worker: &str, size: Size, result: Result<(), E>) -> Result<(), E> {
+        self.set_applied(worker, result.is_ok().then_some(size));
+        result
+    }
+
     pub(crate) fn created(&self, worker: &str) {
         lock(&self.created).insert(worker.to_string());
     }

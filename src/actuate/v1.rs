@@ -15,7 +15,7 @@
 //! non-zero value as "ran into its limit".
 
 use super::fs::{self, Res, CGROUP_PROCS, REMOVE_TIMEOUT};
-use super::limits::limits;
+use super::limits::{check_pid, limits};
 use super::tree::Tree;
 use super::{ActuateError, Actuator, Usage};
 use crate::model::Size;
@@ -138,9 +138,7 @@ impl Actuator for CgroupV1 {
     }
 
     fn attach(&self, worker: &str, pid: u32) -> Result<(), ActuateError> {
-        if pid == 0 {
-            return Err(ActuateError::BadPid { pid, why: "pid 0 would move the calling process itself" });
-        }
+        check_pid(pid)?;
         // Memory first: the pages it allocates from now on are charged to the worker.
         let dirs: Vec<PathBuf> = [&self.mounts.memory, &self.mounts.cpu, &self.mounts.cpuacct]
             .into_iter()
@@ -163,16 +161,7 @@ impl Actuator for CgroupV1 {
         self.write_memory(&mem, l.memory_bytes)?;
         let cpu_result = fs::write(&cpu.join(CPU_CFS_PERIOD), &l.cpu_period_us.to_string())
             .and_then(|()| fs::write(&cpu.join(CPU_CFS_QUOTA), &l.cpu_quota_us.to_string()));
-        match cpu_result {
-            Ok(()) => {
-                self.tree.state.set_applied(worker, Some(size));
-                Ok(())
-            }
-            Err(e) => {
-                self.tree.state.set_applied(worker, None);
-                Err(e)
-            }
-        }
+        self.tree.state.record_apply(worker, size, cpu_result)
     }
 
     fn usage(&self, worker: &str) -> Result<Usage, ActuateError> {

@@ -19,7 +19,7 @@
 //! removed. Older kernels refuse the write and `reset_peak` returns false.
 
 use super::fs::{self, Res, CGROUP_PROCS, REMOVE_TIMEOUT};
-use super::limits::limits;
+use super::limits::{check_pid, limits};
 use super::tree::Tree;
 use super::{ActuateError, Actuator, Usage};
 use crate::model::Size;
@@ -162,9 +162,7 @@ impl Actuator for CgroupV2 {
     }
 
     fn attach(&self, worker: &str, pid: u32) -> Result<(), ActuateError> {
-        if pid == 0 {
-            return Err(ActuateError::BadPid { pid, why: "pid 0 would move the calling process itself" });
-        }
+        check_pid(pid)?;
         fs::write(&self.dir(worker)?.join(CGROUP_PROCS), &pid.to_string())
     }
 
@@ -180,16 +178,8 @@ impl Actuator for CgroupV2 {
         // OOM-kills. Usage can only have grown in the microseconds since the
         // check if the worker is running, which is why sizes change between calls.
         fs::write(&mem_path, &l.memory_bytes.to_string())?;
-        match fs::write(&dir.join(CPU_MAX), &format!("{} {}", l.cpu_quota_us, l.cpu_period_us)) {
-            Ok(()) => {
-                self.tree.state.set_applied(worker, Some(size));
-                Ok(())
-            }
-            Err(e) => {
-                self.tree.state.set_applied(worker, None);
-                Err(e)
-            }
-        }
+        let cpu_result = fs::write(&dir.join(CPU_MAX), &format!("{} {}", l.cpu_quota_us, l.cpu_period_us));
+        self.tree.state.record_apply(worker, size, cpu_result)
     }
 
     fn usage(&self, worker: &str) -> Result<Usage, ActuateError> {
