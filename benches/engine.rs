@@ -6,9 +6,9 @@
 //! middle size, so the DP has real choices to make.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
-use janus::adapter::Adapter;
+use janus::adapter::{Adapter, Query};
 use janus::model::{CostModel, Size, Slo, Stage, Workflow};
-use janus::profile::Profile;
+use janus::profile::{Profile, Samples};
 use janus::synth::{synthesize, SynthOptions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -34,9 +34,9 @@ fn setup(stages: usize, sizes: usize) -> (Workflow, Profile) {
             if k == sizes / 2 {
                 deadline += scale * 1.8;
             }
-            profile.add(&name, *size, lat, None).unwrap();
+            profile.add(&name, *size, Samples::new(lat)).unwrap();
         }
-        st.push(Stage { name, options: options.clone(), fanout: 1, feature: None });
+        st.push(Stage { name, options: options.clone(), fanout: 1 });
     }
     let slo = Slo { deadline_ms: deadline.round(), percentile: 0.95 };
     (Workflow::chain("bench", slo, CostModel::default(), st).unwrap(), profile)
@@ -61,10 +61,10 @@ fn synth(c: &mut Criterion) {
         // What the timed call produces, for docs/benchmarks.md.
         let hs = synthesize(&wf, &p, &opts).unwrap();
         let rules: usize = hs.hints.iter().map(|h| h.tables.iter().map(|t| t.rules.len()).sum::<usize>()).sum();
-        let s = &hs.summary[0];
+        let s = &hs.plan;
         eprintln!(
-            "CASE {axis}/n{stages}_b{buckets}_s{sizes}: source={} cost={:.4} miss={:.4} rules={rules} json={}B | {}",
-            s.source,
+            "CASE {axis}/n{stages}_b{buckets}_s{sizes}: chosen={} cost={:.4} miss={:.4} rules={rules} json={}B | {}",
+            s.chosen,
             s.expected_cost,
             s.miss_probability,
             hs.size_bytes(),
@@ -73,10 +73,10 @@ fn synth(c: &mut Criterion) {
         let capped = SynthOptions { max_rules: Some(4), ..opts.clone() };
         let hc = synthesize(&wf, &p, &capped).unwrap();
         eprintln!(
-            "CAPPED {axis}/n{stages}_b{buckets}_s{sizes}: max_rules=4 source={} cost={:.4} miss={:.4} json={}B",
-            hc.summary[0].source,
-            hc.summary[0].expected_cost,
-            hc.summary[0].miss_probability,
+            "CAPPED {axis}/n{stages}_b{buckets}_s{sizes}: max_rules=4 chosen={} cost={:.4} miss={:.4} json={}B",
+            hc.plan.chosen,
+            hc.plan.expected_cost,
+            hc.plan.miss_probability,
             hc.size_bytes()
         );
         g.bench_with_input(id, &(), |b, _| b.iter(|| synthesize(black_box(&wf), black_box(&p), &opts).unwrap()));
@@ -96,7 +96,7 @@ fn decide(c: &mut Criterion) {
         let mut t = 0.0;
         b.iter(|| {
             t = (t + 37.0) % deadline;
-            ad.decide(black_box("f5"), black_box(t), None, free).unwrap()
+            ad.decide(black_box("f5"), &Query { elapsed_ms: black_box(t), free, ..Query::default() }).unwrap()
         })
     });
     g.finish();

@@ -11,6 +11,7 @@ pub mod hints;
 pub mod model;
 pub mod profile;
 pub mod replay;
+pub mod stats;
 pub mod synth;
 
 #[cfg(feature = "python")]

@@ -11,13 +11,14 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision {
     pub size: Size,
-    /// Index of the rule that chose it; `None` when the adapter fell back.
+    /// Index of the rule that chose the size (in the table used); `None` when
+    /// the run is late (budget below every rule) and got the late fallback.
     pub rule: Option<usize>,
-    /// Deadline minus elapsed time (may be negative when already late).
+    /// Time left until the deadline when the decision was made (may be negative).
     pub remaining_ms: f64,
-    /// True when the budget was below every rule: the fastest option was
-    /// chosen and the deadline is likely to be missed.
-    pub best_effort: bool,
+    /// True when the run can no longer meet its deadline on the profile: the
+    /// hint set's late policy chose the size (see [`crate::hints::Late`]).
+    pub late: bool,
     /// False when no ranked size fit the free capacity (the first one was taken anyway).
     pub fits: bool,
     /// The input class used, `None` for the unconditioned table.
@@ -28,13 +29,86 @@ pub struct Decision {
 struct Compiled {
     hints: HintSet,
     index: HashMap<String, usize>,
+    digest: String,
 }
 
 impl Compiled {
     fn new(hints: HintSet) -> Self {
         let index = hints.hints.iter().enumerate().map(|(i, h)| (h.function.clone(), i)).collect();
-        Compiled { hints, index }
+        let digest = hints.workflow.digest();
+        Compiled { hints, index, digest }
     }
+
+    fn function(&self, function: &str) -> Result<usize, AdapterError> {
+        self.index.get(function).copied().ok_or_else(|| {
+            let mut known: Vec<&str> = self.index.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            AdapterError::UnknownFunction { function: function.to_string(), known: known.join(", ") }
+        })
+    }
+
+    /// The decision for stage `i` of this hint set.
+    fn decide(&self, i: usize, q: &Query<'_>) -> Result<Decision, AdapterError> {
+        if !q.elapsed_ms.is_finite() || q.elapsed_ms < 0.0 {
+            return Err(AdapterError::BadElapsed(q.elapsed_ms));
+        }
+        let class = match (q.features, &self.hints.classes) {
+            (Some(x), Some(c)) => {
+                if x.len() != c.features.len() {
+                    return Err(AdapterError::FeatureCount { expected: c.features.join(", "), found: x.len() });
+                }
+                if let Some(&v) = x.iter().find(|v| !v.is_finite()) {
+                    return Err(AdapterError::BadFeature(v));
+                }
+                Some(c.class_of(x))
+            }
+            _ => None,
+        };
+        let hint = &self.hints.hints[i];
+        // The last table is the unconditioned one.
+        let t = class.unwrap_or(hint.tables.len() - 1);
+        let table = match (q.run_key, self.hints.summary[t].mix) {
+            (Some(key), Some(share)) if unit_interval(key) < share => &hint.alt_tables[t],
+            _ => &hint.tables[t],
+        };
+        let remaining_ms = self.hints.workflow.slo().deadline_ms - q.elapsed_ms;
+        // Rules ascend by min_remaining_ms: the last rule at or below the budget applies.
+        let k = table.rules.partition_point(|r| r.min_remaining_ms <= remaining_ms);
+        if k == 0 {
+            let fits = q.free.is_none_or(|f| hint.fallback.fits_in(&f));
+            return Ok(Decision { size: hint.fallback, rule: None, remaining_ms, late: true, fits, class });
+        }
+        let rule = &table.rules[k - 1];
+        let (size, fits) = match q.free {
+            None => (rule.sizes[0], true),
+            Some(f) => match rule.sizes.iter().find(|s| s.fits_in(&f)) {
+                Some(s) => (*s, true),
+                None => (rule.sizes[0], false),
+            },
+        };
+        Ok(Decision { size, rule: Some(k - 1), remaining_ms, late: false, fits, class })
+    }
+}
+
+/// What the adapter knows of one invocation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<'a> {
+    /// Time since the workflow run started.
+    pub elapsed_ms: f64,
+    /// The request's features in the workflow's declared order; `None` when
+    /// unknown (the unconditioned table is used).
+    pub features: Option<&'a [f64]>,
+    /// Free capacity on the node: the first ranked size that fits is taken.
+    pub free: Option<Size>,
+    /// Identifies the run (the same for all its functions): see [`run_key_of`].
+    pub run_key: Option<u64>,
+}
+
+/// A stable 64-bit key for a string run id (an activation id, a request id):
+/// FNV-1a, the same in every process and on every machine, so all the
+/// functions of one run agree wherever they are decided.
+pub fn run_key_of(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// Evaluates a hint set. `decide` takes no lock and allocates nothing; a
@@ -54,13 +128,18 @@ impl Adapter {
         self.current.load().hints.clone()
     }
 
-    /// Replace the hint set (same workflow) without blocking `decide`.
+    /// Replace the hint set without blocking `decide`. The new hints must be
+    /// for the same workflow: same digest (stages, options, edges, features, SLO, prices).
     pub fn swap(&self, hints: HintSet) -> Result<(), AdapterError> {
-        let old = self.current.load().hints.workflow.name().to_string();
-        if hints.workflow.name() != old {
-            return Err(AdapterError::OtherWorkflow { old, new: hints.workflow.name().to_string() });
+        let cur = self.current.load();
+        let next = Compiled::new(hints);
+        if next.digest != cur.digest {
+            return Err(AdapterError::OtherWorkflow {
+                old: cur.hints.workflow.name().to_string(),
+                new: next.hints.workflow.name().to_string(),
+            });
         }
-        self.current.store(Arc::new(Compiled::new(hints)));
+        self.current.store(Arc::new(next));
         Ok(())
     }
 
@@ -68,68 +147,46 @@ impl Adapter {
         &self.observations
     }
 
-    /// Pick a size for `function` after `elapsed_ms` of the run, given the
-    /// input feature (if the workflow declares one) and the node's free capacity.
-    /// Without a run key, a mixed hint set uses its primary tables only.
-    pub fn decide(
-        &self,
-        function: &str,
-        elapsed_ms: f64,
-        feature: Option<f64>,
-        free: Option<Size>,
-    ) -> Result<Decision, AdapterError> {
-        self.decide_run(function, elapsed_ms, feature, free, None)
+    /// Index of `function` for [`Adapter::decide_at`] (valid across swaps:
+    /// a swapped hint set has the same workflow).
+    pub fn function_index(&self, function: &str) -> Result<usize, AdapterError> {
+        self.current.load().function(function)
     }
 
-    /// [`Adapter::decide`] for the run identified by `run_key` (an activation
-    /// or request id: any number that is the same for every function of one
-    /// run). Where the hint set mixes two policies per run, the key decides
-    /// which one this run follows, the same for all its stages.
-    pub fn decide_run(
+    /// Pick a size for `function`. Without a run key, a mixed hint set uses its primary tables only.
+    pub fn decide(&self, function: &str, q: &Query<'_>) -> Result<Decision, AdapterError> {
+        let cur = self.current.load();
+        cur.decide(cur.function(function)?, q)
+    }
+
+    /// [`Adapter::decide`] for a function index from [`Adapter::function_index`].
+    pub fn decide_at(&self, index: usize, q: &Query<'_>) -> Result<Decision, AdapterError> {
+        let cur = self.current.load();
+        if index >= cur.hints.hints.len() {
+            return Err(AdapterError::UnknownFunction {
+                function: format!("#{index}"),
+                known: cur.index.len().to_string(),
+            });
+        }
+        cur.decide(index, q)
+    }
+
+    /// Many decisions for one function from ONE snapshot of the hint set
+    /// (a concurrent swap never splits a batch). `each(i)` gives the query
+    /// of item `i`; `out` receives the decisions in order.
+    pub fn decide_batch<'a>(
         &self,
         function: &str,
-        elapsed_ms: f64,
-        feature: Option<f64>,
-        free: Option<Size>,
-        run_key: Option<u64>,
-    ) -> Result<Decision, AdapterError> {
-        if !(elapsed_ms.is_finite() && elapsed_ms >= 0.0) {
-            return Err(AdapterError::BadElapsed(elapsed_ms));
-        }
+        n: usize,
+        mut each: impl FnMut(usize) -> Query<'a>,
+        mut out: impl FnMut(Decision),
+    ) -> Result<(), AdapterError> {
         let cur = self.current.load();
-        let Some(&i) = cur.index.get(function) else {
-            let mut known: Vec<&str> = cur.index.keys().map(String::as_str).collect();
-            known.sort_unstable();
-            return Err(AdapterError::UnknownFunction { function: function.to_string(), known: known.join(", ") });
-        };
-        let class = match (feature, &cur.hints.classes) {
-            (Some(x), _) if !x.is_finite() => return Err(AdapterError::BadFeature(x)),
-            (Some(x), Some(c)) => Some(c.class_of(x)),
-            _ => None,
-        };
-        let hint = &cur.hints.hints[i];
-        // The last table is the unconditioned one.
-        let t = class.unwrap_or(hint.tables.len() - 1);
-        let table = match (run_key, cur.hints.summary[t].mix) {
-            (Some(key), Some(share)) if unit_interval(key) < share => &hint.alt_tables[t],
-            _ => &hint.tables[t],
-        };
-        let remaining_ms = cur.hints.workflow.slo().deadline_ms - elapsed_ms;
-        // Rules ascend by min_remaining_ms: the last rule at or below the budget applies.
-        let k = table.rules.partition_point(|r| r.min_remaining_ms <= remaining_ms);
-        if k == 0 {
-            let fits = free.is_none_or(|f| hint.fastest.fits_in(&f));
-            return Ok(Decision { size: hint.fastest, rule: None, remaining_ms, best_effort: true, fits, class });
+        let i = cur.function(function)?;
+        for k in 0..n {
+            out(cur.decide(i, &each(k))?);
         }
-        let rule = &table.rules[k - 1];
-        let (size, fits) = match free {
-            None => (rule.sizes[0], true),
-            Some(f) => match rule.sizes.iter().find(|s| s.fits_in(&f)) {
-                Some(s) => (*s, true),
-                None => (rule.sizes[0], false),
-            },
-        };
-        Ok(Decision { size, rule: Some(k - 1), remaining_ms, best_effort: false, fits, class })
+        Ok(())
     }
 
     /// Record the latency observed for one invocation (online profiling).
@@ -138,10 +195,7 @@ impl Adapter {
             return Err(AdapterError::BadLatency(latency_ms));
         }
         let cur = self.current.load();
-        let Some(&i) = cur.index.get(function) else {
-            let known = cur.hints.hints.iter().map(|h| h.function.as_str()).collect::<Vec<_>>().join(", ");
-            return Err(AdapterError::UnknownFunction { function: function.to_string(), known });
-        };
+        let i = cur.function(function)?;
         if !cur.hints.hints[i].options.contains(&size) {
             return Err(AdapterError::UnknownSize { function: function.to_string(), size: size.to_string() });
         }
@@ -161,18 +215,37 @@ fn unit_interval(key: u64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::hints::{Hint, Provenance, Rule, RuleTable, TableSummary, SCHEMA_VERSION};
+    use crate::hints::{
+        CandidateSummary, Classifier, Hint, Late, Node, PlanSummary, Provenance, Rule, RuleTable, TableSummary,
+        SCHEMA_VERSION,
+    };
     use crate::model::{CostModel, Slo, Stage, Workflow};
 
+    fn summary(class: Option<usize>) -> TableSummary {
+        TableSummary {
+            class,
+            weight: 1.0,
+            expected_cost: 1.0,
+            miss_probability: 0.05,
+            feasible: true,
+            source: "dp".into(),
+            lambda: None,
+            mix: None,
+            primary: None,
+        }
+    }
+
+    /// One function `f` with sizes 1000m, 2000m, 4000m; rules 100 -> 4000m,
+    /// 300 -> [2000m, 1000m], 600 -> 1000m; late runs get 2000m.
     pub(crate) fn small_hints() -> HintSet {
         let (s1, s2, s4) = (Size::new(1000, 512), Size::new(2000, 512), Size::new(4000, 512));
         let wf = Workflow::chain(
             "w",
             Slo { deadline_ms: 1000.0, percentile: 0.9 },
             CostModel::default(),
-            vec![Stage { name: "f".into(), options: vec![s1, s2, s4], fanout: 1, feature: None }],
+            vec![Stage { name: "f".into(), options: vec![s1, s2, s4], fanout: 1 }],
         )
         .unwrap();
         let rules = vec![
@@ -180,56 +253,113 @@ mod tests {
             Rule { min_remaining_ms: 300.0, sizes: vec![s2, s1] },
             Rule { min_remaining_ms: 600.0, sizes: vec![s1] },
         ];
+        let plan = PlanSummary {
+            expected_cost: 1.0,
+            miss_probability: 0.05,
+            feasible: true,
+            chosen: "unconditioned".into(),
+            candidates: vec![CandidateSummary {
+                name: "unconditioned".into(),
+                expected_cost: 1.0,
+                miss_probability: 0.05,
+                feasible: true,
+            }],
+            miss_target: 0.1,
+            reason: "hand-written".into(),
+        };
         HintSet {
             schema_version: SCHEMA_VERSION,
+            provenance: Provenance {
+                profile_digest: "x".into(),
+                workflow_digest: wf.digest(),
+                created_unix_s: 0,
+                janus_version: "t".into(),
+                synthesis: "hand".into(),
+            },
             workflow: wf,
+            late: Late::Static,
             classes: None,
             hints: vec![Hint {
                 function: "f".into(),
                 options: vec![s1, s2, s4],
                 fastest: s4,
+                fallback: s2,
                 tables: vec![RuleTable { rules }],
                 alt_tables: vec![],
             }],
-            summary: vec![TableSummary {
-                class: None,
-                expected_cost: 1.0,
-                miss_probability: 0.05,
-                feasible: true,
-                source: "dp".into(),
-                lambda: None,
-                mix: None,
-                primary: None,
-            }],
-            provenance: Provenance {
-                profile_digest: "x".into(),
-                created_unix_s: 0,
-                janus_version: "t".into(),
-                synthesis: "hand".into(),
-            },
+            summary: vec![summary(None)],
+            plan,
             warnings: vec![],
         }
     }
 
+    /// `small_hints` with a request feature `kb` and two classes split at 10:
+    /// small requests always get 1000m.
+    pub(crate) fn classed_hints() -> HintSet {
+        let mut h = small_hints();
+        h.workflow = h.workflow.with_features(&["kb"]).unwrap();
+        h.provenance.workflow_digest = h.workflow.digest();
+        h.classes = Some(Classifier {
+            features: vec!["kb".into()],
+            nodes: vec![
+                Node::Split { feature: 0, threshold: 10.0, below: 1, above: 2 },
+                Node::Leaf { class: 0 },
+                Node::Leaf { class: 1 },
+            ],
+        });
+        let small = RuleTable { rules: vec![Rule { min_remaining_ms: 0.0, sizes: vec![Size::new(1000, 512)] }] };
+        let all = h.hints[0].tables[0].clone();
+        h.hints[0].tables = vec![small, all.clone(), all];
+        h.summary = vec![summary(Some(0)), summary(Some(1)), summary(None)];
+        h
+    }
+
+    fn at(elapsed_ms: f64) -> Query<'static> {
+        Query { elapsed_ms, ..Query::default() }
+    }
+
     #[test]
-    fn picks_rule_by_remaining_budget() {
+    fn picks_rule_by_remaining_budget_and_late_runs_get_the_fallback() {
         let a = Adapter::new(small_hints());
-        let d = a.decide("f", 200.0, None, None).unwrap(); // 800 left
-        assert_eq!((d.size, d.rule, d.best_effort), (Size::new(1000, 512), Some(2), false));
-        let d = a.decide("f", 600.0, None, None).unwrap(); // 400 left
+        let d = a.decide("f", &at(200.0)).unwrap(); // 800 left
+        assert_eq!((d.size, d.rule, d.late), (Size::new(1000, 512), Some(2), false));
+        let d = a.decide("f", &at(600.0)).unwrap(); // 400 left
         assert_eq!(d.size, Size::new(2000, 512));
-        let d = a.decide("f", 950.0, None, None).unwrap(); // 50 left: below every rule
-        assert_eq!((d.size, d.rule, d.best_effort), (Size::new(4000, 512), None, true));
+        let d = a.decide("f", &at(950.0)).unwrap(); // 50 left: below every rule
+        assert_eq!((d.size, d.rule, d.late), (Size::new(2000, 512), None, true));
         assert!((d.remaining_ms - 50.0).abs() < 1e-12);
+        let d = a.decide("f", &at(5000.0)).unwrap(); // long past the deadline
+        assert_eq!((d.size, d.late), (Size::new(2000, 512), true));
     }
 
     #[test]
     fn ranked_option_that_fits_is_taken() {
         let a = Adapter::new(small_hints());
-        let d = a.decide("f", 600.0, None, Some(Size::new(1500, 4096))).unwrap();
+        let d = a.decide("f", &Query { free: Some(Size::new(1500, 4096)), ..at(600.0) }).unwrap();
         assert_eq!((d.size, d.fits), (Size::new(1000, 512), true));
-        let d = a.decide("f", 600.0, None, Some(Size::new(500, 4096))).unwrap();
+        let d = a.decide("f", &Query { free: Some(Size::new(500, 4096)), ..at(600.0) }).unwrap();
         assert_eq!((d.size, d.fits), (Size::new(2000, 512), false));
+    }
+
+    #[test]
+    fn request_features_pick_the_class_table_at_every_stage() {
+        let h = classed_hints();
+        h.validate("t").unwrap();
+        let a = Adapter::new(h);
+        let small = a.decide("f", &Query { features: Some(&[3.0]), ..at(900.0) }).unwrap();
+        assert_eq!((small.size, small.class), (Size::new(1000, 512), Some(0)));
+        let large = a.decide("f", &Query { features: Some(&[30.0]), ..at(600.0) }).unwrap();
+        assert_eq!((large.size, large.class), (Size::new(2000, 512), Some(1)));
+        let unknown = a.decide("f", &at(600.0)).unwrap();
+        assert_eq!((unknown.size, unknown.class), (Size::new(2000, 512), None));
+        assert!(matches!(
+            a.decide("f", &Query { features: Some(&[1.0, 2.0]), ..at(0.0) }),
+            Err(AdapterError::FeatureCount { found: 2, .. })
+        ));
+        assert!(matches!(
+            a.decide("f", &Query { features: Some(&[f64::NAN]), ..at(0.0) }),
+            Err(AdapterError::BadFeature(_))
+        ));
     }
 
     #[test]
@@ -238,31 +368,50 @@ mod tests {
         let s1 = Size::new(1000, 512);
         h.hints[0].alt_tables = vec![RuleTable { rules: vec![Rule { min_remaining_ms: 0.0, sizes: vec![s1] }] }];
         h.summary[0].mix = Some(0.3);
+        h.summary[0].primary = Some((1.0, 0.05));
         h.validate("t").unwrap();
         let a = Adapter::new(h);
         // Without a key: the primary tables (400 ms left -> 2000m).
-        assert_eq!(a.decide("f", 600.0, None, None).unwrap().size, Size::new(2000, 512));
-        let alt = (0..10_000u64).filter(|&k| a.decide_run("f", 600.0, None, None, Some(k)).unwrap().size == s1).count();
+        assert_eq!(a.decide("f", &at(600.0)).unwrap().size, Size::new(2000, 512));
+        let keyed = |k: u64| a.decide("f", &Query { run_key: Some(k), ..at(600.0) }).unwrap().size;
+        let alt = (0..10_000u64).filter(|&k| keyed(k) == s1).count();
         assert!((2_800..3_200).contains(&alt), "{alt} of 10000 runs on the alternative");
         for k in 0..100u64 {
-            let first = a.decide_run("f", 600.0, None, None, Some(k)).unwrap().size;
-            assert_eq!(first, a.decide_run("f", 600.0, None, None, Some(k)).unwrap().size);
+            assert_eq!(keyed(k), keyed(k));
         }
+        assert_eq!(run_key_of("activation-1"), run_key_of("activation-1"));
+        assert_ne!(run_key_of("activation-1"), run_key_of("activation-2"));
+    }
+
+    #[test]
+    fn swap_refuses_another_workflow_and_a_batch_sees_one_hint_set() {
+        let a = Adapter::new(small_hints());
+        let mut other = small_hints();
+        other.workflow = other.workflow.with_slo(Slo { deadline_ms: 300.0, percentile: 0.9 }).unwrap();
+        assert!(matches!(a.swap(other), Err(AdapterError::OtherWorkflow { .. })));
+        let mut same = small_hints();
+        same.hints[0].tables[0].rules.truncate(1);
+        a.swap(same).unwrap();
+        assert_eq!(a.decide("f", &at(200.0)).unwrap().size, Size::new(4000, 512));
+        let mut sizes = Vec::new();
+        a.decide_batch("f", 3, |k| at(100.0 * k as f64), |d| sizes.push(d.size)).unwrap();
+        assert_eq!(sizes, vec![Size::new(4000, 512); 3]);
     }
 
     #[test]
     fn bad_calls_are_errors() {
         let a = Adapter::new(small_hints());
-        assert!(matches!(a.decide("nope", 0.0, None, None), Err(AdapterError::UnknownFunction { .. })));
-        assert!(matches!(a.decide("f", -1.0, None, None), Err(AdapterError::BadElapsed(_))));
-        assert!(matches!(a.decide("f", f64::NAN, None, None), Err(AdapterError::BadElapsed(_))));
+        assert!(matches!(a.decide("nope", &at(0.0)), Err(AdapterError::UnknownFunction { .. })));
+        assert!(matches!(a.decide("f", &at(-1.0)), Err(AdapterError::BadElapsed(_))));
+        assert!(matches!(a.decide("f", &at(f64::NAN)), Err(AdapterError::BadElapsed(_))));
+        assert!(matches!(a.decide_batch("nope", 0, |_| at(0.0), |_| ()), Err(AdapterError::UnknownFunction { .. })));
         assert!(a.observe("f", Size::new(3, 3), 1.0).is_err());
         assert!(a.observe("f", Size::new(1000, 512), -1.0).is_err());
     }
 
     #[test]
     fn hint_json_round_trips_and_rejects_nonsense() {
-        let h = small_hints();
+        let h = classed_hints();
         let back = HintSet::from_json(&h.to_json(), "t").unwrap();
         assert_eq!(h, back);
         let text = h.to_json();
@@ -270,10 +419,18 @@ mod tests {
             HintSet::from_json(&text[..text.len() / 2], "t"),
             Err(crate::hints::HintError::Truncated { .. })
         ));
-        let v2 = text.replace("\"schema_version\": 1", "\"schema_version\": 99");
-        assert!(matches!(HintSet::from_json(&v2, "t"), Err(crate::hints::HintError::Version { found: 99, .. })));
+        let v9 = text.replace("\"schema_version\": 2", "\"schema_version\": 99");
+        assert!(matches!(HintSet::from_json(&v9, "t"), Err(crate::hints::HintError::Version { found: 99, .. })));
         let swapped = text.replace("\"min_remaining_ms\": 300.0", "\"min_remaining_ms\": 30.0");
         let err = HintSet::from_json(&swapped, "t").unwrap_err().to_string();
-        assert!(err.contains("hints[0].tables[0].rules[1].min_remaining_ms"), "{err}");
+        assert!(err.contains("hints[0].tables[1].rules[1].min_remaining_ms"), "{err}");
+        let cycle = text.replace("\"below\": 1", "\"below\": 0");
+        let err = HintSet::from_json(&cycle, "t").unwrap_err().to_string();
+        assert!(err.contains("classes.nodes[0].split.below"), "{err}");
+        let bad_class = text.replacen("\"class\": 1", "\"class\": 5", 1);
+        assert!(HintSet::from_json(&bad_class, "t").is_err());
+        let edited = text.replace("\"deadline_ms\": 1000.0", "\"deadline_ms\": 20.0");
+        let err = HintSet::from_json(&edited, "t").unwrap_err().to_string();
+        assert!(err.contains("workflow_digest"), "{err}");
     }
 }

@@ -6,12 +6,14 @@ pub enum AdapterError {
     UnknownFunction { function: String, known: String },
     #[error("adapter: elapsed_ms must be a finite number >= 0, got {0}")]
     BadElapsed(f64),
-    #[error("adapter: feature value must be finite, got {0}")]
+    #[error("adapter: feature values must be finite, got {0}")]
     BadFeature(f64),
+    #[error("adapter: {found} feature values given; the hint set's classes read [{expected}] (pass them in that order, or none)")]
+    FeatureCount { expected: String, found: usize },
     #[error("adapter: latency_ms must be a finite number >= 0, got {0}")]
     BadLatency(f64),
     #[error("adapter: size {size} is not an option of function '{function}'")]
     UnknownSize { function: String, size: String },
-    #[error("adapter: the new hint set is for workflow '{new}', this adapter serves '{old}'")]
+    #[error("adapter: the new hint set is for another workflow ('{new}': its stages, options, edges, features or SLO differ from '{old}', which this adapter serves)")]
     OtherWorkflow { old: String, new: String },
 }

@@ -4,6 +4,6 @@ mod decide;
 mod error;
 mod observe;
 
-pub use decide::{Adapter, Decision};
+pub use decide::{run_key_of, Adapter, Decision, Query};
 pub use error::AdapterError;
 pub use observe::Observations;

@@ -42,7 +42,7 @@ impl Observations {
         let g = self.lock();
         let mut p = Profile::new();
         for ((f, s), v) in g.iter() {
-            p.add(f, *s, v.latencies.clone(), None)?;
+            p.add(f, *s, crate::profile::Samples::new(v.latencies.clone()))?;
         }
         Ok(p)
     }
@@ -80,7 +80,7 @@ mod tests {
             o.record("f", s, x);
         }
         let mut p = Profile::new();
-        p.add("f", s, vec![60.0, 40.0], None).unwrap();
+        p.add("f", s, crate::profile::Samples::new(vec![60.0, 40.0])).unwrap();
         assert_eq!(o.drift(&p, 2), vec![("f".to_string(), s, 2.4)]);
         assert!(o.drift(&p, 3).is_empty());
         assert_eq!(o.count(), 2);

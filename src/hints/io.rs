@@ -1,6 +1,6 @@
 //! Loading (with validation that names the JSON path) and atomic saving.
 
-use super::{HintError, HintSet, SCHEMA_VERSION};
+use super::{Classifier, HintError, HintSet, Node, SCHEMA_VERSION};
 use std::io::Write;
 use std::path::Path;
 
@@ -58,11 +58,19 @@ impl HintSet {
         Ok(hs)
     }
 
-    /// Check what serde cannot: cross references and orderings.
+    /// Check what serde cannot: cross references and orderings. Every reader
+    /// of a hint set (adapter, CLI, plots) may rely on what passes here.
     pub fn validate(&self, origin: &str) -> Result<(), HintError> {
         let bad =
             |json_path: String, message: String| HintError::Invalid { origin: origin.to_string(), json_path, message };
         let stages = self.workflow.stages();
+        let digest = self.workflow.digest();
+        if self.provenance.workflow_digest != digest {
+            return Err(bad(
+                "provenance.workflow_digest".into(),
+                "does not match the embedded workflow (edited by hand? re-synthesize instead)".into(),
+            ));
+        }
         if self.hints.len() != stages.len() {
             return Err(bad(
                 "hints".into(),
@@ -70,20 +78,7 @@ impl HintSet {
             ));
         }
         if let Some(c) = &self.classes {
-            if self.workflow.stage_index(&c.function).is_none() {
-                return Err(bad("classes.function".into(), format!("'{}' is not a stage of the workflow", c.function)));
-            }
-            for (i, w) in c.boundaries.windows(2).enumerate() {
-                if w[0] >= w[1] || w[0].is_nan() || w[1].is_nan() {
-                    return Err(bad(
-                        format!("classes.boundaries[{}]", i + 1),
-                        "boundaries must ascend strictly".into(),
-                    ));
-                }
-            }
-            if let Some(i) = c.boundaries.iter().position(|b| !b.is_finite()) {
-                return Err(bad(format!("classes.boundaries[{i}]"), "must be a finite number".into()));
-            }
+            validate_classifier(c, self.workflow.features()).map_err(|(p, m)| bad(format!("classes{p}"), m))?;
         }
         let ntables = self.tables_per_hint();
         for (h_i, (h, st)) in self.hints.iter().zip(stages).enumerate() {
@@ -94,8 +89,10 @@ impl HintSet {
             if h.options != st.options {
                 return Err(bad(at(".options"), "differ from the workflow's options for this stage".into()));
             }
-            if !h.options.contains(&h.fastest) {
-                return Err(bad(at(".fastest"), format!("{} is not one of the options", h.fastest)));
+            for (field, s) in [(".fastest", &h.fastest), (".fallback", &h.fallback)] {
+                if !h.options.contains(s) {
+                    return Err(bad(at(field), format!("{s} is not one of the options")));
+                }
             }
             if h.tables.len() != ntables {
                 return Err(bad(at(".tables"), format!("{} tables, expected {ntables}", h.tables.len())));
@@ -151,11 +148,51 @@ impl HintSet {
             return Err(bad("summary".into(), format!("{} entries, expected {ntables}", self.summary.len())));
         }
         for (t_i, s) in self.summary.iter().enumerate() {
-            if let Some(q) = s.mix {
-                if !(q > 0.0 && q < 1.0) {
-                    return Err(bad(format!("summary[{t_i}].mix"), format!("{q} is not a share in (0, 1)")));
+            let want = (t_i + 1 < ntables).then_some(t_i);
+            if s.class != want {
+                return Err(bad(
+                    format!("summary[{t_i}].class"),
+                    format!(
+                        "{:?} but table {t_i} is {}",
+                        s.class,
+                        want.map_or("the unconditioned one".into(), |c| format!("class {c}"))
+                    ),
+                ));
+            }
+            if !(s.weight.is_finite() && (0.0..=1.0).contains(&s.weight)) {
+                return Err(bad(format!("summary[{t_i}].weight"), format!("{} is not a share in [0, 1]", s.weight)));
+            }
+            for (f, v) in [("expected_cost", s.expected_cost), ("miss_probability", s.miss_probability)] {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(bad(format!("summary[{t_i}].{f}"), format!("{v} is not a finite number >= 0")));
                 }
             }
+            match (s.mix, s.primary) {
+                (Some(q), Some(_)) if q > 0.0 && q < 1.0 => {}
+                (Some(q), Some(_)) => {
+                    return Err(bad(format!("summary[{t_i}].mix"), format!("{q} is not a share in (0, 1)")));
+                }
+                (None, None) => {}
+                _ => {
+                    return Err(bad(
+                        format!("summary[{t_i}]"),
+                        "a mixed table needs both `mix` and `primary` (and an unmixed one neither)".into(),
+                    ))
+                }
+            }
+        }
+        let p = &self.plan;
+        for (f, v) in [
+            ("expected_cost", p.expected_cost),
+            ("miss_probability", p.miss_probability),
+            ("miss_target", p.miss_target),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(bad(format!("plan.{f}"), format!("{v} is not a finite number >= 0")));
+            }
+        }
+        if !p.candidates.iter().any(|c| c.name == p.chosen) {
+            return Err(bad("plan.chosen".into(), format!("'{}' is not one of the candidates", p.chosen)));
         }
         Ok(())
     }
@@ -180,4 +217,54 @@ impl HintSet {
             std::fs::read_to_string(path).map_err(|source| HintError::Io { path: path.to_path_buf(), source })?;
         HintSet::from_json(&text, &path.display().to_string())
     }
+}
+
+/// A classifier tree must read the workflow's features, have its children
+/// after their parent, every node but the root reached exactly once, and
+/// leaves numbered 0..count each once. Errors: (JSON path suffix, message).
+fn validate_classifier(c: &Classifier, features: &[String]) -> Result<(), (String, String)> {
+    if c.features != features {
+        return Err((
+            ".features".into(),
+            format!("{:?} but the workflow's request features are {features:?}", c.features),
+        ));
+    }
+    if c.nodes.is_empty() {
+        return Err((".nodes".into(), "a classifier needs at least one node".into()));
+    }
+    let n = c.nodes.len();
+    let mut parents = vec![0usize; n];
+    let mut leaves = vec![false; n];
+    for (i, node) in c.nodes.iter().enumerate() {
+        let at = |f: &str| format!(".nodes[{i}]{f}");
+        match *node {
+            Node::Leaf { class } => {
+                if class >= n || std::mem::replace(&mut leaves[class], true) {
+                    return Err((at(".leaf.class"), format!("class {class} is out of range or used twice")));
+                }
+            }
+            Node::Split { feature, threshold, below, above } => {
+                if feature >= features.len() {
+                    return Err((at(".split.feature"), format!("{feature} but there are {} features", features.len())));
+                }
+                if !threshold.is_finite() {
+                    return Err((at(".split.threshold"), format!("{threshold} is not finite")));
+                }
+                for (f, child) in [(".split.below", below), (".split.above", above)] {
+                    if child <= i || child >= n {
+                        return Err((at(f), format!("{child} must be a later node (after {i}, before {n})")));
+                    }
+                    parents[child] += 1;
+                }
+            }
+        }
+    }
+    if let Some(i) = (1..n).find(|&i| parents[i] != 1) {
+        return Err((format!(".nodes[{i}]"), format!("reached from {} parents, expected exactly 1", parents[i])));
+    }
+    let count = c.count();
+    if leaves.iter().take(count).any(|l| !l) {
+        return Err((".nodes".into(), format!("leaves must be numbered 0..{count} without gaps")));
+    }
+    Ok(())
 }

@@ -5,4 +5,7 @@ mod io;
 mod types;
 
 pub use error::HintError;
-pub use types::{FeatureClasses, Hint, HintSet, Provenance, Rule, RuleTable, TableSummary, SCHEMA_VERSION};
+pub use types::{
+    CandidateSummary, Classifier, Hint, HintSet, Late, Node, PlanSummary, Provenance, Rule, RuleTable, TableSummary,
+    SCHEMA_VERSION,
+};

@@ -3,6 +3,14 @@ use thiserror::Error;
 /// Everything that can be wrong with a workflow definition.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum WorkflowError {
+    #[error("workflow name {name:?} is invalid: {why}")]
+    BadName { name: String, why: &'static str },
+    #[error("workflow '{workflow}': request feature name {name:?} is invalid: {why}")]
+    BadFeatureName { workflow: String, name: String, why: &'static str },
+    #[error("workflow '{workflow}': request feature '{name}' is declared twice")]
+    DuplicateFeature { workflow: String, name: String },
+    #[error("workflow '{workflow}': more than {limit} request features")]
+    TooManyFeatures { workflow: String, limit: usize },
     #[error("workflow '{workflow}': deadline_ms must be a positive finite number, got {value}")]
     BadDeadline { workflow: String, value: f64 },
     #[error("workflow '{workflow}': percentile must be in (0, 1), got {value}")]
@@ -17,8 +25,8 @@ pub enum WorkflowError {
     DuplicateOption { workflow: String, stage: String, size: String },
     #[error("workflow '{workflow}': stage '{stage}' has an invalid size {size}: {why}")]
     BadSize { workflow: String, stage: String, size: String, why: &'static str },
-    #[error("workflow '{workflow}': stage '{stage}' has fanout 0 (must be at least 1)")]
-    ZeroFanout { workflow: String, stage: String },
+    #[error("workflow '{workflow}': stage '{stage}' has fanout {value}; it must be in 1..={max}")]
+    BadFanout { workflow: String, stage: String, value: u32, max: u32 },
     #[error("workflow '{workflow}': edge {from} -> {to} names unknown stage '{unknown}'")]
     UnknownStage { workflow: String, from: String, to: String, unknown: String },
     #[error("workflow '{workflow}': edge {from} -> {to} is a self-loop")]

@@ -1,10 +1,14 @@
-//! The developer's model of a workflow: sizes, prices, stages and their DAG.
+//! The developer's model of a workflow: sizes, prices, stages, request
+//! features and their DAG.
 
+mod builder;
 mod error;
+mod levels;
 mod size;
 mod workflow;
 
+pub(crate) use builder::check_name;
+pub use builder::{check_size, WorkflowBuilder, MAX_FANOUT, MAX_FEATURES, MIN_CPU_MILLIS};
 pub use error::WorkflowError;
 pub use size::{CostModel, Size};
-pub(crate) use workflow::check_name;
-pub use workflow::{Block, Slo, Stage, Workflow, MAX_JOINT_OPTIONS};
+pub use workflow::{Block, Slo, Stage, Workflow, WorkflowSpec, MAX_JOINT_OPTIONS};

@@ -1,4 +1,4 @@
-//! A workflow: a DAG of stages with an end-to-end SLO.
+//! A workflow: a DAG of stages with an end-to-end SLO and request features.
 //!
 //! Janus executes a DAG as a sequence of *blocks*: the stages of one block
 //! start together and the block ends when its slowest stage ends. Blocks are
@@ -8,10 +8,17 @@
 //! approximation that only over-estimates latency (a stage waits for the
 //! whole previous level, not only for its own predecessors); the workflow
 //! says so in [`Workflow::approximation`].
+//!
+//! Request features (e.g. payload MiB) belong to the request, not to a
+//! stage: they are declared once, computed from the request when a run
+//! starts, recorded on every stage's profile samples and passed to the
+//! adapter at every stage.
 
+use super::builder::WorkflowBuilder;
+use super::levels::{approximation_note, topological_levels};
 use super::{CostModel, Size, WorkflowError};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use sha2::{Digest, Sha256};
 
 /// Joint options of one parallel block are the product of its stages'
 /// options; past this many the DP would be slow and the hints large.
@@ -33,9 +40,6 @@ pub struct Stage {
     /// Number of parallel instances (latency: the max of them; cost: the sum).
     #[serde(default = "one")]
     pub fanout: u32,
-    /// Name of an input feature that predicts this function's run time, if any.
-    #[serde(default)]
-    pub feature: Option<String>,
 }
 
 fn one() -> u32 {
@@ -45,26 +49,32 @@ fn one() -> u32 {
 /// Stages that start together; the block ends with its slowest stage.
 pub type Block = Vec<usize>;
 
-/// The serialized form: what Python hands to Rust and what hint sets embed.
+/// The serialized form: what hint sets embed and `janus` files describe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct WorkflowSpec {
-    name: String,
-    slo: Slo,
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSpec {
+    pub name: String,
+    pub slo: Slo,
     #[serde(default)]
-    cost_model: Option<CostModel>,
-    stages: Vec<Stage>,
+    pub cost_model: Option<CostModel>,
+    /// Names of the request features, in the order of the feature vector.
     #[serde(default)]
-    edges: Vec<(String, String)>,
+    pub features: Vec<String>,
+    pub stages: Vec<Stage>,
+    #[serde(default)]
+    pub edges: Vec<(String, String)>,
 }
 
-/// A validated workflow. Construct it with [`Workflow::new`]; every instance
-/// has unique stage names, at least one option per stage, no cycle.
+/// A validated workflow. Construct it with [`Workflow::new`] or a
+/// [`WorkflowBuilder`]; every instance has valid unique names, at least one
+/// stage and one option per stage, and no cycle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "WorkflowSpec", into = "WorkflowSpec")]
 pub struct Workflow {
     name: String,
     slo: Slo,
     cost_model: CostModel,
+    features: Vec<String>,
     stages: Vec<Stage>,
     edges: Vec<(usize, usize)>,
     blocks: Vec<Block>,
@@ -74,32 +84,14 @@ pub struct Workflow {
 impl TryFrom<WorkflowSpec> for Workflow {
     type Error = WorkflowError;
     fn try_from(s: WorkflowSpec) -> Result<Self, WorkflowError> {
-        Workflow::new(&s.name, s.slo, s.cost_model.unwrap_or_default(), s.stages, &s.edges)
+        Workflow::from_spec(s)
     }
 }
 
 impl From<Workflow> for WorkflowSpec {
     fn from(w: Workflow) -> Self {
-        let edges = w.edges.iter().map(|&(a, b)| (w.stages[a].name.clone(), w.stages[b].name.clone())).collect();
-        WorkflowSpec { name: w.name, slo: w.slo, cost_model: Some(w.cost_model), stages: w.stages, edges }
+        w.spec()
     }
-}
-
-/// Stage names end up in cgroup paths, file names and JSON keys: keep them tame.
-pub(crate) fn check_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("it is empty");
-    }
-    if name.len() > 128 {
-        return Err("it is longer than 128 bytes");
-    }
-    if name == "." || name == ".." || name.contains("..") {
-        return Err("it contains '..'");
-    }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
-        return Err("only ASCII letters, digits, '_', '-' and '.' are allowed");
-    }
-    Ok(())
 }
 
 impl Workflow {
@@ -111,91 +103,70 @@ impl Workflow {
         stages: Vec<Stage>,
         edges: &[(String, String)],
     ) -> Result<Self, WorkflowError> {
-        let wf = name.to_string();
-        if !(slo.deadline_ms.is_finite() && slo.deadline_ms > 0.0) {
-            return Err(WorkflowError::BadDeadline { workflow: wf, value: slo.deadline_ms });
+        Workflow::from_spec(WorkflowSpec {
+            name: name.to_string(),
+            slo,
+            cost_model: Some(cost_model),
+            features: Vec::new(),
+            stages,
+            edges: edges.to_vec(),
+        })
+    }
+
+    /// Validate the serialized form (every check of [`WorkflowBuilder`]).
+    pub fn from_spec(s: WorkflowSpec) -> Result<Self, WorkflowError> {
+        let mut b = WorkflowBuilder::new(&s.name, s.slo, s.cost_model.unwrap_or_default())?;
+        for f in &s.features {
+            b.add_feature(f)?;
         }
-        if !(slo.percentile > 0.0 && slo.percentile < 1.0) {
-            return Err(WorkflowError::BadPercentile { workflow: wf, value: slo.percentile });
+        for st in s.stages {
+            b.add_stage(st)?;
         }
-        if !cost_model.is_valid() {
-            return Err(WorkflowError::BadCostModel { workflow: wf });
+        for (x, y) in &s.edges {
+            b.add_edge(x, y)?;
         }
-        if stages.is_empty() {
-            return Err(WorkflowError::Empty { workflow: wf });
+        Workflow::from_builder(b)
+    }
+
+    pub(crate) fn from_builder(b: WorkflowBuilder) -> Result<Self, WorkflowError> {
+        if b.stages.is_empty() {
+            return Err(WorkflowError::Empty { workflow: b.name });
         }
-        let mut index = HashMap::new();
-        for (i, st) in stages.iter().enumerate() {
-            check_name(&st.name).map_err(|why| WorkflowError::BadStageName {
-                workflow: wf.clone(),
-                name: st.name.clone(),
-                why,
-            })?;
-            if index.insert(st.name.as_str(), i).is_some() {
-                return Err(WorkflowError::DuplicateStage { workflow: wf, name: st.name.clone() });
-            }
-            if st.options.is_empty() {
-                return Err(WorkflowError::NoOptions { workflow: wf, stage: st.name.clone() });
-            }
-            if st.fanout == 0 {
-                return Err(WorkflowError::ZeroFanout { workflow: wf, stage: st.name.clone() });
-            }
-            let mut seen = HashSet::new();
-            for s in &st.options {
-                let bad = |why| WorkflowError::BadSize {
-                    workflow: wf.clone(),
-                    stage: st.name.clone(),
-                    size: s.to_string(),
-                    why,
-                };
-                if s.cpu_millis == 0 {
-                    return Err(bad("cpu_millis must be at least 1"));
-                }
-                if s.memory_mib == 0 {
-                    return Err(bad("memory_mib must be at least 1"));
-                }
-                if !seen.insert(*s) {
-                    return Err(WorkflowError::DuplicateOption {
-                        workflow: wf,
-                        stage: st.name.clone(),
-                        size: s.to_string(),
-                    });
-                }
-            }
-        }
-        let mut idx_edges = Vec::with_capacity(edges.len());
-        for (a, b) in edges {
-            let lookup = |n: &String| {
-                index.get(n.as_str()).copied().ok_or_else(|| WorkflowError::UnknownStage {
-                    workflow: wf.clone(),
-                    from: a.clone(),
-                    to: b.clone(),
-                    unknown: n.clone(),
-                })
-            };
-            let (ia, ib) = (lookup(a)?, lookup(b)?);
-            if ia == ib {
-                return Err(WorkflowError::SelfLoop { workflow: wf, from: a.clone(), to: b.clone() });
-            }
-            if !idx_edges.contains(&(ia, ib)) {
-                idx_edges.push((ia, ib));
-            }
-        }
-        let levels = topological_levels(&stages, &idx_edges)
-            .map_err(|cycle| WorkflowError::Cycle { workflow: wf.clone(), cycle })?;
+        let levels = topological_levels(&b.stages, &b.edges)
+            .map_err(|cycle| WorkflowError::Cycle { workflow: b.name.clone(), cycle })?;
         let depth = levels.iter().copied().max().unwrap_or(0) + 1;
         let mut blocks: Vec<Block> = vec![Vec::new(); depth];
         for (i, &l) in levels.iter().enumerate() {
             blocks[l].push(i);
         }
-        let approximation = approximation_note(&stages, &idx_edges, &levels, &blocks);
-        Ok(Workflow { name: wf, slo, cost_model, stages, edges: idx_edges, blocks, approximation })
+        let approximation = approximation_note(&b.stages, &b.edges, &levels, &blocks);
+        Ok(Workflow {
+            name: b.name,
+            slo: b.slo,
+            cost_model: b.cost_model,
+            features: b.features,
+            stages: b.stages,
+            edges: b.edges,
+            blocks,
+            approximation,
+        })
+    }
+
+    /// A chain `stages[0] -> stages[1] -> ...`.
+    pub fn chain(name: &str, slo: Slo, cost_model: CostModel, stages: Vec<Stage>) -> Result<Self, WorkflowError> {
+        let edges: Vec<(String, String)> = stages.windows(2).map(|w| (w[0].name.clone(), w[1].name.clone())).collect();
+        Workflow::new(name, slo, cost_model, stages, &edges)
+    }
+
+    /// The same workflow with these request features declared (replacing any).
+    pub fn with_features(&self, features: &[&str]) -> Result<Self, WorkflowError> {
+        let mut s = self.spec();
+        s.features = features.iter().map(|f| f.to_string()).collect();
+        Workflow::from_spec(s)
     }
 
     /// Synthesis and replay enumerate the joint options of each parallel
-    /// block; refuse blocks whose product of options is too large. Not part
-    /// of `new`, so a workflow can be built up stage by stage before its
-    /// edges exist (until then every stage is in one block).
+    /// block; refuse blocks whose product of options is too large.
     pub fn check_joint_options(&self) -> Result<(), WorkflowError> {
         let stages = &self.stages;
         for b in &self.blocks {
@@ -215,10 +186,25 @@ impl Workflow {
         Ok(())
     }
 
-    /// A chain `stages[0] -> stages[1] -> ...`.
-    pub fn chain(name: &str, slo: Slo, cost_model: CostModel, stages: Vec<Stage>) -> Result<Self, WorkflowError> {
-        let edges: Vec<(String, String)> = stages.windows(2).map(|w| (w[0].name.clone(), w[1].name.clone())).collect();
-        Workflow::new(name, slo, cost_model, stages, &edges)
+    /// Every combination of option indices of the stages of `block`, in
+    /// lexicographic order (last stage varies fastest): the joint options of a
+    /// parallel block, as synthesis indexes them.
+    pub fn joint_options(&self, block: &[usize]) -> Vec<Vec<usize>> {
+        let mut out: Vec<Vec<usize>> = vec![Vec::with_capacity(block.len())];
+        for &s in block {
+            let n = self.stages[s].options.len();
+            out = out
+                .into_iter()
+                .flat_map(|prefix| {
+                    (0..n).map(move |o| {
+                        let mut p = prefix.clone();
+                        p.push(o);
+                        p
+                    })
+                })
+                .collect();
+        }
+        out
     }
 
     pub fn name(&self) -> &str {
@@ -229,6 +215,10 @@ impl Workflow {
     }
     pub fn cost_model(&self) -> &CostModel {
         &self.cost_model
+    }
+    /// Names of the request features, in feature-vector order.
+    pub fn features(&self) -> &[String] {
+        &self.features
     }
     pub fn stages(&self) -> &[Stage] {
         &self.stages
@@ -249,10 +239,23 @@ impl Workflow {
     }
     /// The same workflow with another SLO (deadline sweeps).
     pub fn with_slo(&self, slo: Slo) -> Result<Self, WorkflowError> {
-        let edges: Vec<(String, String)> = WorkflowSpec::from(self.clone()).edges;
-        Workflow::new(&self.name, slo, self.cost_model, self.stages.clone(), &edges)
+        let mut s = self.spec();
+        s.slo = slo;
+        Workflow::from_spec(s)
     }
-    /// Parse the JSON form (`{"name", "slo": {...}, "stages": [...], "edges": [[a, b], ...]}`).
+    /// The serialized form.
+    pub fn spec(&self) -> WorkflowSpec {
+        let st = &self.stages;
+        WorkflowSpec {
+            name: self.name.clone(),
+            slo: self.slo,
+            cost_model: Some(self.cost_model),
+            features: self.features.clone(),
+            stages: st.clone(),
+            edges: self.edges.iter().map(|&(a, b)| (st[a].name.clone(), st[b].name.clone())).collect(),
+        }
+    }
+    /// Parse the JSON form (`{"name", "slo": {...}, "features": [...], "stages": [...], "edges": [[a, b], ...]}`).
     pub fn from_json(text: &str) -> Result<Self, String> {
         let de = &mut serde_json::Deserializer::from_str(text);
         serde_path_to_error::deserialize(de).map_err(|e| format!("at {}: {}", e.path(), e.inner()))
@@ -260,81 +263,14 @@ impl Workflow {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a workflow always serializes")
     }
-}
-
-/// Longest-path level of every stage, or the names along a cycle.
-fn topological_levels(stages: &[Stage], edges: &[(usize, usize)]) -> Result<Vec<usize>, String> {
-    let n = stages.len();
-    let mut indeg = vec![0usize; n];
-    let mut succ = vec![Vec::new(); n];
-    for &(a, b) in edges {
-        indeg[b] += 1;
-        succ[a].push(b);
+    /// SHA-256 of the canonical JSON form: everything that makes hints valid
+    /// for this workflow (stages, options, fan-outs, edges, features, SLO,
+    /// prices). An adapter refuses hints whose workflow digest differs.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.to_json().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
-    let mut level = vec![0usize; n];
-    let mut queue: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
-    let mut done = 0;
-    while let Some(v) = queue.pop() {
-        done += 1;
-        for &w in &succ[v] {
-            level[w] = level[w].max(level[v] + 1);
-            indeg[w] -= 1;
-            if indeg[w] == 0 {
-                queue.push(w);
-            }
-        }
-    }
-    if done == n {
-        return Ok(level);
-    }
-    // Walk backwards from any stage left on the cycle to name it.
-    let on_cycle: Vec<usize> = (0..n).filter(|&i| indeg[i] > 0).collect();
-    let mut path = vec![on_cycle[0]];
-    let mut seen = HashSet::from([on_cycle[0]]);
-    loop {
-        let v = *path.last().unwrap_or(&on_cycle[0]);
-        let next = edges.iter().find(|&&(a, b)| b == v && indeg[a] > 0).map(|&(a, _)| a);
-        match next {
-            Some(a) if seen.insert(a) => path.push(a),
-            Some(a) => {
-                let start = path.iter().position(|&x| x == a).unwrap_or(0);
-                let mut cyc: Vec<&str> = path[start..].iter().rev().map(|&i| stages[i].name.as_str()).collect();
-                cyc.push(&stages[a].name);
-                return Err(cyc.join(" -> "));
-            }
-            None => return Err(path.iter().map(|&i| stages[i].name.as_str()).collect::<Vec<_>>().join(", ")),
-        }
-    }
-}
-
-fn approximation_note(
-    stages: &[Stage],
-    edges: &[(usize, usize)],
-    levels: &[usize],
-    blocks: &[Block],
-) -> Option<String> {
-    let preds: HashSet<(usize, usize)> = edges.iter().copied().collect();
-    for (l, block) in blocks.iter().enumerate().skip(1) {
-        for &v in block {
-            for &u in &blocks[l - 1] {
-                if !preds.contains(&(u, v)) {
-                    return Some(format!(
-                        "not series-parallel in levels: '{}' does not depend on '{}' but Janus runs \
-                         the DAG in barrier-synchronised levels, so '{}' waits for the whole previous \
-                         level (latency over-estimated, never under-estimated)",
-                        stages[v].name, stages[u].name, stages[v].name
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(&(a, b)) = edges.iter().find(|&&(a, b)| levels[b] != levels[a] + 1) {
-        return Some(format!(
-            "edge {} -> {} skips a level; it is implied by the level barriers",
-            stages[a].name, stages[b].name
-        ));
-    }
-    None
 }
 
 #[cfg(test)]
@@ -342,7 +278,7 @@ mod tests {
     use super::*;
 
     fn st(name: &str) -> Stage {
-        Stage { name: name.into(), options: vec![Size::new(500, 512), Size::new(1000, 512)], fanout: 1, feature: None }
+        Stage { name: name.into(), options: vec![Size::new(500, 512), Size::new(1000, 512)], fanout: 1 }
     }
     fn slo() -> Slo {
         Slo { deadline_ms: 1000.0, percentile: 0.95 }

@@ -9,15 +9,27 @@ pub enum ProfileError {
     #[error("profile: sample #{index} of function '{function}' at size {size} is {value}: latencies must be finite and >= 0")]
     BadSample { function: String, size: String, index: usize, value: f64 },
     #[error(
-        "profile: feature value #{index} of function '{function}' at size {size} is {value}: features must be finite"
+        "profile: feature vector #{index} of function '{function}' at size {size} holds {value}: features must be finite"
     )]
     BadFeature { function: String, size: String, index: usize, value: f64 },
-    #[error("profile: function '{function}' at size {size} has {latencies} latencies but {features} feature values")]
-    FeatureCount { function: String, size: String, latencies: usize, features: usize },
+    #[error("profile: function '{function}' at size {size} has {latencies} latencies but {count} {what}")]
+    Count { function: String, size: String, what: &'static str, latencies: usize, count: usize },
+    #[error("profile: feature vector #{index} of function '{function}' at size {size} has {found} values; the profile's samples carry {expected} features")]
+    FeatureDim { function: String, size: String, index: usize, found: usize, expected: usize },
+    #[error("profile: key #{index} of function '{function}' at size {size} is empty or longer than {max} bytes")]
+    BadKey { function: String, size: String, index: usize, max: usize },
+    #[error("profile: request features {given:?} do not match the profile's {profile:?}: {why}")]
+    FeatureNames { profile: Vec<String>, given: Vec<String>, why: &'static str },
+    #[error("profile: request '{key}' has features {first:?} in one sample but {here:?} in '{function}' at size {size}; features belong to the request and must agree")]
+    InconsistentFeatures { key: String, function: String, size: String, first: Vec<f64>, here: Vec<f64> },
     #[error("profile: no samples for function '{function}' at size {size}, which the workflow allows")]
     Missing { function: String, size: String },
-    #[error("profile: function '{function}' has no samples with its feature in class {class} ({range})")]
-    EmptyClass { function: String, class: usize, range: String },
+    #[error("profile: function '{function}' is not a stage of the workflow (its stages: {known})")]
+    UnknownFunction { function: String, known: String },
+    #[error("profile: split fraction must be in (0, 1), got {fraction}")]
+    BadSplit { fraction: f64 },
+    #[error("profile: function '{function}' at size {size} has {count} {unit}: too few to split at {fraction} (each part needs at least one)")]
+    TooFewToSplit { function: String, size: String, count: usize, unit: &'static str, fraction: f64 },
     #[error("{path}:{line}: {message}")]
     Parse { path: String, line: usize, message: String },
     #[error("{path}: {source}")]

@@ -1,6 +1,6 @@
 //! Importers: CSV files and ORION DAG_Profiler traces.
 
-use super::{Profile, ProfileError};
+use super::{Profile, ProfileError, Samples};
 use crate::model::Size;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,9 @@ fn parse_err(path: &Path, line: usize, message: impl Into<String>) -> ProfileErr
 }
 
 /// Read a CSV with a header naming the columns `function`, `cpu_millis`,
-/// `memory_mib`, `latency_ms` and optionally `feature`, in any order.
+/// `memory_mib`, `latency_ms` and optionally `key` (the request a sample was
+/// measured on) and request features: one column `feature.<name>` per
+/// feature (or a single column `feature`, named "feature"), in any order.
 pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
     let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path).map_err(|e| match e.into_kind() {
         csv::ErrorKind::Io(source) => ProfileError::Io { path: path.to_path_buf(), source },
@@ -27,14 +29,26 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
             parse_err(
                 path,
                 1,
-                format!("missing column '{name}' (need function, cpu_millis, memory_mib, latency_ms[, feature])"),
+                format!(
+                    "missing column '{name}' (need function, cpu_millis, memory_mib, latency_ms[, key][, feature.<name>...])"
+                ),
             )
         })
     };
     let (cf, cc, cm, cl) = (need("function")?, need("cpu_millis")?, need("memory_mib")?, need("latency_ms")?);
-    let cfeat = col("feature");
-    type Acc = (Vec<f64>, Vec<f64>);
-    let mut acc: BTreeMap<(String, Size), Acc> = BTreeMap::new();
+    let ckey = col("key");
+    let feature_cols: Vec<(usize, String)> = headers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| match h {
+            "feature" => Some((i, "feature".to_string())),
+            _ => h.strip_prefix("feature.").map(|n| (i, n.to_string())),
+        })
+        .collect();
+    if let Some((_, bad)) = feature_cols.iter().find(|(_, n)| crate::model::check_name(n).is_err()) {
+        return Err(parse_err(path, 1, format!("feature column name {bad:?} is not a valid feature name")));
+    }
+    let mut acc: BTreeMap<(String, Size), Samples> = BTreeMap::new();
     for (i, rec) in rdr.records().enumerate() {
         let line = i + 2;
         let rec = rec.map_err(|e| parse_err(path, line, e.to_string()))?;
@@ -59,22 +73,28 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
             return Err(parse_err(path, line, format!("latency_ms must be finite and >= 0, got {lat}")));
         }
         let slot = acc.entry((function, size)).or_default();
-        slot.0.push(lat);
-        if let Some(c) = cfeat {
-            let f = num(c, "feature")?;
-            if !f.is_finite() {
-                return Err(parse_err(path, line, format!("feature must be finite, got {f}")));
+        slot.latencies.push(lat);
+        if let Some(c) = ckey {
+            slot.keys.get_or_insert_with(Vec::new).push(field(c, "key")?.to_string());
+        }
+        if !feature_cols.is_empty() {
+            let mut v = Vec::with_capacity(feature_cols.len());
+            for (c, name) in &feature_cols {
+                let f = num(*c, name)?;
+                if !f.is_finite() {
+                    return Err(parse_err(path, line, format!("feature '{name}' must be finite, got {f}")));
+                }
+                v.push(f);
             }
-            slot.1.push(f);
+            slot.features.get_or_insert_with(Vec::new).push(v);
         }
     }
     if acc.is_empty() {
         return Err(parse_err(path, 1, "no samples after the header"));
     }
-    let mut p = Profile::new();
-    for ((f, s), (l, feat)) in acc {
-        let feat = if cfeat.is_some() { Some(feat) } else { None };
-        p.add(&f, s, l, feat)?;
+    let mut p = Profile::with_features(feature_cols.into_iter().map(|(_, n)| n).collect());
+    for ((f, s), samples) in acc {
+        p.add(&f, s, samples)?;
     }
     Ok(p)
 }
@@ -90,8 +110,10 @@ pub fn lambda_size(memory_mb: u32) -> Size {
 /// execution of the whole workflow, `Name:milliseconds` tokens.
 #[derive(Debug, Clone)]
 pub struct OrionTrace {
-    /// All samples; within one (function, size), in file line order, so sample
-    /// `k` of every function at one size comes from the same execution.
+    /// All samples, keyed `<file stem>:<line>`: the samples of one execution
+    /// share a key across stages; each size was measured in separate
+    /// executions, so no key spans two sizes (a replay couples sizes by a
+    /// stated rule).
     pub profile: Profile,
     /// Stage names in order of first appearance.
     pub stages: Vec<String>,
@@ -131,12 +153,15 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
         let text = std::fs::read_to_string(path).map_err(io_err(path))?;
         let size = lambda_size(*mb);
         let mut cols: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut keys: Vec<String> = Vec::new();
+        let stem = path.file_stem().and_then(|n| n.to_str()).unwrap_or("trace").to_string();
         let mut nlines = 0usize;
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
             nlines += 1;
+            keys.push(format!("{stem}:{}", i + 1));
             let mut seen: BTreeMap<&str, f64> = BTreeMap::new();
             for tok in line.split_whitespace() {
                 let (name, val) = tok
@@ -168,8 +193,11 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
                 return Err(parse_err(path, i + 1, "this execution names a stage the earlier lines do not have"));
             }
         }
+        if nlines == 0 || cols.is_empty() {
+            return Err(parse_err(path, 0, "no executions with stage latencies in this trace file"));
+        }
         for (name, lat) in cols {
-            profile.add(&name, size, lat, None)?;
+            profile.add(&name, size, Samples::new(lat).with_keys(keys.clone()))?;
         }
     }
     let mut sizes: Vec<Size> = files.iter().map(|(m, _)| lambda_size(*m)).collect();
@@ -198,12 +226,17 @@ mod tests {
     fn csv_reads_features() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("p.csv");
-        std::fs::write(&p, "latency_ms,function,cpu_millis,memory_mib,feature\n10,f,1000,512,1.5\n20,f,1000,512,3\n")
-            .unwrap();
+        std::fs::write(
+            &p,
+            "latency_ms,function,key,cpu_millis,memory_mib,feature.kb,feature.items\n10,f,r1,1000,512,1.5,7\n20,f,r2,1000,512,3,8\n",
+        )
+        .unwrap();
         let prof = read_csv(&p).unwrap();
         let s = prof.get("f", &Size::new(1000, 512)).unwrap();
         assert_eq!(s.latencies, vec![10.0, 20.0]);
-        assert_eq!(s.features.as_deref(), Some(&[1.5, 3.0][..]));
+        assert_eq!(prof.feature_names(), &["kb".to_string(), "items".to_string()]);
+        assert_eq!(s.features, Some(vec![vec![1.5, 7.0], vec![3.0, 8.0]]));
+        assert_eq!(s.keys, Some(vec!["r1".to_string(), "r2".to_string()]));
     }
 
     #[test]

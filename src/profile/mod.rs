@@ -1,12 +1,13 @@
-//! Latency profiles: samples per (function, size), histograms built from them,
-//! and importers (CSV, ORION DAG_Profiler traces).
+//! Latency profiles: samples per (function, size), optionally keyed by the
+//! request they were measured on and tagged with its features; importers
+//! (CSV, ORION DAG_Profiler traces); random held-apart splits.
 
-mod dist;
 mod error;
 mod import;
+mod requests;
 mod store;
 
-pub use dist::LatencyDist;
 pub use error::ProfileError;
 pub use import::{lambda_size, read_csv, read_orion, OrionTrace};
-pub use store::{Profile, Samples};
+pub use requests::KeyedRequests;
+pub use store::{Profile, Samples, MAX_KEY_LEN};

@@ -1,6 +1,7 @@
 //! Per-run columns and per-policy summaries.
 
 use super::policy::PolicyKind;
+use crate::stats::{mean, quantile_sorted, wilson_interval};
 
 /// The oracle share is reported only when the oracle saves at least this
 /// share of static's cost.
@@ -35,6 +36,8 @@ pub struct PolicySummary {
     pub gib_s: f64,
     /// Share of runs that met the deadline.
     pub attainment: f64,
+    /// Its sampling error: the Wilson score interval at about 95 %.
+    pub attainment_ci: (f64, f64),
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
@@ -50,23 +53,6 @@ pub struct PolicySummary {
     pub oracle_share: Option<f64>,
 }
 
-fn mean(x: &[f64]) -> f64 {
-    if x.is_empty() {
-        f64::NAN
-    } else {
-        x.iter().sum::<f64>() / x.len() as f64
-    }
-}
-
-/// Nearest-rank quantile of sorted data.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let k = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[k - 1]
-}
-
 pub fn summarize(policies: &[PolicyRuns]) -> Vec<PolicySummary> {
     let mut out: Vec<PolicySummary> = policies
         .iter()
@@ -74,6 +60,7 @@ pub fn summarize(policies: &[PolicyRuns]) -> Vec<PolicySummary> {
             let mut lat = p.latency_ms.clone();
             lat.sort_by(f64::total_cmp);
             let n = p.met.len();
+            let met = p.met.iter().filter(|&&m| m).count();
             PolicySummary {
                 name: p.name.clone(),
                 kind: p.kind,
@@ -81,10 +68,11 @@ pub fn summarize(policies: &[PolicyRuns]) -> Vec<PolicySummary> {
                 cost: mean(&p.cost),
                 core_s: mean(&p.core_s),
                 gib_s: mean(&p.gib_s),
-                attainment: if n == 0 { f64::NAN } else { p.met.iter().filter(|&&m| m).count() as f64 / n as f64 },
-                p50_ms: quantile(&lat, 0.5),
-                p95_ms: quantile(&lat, 0.95),
-                p99_ms: quantile(&lat, 0.99),
+                attainment: if n == 0 { f64::NAN } else { met as f64 / n as f64 },
+                attainment_ci: wilson_interval(met, n),
+                p50_ms: quantile_sorted(&lat, 0.5),
+                p95_ms: quantile_sorted(&lat, 0.95),
+                p99_ms: quantile_sorted(&lat, 0.99),
                 decisions_per_s: (p.kind == PolicyKind::Janus && p.decide_ns > 0)
                     .then(|| p.decisions as f64 / (p.decide_ns as f64 * 1e-9)),
                 hint_bytes: p.hint_bytes,

@@ -3,7 +3,6 @@
 
 use super::engine::{replay, ReplayConfig, ReplayOutcome};
 use super::policy::{PolicyKind, PolicySpec};
-use super::trace::{check_profile, split_profile};
 use super::ReplayError;
 use crate::model::Workflow;
 use crate::profile::Profile;
@@ -13,8 +12,9 @@ use crate::synth::{best_static, synthesize, Mode, SynthOptions};
 #[derive(Debug, Clone)]
 pub struct SimulateOptions {
     pub replay: ReplayConfig,
-    /// Share of each (function, size)'s samples, in measurement order, used
-    /// to fit hints and static sizes; the rest is replayed.
+    /// Share of the requests (of each (function, size)'s samples, for an
+    /// unkeyed profile), chosen at random from `replay.seed`, used to fit
+    /// hints and static sizes; the rest is replayed.
     pub split: f64,
     /// One Janus policy per synthesis mode.
     pub modes: Vec<Mode>,
@@ -36,13 +36,6 @@ impl Default for SimulateOptions {
     }
 }
 
-pub fn mode_name(m: Mode) -> &'static str {
-    match m {
-        Mode::Stochastic => "stochastic",
-        Mode::Percentile => "percentile",
-    }
-}
-
 /// Build the standard policies from the fitting profile.
 pub fn standard_policies(
     wf: &Workflow,
@@ -57,9 +50,9 @@ pub fn standard_policies(
             let so = SynthOptions { mode, ..opts.synth.clone() };
             let hints = synthesize(wf, fit, &so)?;
             if !hints.feasible() {
-                notes.push(format!("janus-{}: synthesis found the SLO infeasible on the fit data", mode_name(mode)));
+                notes.push(format!("janus-{}: synthesis found the SLO infeasible on the fit data", mode.name()));
             }
-            out.push(PolicySpec::Janus { name: format!("janus-{}", mode_name(mode)), hints: Box::new(hints) });
+            out.push(PolicySpec::Janus { name: format!("janus-{}", mode.name()), hints: Box::new(hints) });
         }
     }
     if want(PolicyKind::Static) {
@@ -81,11 +74,11 @@ pub fn standard_policies(
     Ok((out, notes))
 }
 
-/// Split, fit, replay: the comparison of DESIGN.md's "Evaluation".
+/// Split at random (by request when keyed), fit, replay: the standard comparison.
 pub fn simulate(wf: &Workflow, profile: &Profile, opts: &SimulateOptions) -> Result<ReplayOutcome, ReplayError> {
     wf.check_joint_options()?;
-    check_profile(wf, profile)?;
-    let (fit, held) = split_profile(profile, opts.split)?;
+    profile.check_covers(wf)?;
+    let (fit, held) = profile.split_random(opts.split, opts.replay.seed)?;
     let (policies, notes) = standard_policies(wf, &fit, opts)?;
     let mut out = replay(wf, &fit, &held, &policies, &opts.replay)?;
     out.notes.extend(notes);

@@ -4,7 +4,7 @@ use super::outcome::{block_outcome, Outcome};
 use super::stepconf::StepConf;
 use super::trace::RunDraw;
 use super::ReplayError;
-use crate::adapter::Adapter;
+use crate::adapter::{Adapter, Query};
 use crate::hints::HintSet;
 use crate::model::{Size, Workflow};
 use crate::profile::Profile;
@@ -94,7 +94,7 @@ pub struct RunResult {
 /// A policy ready to run: hint sets compiled into adapters, static sizes
 /// turned into option indices, StepConf's plan precomputed.
 pub enum Runner {
-    Janus { adapter: Adapter, name: String, feature: Vec<bool> },
+    Janus { adapter: Adapter, name: String },
     Fixed(Vec<usize>),
     StepConf(StepConf),
     Oracle,
@@ -113,16 +113,14 @@ impl Runner {
     pub fn new(wf: &Workflow, fit: &Profile, spec: &PolicySpec) -> Result<Self, ReplayError> {
         Ok(match spec {
             PolicySpec::Janus { name, hints } => {
-                if hints.workflow.name() != wf.name() || hints.workflow.stages() != wf.stages() {
+                if hints.workflow.digest() != wf.digest() {
                     return Err(ReplayError::OtherWorkflow {
                         policy: name.clone(),
                         found: hints.workflow.name().to_string(),
                         expected: wf.name().to_string(),
                     });
                 }
-                let feature =
-                    wf.stages().iter().map(|s| hints.classes.as_ref().is_some_and(|c| c.function == s.name)).collect();
-                Runner::Janus { adapter: Adapter::new((**hints).clone()), name: name.clone(), feature }
+                Runner::Janus { adapter: Adapter::new((**hints).clone()), name: name.clone() }
             }
             PolicySpec::Static { name, sizes } => {
                 if sizes.len() != wf.stages().len() {
@@ -145,14 +143,6 @@ impl Runner {
         })
     }
 
-    /// Stages whose input feature the policy reads (Janus with feature classes).
-    pub fn feature_stages(&self) -> Option<&[bool]> {
-        match self {
-            Runner::Janus { feature, .. } => Some(feature),
-            _ => None,
-        }
-    }
-
     /// Run one drawn execution block by block. Not for the oracle.
     /// `run_key` identifies the execution to the adapter (per-run mixtures).
     pub fn run(&self, wf: &Workflow, draw: &RunDraw, run_key: u64) -> Result<RunResult, ReplayError> {
@@ -160,7 +150,8 @@ impl Runner {
         let mut total = Outcome::default();
         let mut res = RunResult::default();
         let mut choice: Vec<usize> = Vec::new();
-        let feature = draw.feature.iter().flatten().next().copied();
+        // Request features are known from the start, at every stage (the runtime's semantics).
+        let features = draw.features.as_deref();
         for (b, block) in wf.blocks().iter().enumerate() {
             let elapsed = total.latency_ms;
             choice.clear();
@@ -171,7 +162,8 @@ impl Runner {
                     for &s in block {
                         let st = &wf.stages()[s];
                         let t0 = Instant::now();
-                        let d = adapter.decide_run(&st.name, elapsed, feature, None, Some(run_key));
+                        let q = Query { elapsed_ms: elapsed, features, free: None, run_key: Some(run_key) };
+                        let d = adapter.decide(&st.name, &q);
                         res.decide_ns += t0.elapsed().as_nanos() as u64;
                         res.decisions += 1;
                         let d = d.map_err(|source| ReplayError::Adapter { policy: name.clone(), source })?;

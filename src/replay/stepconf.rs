@@ -9,7 +9,6 @@
 //! the max of its stages' means, where a fan-out stage's mean is the exact
 //! empirical mean of the max of `n` draws.
 
-use super::joint::joint_options;
 use super::ReplayError;
 use crate::model::Workflow;
 use crate::profile::Profile;
@@ -48,7 +47,7 @@ impl StepConf {
         let cm = wf.cost_model();
         let mut blocks = Vec::new();
         for block in wf.blocks() {
-            let joint = joint_options(wf, block);
+            let joint = wf.joint_options(block);
             let (mut units, mut cost) = (Vec::new(), Vec::new());
             let mut lat_ms = Vec::new();
             for j in &joint {
@@ -56,10 +55,7 @@ impl StepConf {
                 for (&s, &o) in block.iter().zip(j) {
                     let st = &wf.stages()[s];
                     let size = st.options[o];
-                    let smp = fit.get(&st.name, &size).ok_or_else(|| ReplayError::MissingSize {
-                        function: st.name.clone(),
-                        size: size.to_string(),
-                    })?;
+                    let smp = fit.require(&st.name, &size)?;
                     let mean = smp.latencies.iter().sum::<f64>() / smp.latencies.len() as f64;
                     lat = lat.max(mean_max(&smp.latencies, st.fanout));
                     c += cm.cost(&size, mean) * f64::from(st.fanout);

@@ -6,8 +6,10 @@
 //! budget at or above it, and the run's real remaining time is never less
 //! than the grid budget (latencies are rounded up), so this is conservative.
 
-use super::blocks::{BlockModel, Models, Policy};
-use super::evaluate::{forward, to_go};
+use super::conv::Conv;
+use super::dp::backward;
+use super::evaluate::forward;
+use super::grid::{BlockModel, Models, Policy};
 use super::json_safe::grid_edge;
 use crate::hints::{Rule, RuleTable};
 use crate::model::Workflow;
@@ -154,6 +156,7 @@ fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &
 pub(crate) fn condense(
     wf: &Workflow,
     models: &Models,
+    conv: &Conv,
     policy: &mut Policy,
     ranked: Option<&Ranked>,
     max_rules: Option<(usize, f64)>,
@@ -165,7 +168,7 @@ pub(crate) fn condense(
             let mut runs = runs_of(models, policy, ranked, i, m, smooth);
             if let Some((max, lambda)) = max_rules {
                 if runs.len() > max {
-                    cap(models, policy, i, m, &mut runs, max, lambda);
+                    cap(models, conv, policy, i, m, &mut runs, max, lambda);
                 }
             }
             let si = models.blocks[i].stages[m];
@@ -191,13 +194,29 @@ pub(crate) fn condense(
 /// The pair with the least addition merges first. A large `lambda` makes
 /// the merge conservative (the faster, safer size wins); the caller raises
 /// it until the capped rules meet the target again.
-fn cap(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>, max: usize, lambda: f64) {
-    let reach = forward(models, policy).reach;
-    let (ctg, mtg) = to_go(models, policy);
+#[allow(clippy::too_many_arguments)]
+fn cap(
+    models: &Models,
+    conv: &Conv,
+    policy: &mut Policy,
+    i: usize,
+    m: usize,
+    runs: &mut Vec<Run>,
+    max: usize,
+    lambda: f64,
+) {
+    let reach = forward(models, conv, policy).reach;
+    let to_go = backward(models, conv, 0.0, Some(policy), None);
     let blk = &models.blocks[i];
     let c_miss = models.tail[i + 1];
-    let dc: Vec<f64> = ctg[i + 1].iter().map(|c| c - c_miss).collect();
-    let dm: Vec<f64> = mtg[i + 1].iter().map(|x| x - 1.0).collect();
+    let len = models.b_max + 1;
+    // The rest of the run after block i (nothing after the last block).
+    let (ctg, mtg) = match (to_go.cost_from.get(i + 1), to_go.miss_from.get(i + 1)) {
+        (Some(c), Some(m)) => (c.clone(), m.clone()),
+        _ => (vec![0.0; len], vec![0.0; len]),
+    };
+    let dc: Vec<f64> = ctg.iter().map(|c| c - c_miss).collect();
+    let dm: Vec<f64> = mtg.iter().map(|x| x - 1.0).collect();
     // Lagrangian value of joint option `o` at budget `b` given the rest of the policy.
     let value = |o: usize, b: usize| {
         let opt = &blk.options[o];

@@ -3,10 +3,11 @@
 //! A run starts with the full budget `b_max`; each block draws its latency
 //! from the chosen option's histogram and the budget shrinks by it. Once the
 //! budget is negative the deadline is missed and, as the adapter does (below
-//! every rule -> best effort), every later block runs at its fallback option:
-//! its cost is still counted.
+//! every rule -> late fallback), every later block runs at its fallback
+//! option: its cost is still counted.
 
-use super::blocks::{Models, Policy};
+use super::conv::Conv;
+use super::grid::{Models, Policy};
 use super::SynthError;
 use crate::hints::RuleTable;
 use crate::model::Workflow;
@@ -20,56 +21,45 @@ pub(crate) struct Eval {
     pub reach: Vec<Vec<f64>>,
 }
 
-pub(crate) fn forward(models: &Models, policy: &Policy) -> Eval {
+/// Push the budget distribution through every block. The transition of one
+/// block is, per option, a convolution in elapsed time (`e = b_max - b`) of
+/// the runs that chose it with its histogram; all options share one inverse
+/// FFT (see `conv.rs`).
+pub(crate) fn forward(models: &Models, conv: &Conv, policy: &Policy) -> Eval {
     let bm = models.b_max;
-    let mut dist = vec![0.0; bm + 1];
+    let len = bm + 1;
+    let mut dist = vec![0.0; len];
     dist[bm] = 1.0;
     let (mut missed, mut cost) = (0.0f64, 0.0f64);
     let mut reach = Vec::with_capacity(models.blocks.len());
     for (blk, pol) in models.blocks.iter().zip(policy) {
         cost += missed * blk.options[blk.fallback].cost;
-        let mut next = vec![0.0; bm + 1];
+        // Runs by option, in elapsed time.
+        let mut by_option: Vec<Option<Vec<f64>>> = vec![None; blk.options.len()];
+        let mut on_time = 0.0;
         for (b, &w) in dist.iter().enumerate() {
-            if w == 0.0 {
+            if w <= 0.0 {
                 continue;
             }
-            let o = &blk.options[pol[b] as usize];
-            cost += w * o.cost;
-            let mut on_time = 0.0;
-            for (j, p) in o.hist.p.iter().enumerate() {
-                let k = o.hist.off + j;
-                if k > b {
-                    break;
-                }
-                next[b - k] += w * p;
-                on_time += p;
-            }
-            missed += w * (1.0 - on_time).max(0.0);
+            let o = pol[b] as usize;
+            cost += w * blk.options[o].cost;
+            on_time += w;
+            by_option[o].get_or_insert_with(|| vec![0.0; len])[bm - b] = w;
         }
+        let pairs: Vec<(&super::conv::Hist, Vec<f64>)> =
+            by_option.into_iter().enumerate().filter_map(|(o, x)| x.map(|x| (&blk.options[o].hist, x))).collect();
+        let elapsed = conv.apply_sum(&pairs);
+        let mut next = vec![0.0; len];
+        let mut kept = 0.0;
+        for (e, v) in elapsed.into_iter().enumerate() {
+            let v = v.max(0.0);
+            next[bm - e] = v;
+            kept += v;
+        }
+        missed += (on_time - kept).max(0.0);
         reach.push(std::mem::replace(&mut dist, next));
     }
     Eval { cost, miss: missed.clamp(0.0, 1.0), reach }
-}
-
-/// Expected cost and miss probability of blocks `i..` when block `i`
-/// starts with budget `b` under `policy`: `(cost[i][b], miss[i][b])`, with
-/// row `n` all zero (the run is over, on time).
-pub(crate) fn to_go(models: &Models, policy: &Policy) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let n = models.blocks.len();
-    let mut cost = vec![vec![0.0; models.b_max + 1]; n + 1];
-    let mut miss = vec![vec![0.0; models.b_max + 1]; n + 1];
-    for i in (0..n).rev() {
-        let c_miss = models.tail[i + 1];
-        let dc: Vec<f64> = cost[i + 1].iter().map(|c| c - c_miss).collect();
-        let dm: Vec<f64> = miss[i + 1].iter().map(|m| m - 1.0).collect();
-        let blk = &models.blocks[i];
-        for b in 0..=models.b_max {
-            let o = &blk.options[policy[i][b] as usize];
-            cost[i][b] = o.cost + c_miss + o.hist.dot(b, &dc);
-            miss[i][b] = (1.0 + o.hist.dot(b, &dm)).clamp(0.0, 1.0);
-        }
-    }
-    (cost, miss)
 }
 
 /// The policy a set of rule tables (one per stage, `wf.stages()` order)
@@ -123,4 +113,45 @@ pub(crate) fn policy_from_tables(wf: &Workflow, models: &Models, tables: &[&Rule
 /// A static assignment (one joint option per block) as a policy.
 pub(crate) fn constant_policy(models: &Models, choice: &[usize]) -> Policy {
     choice.iter().map(|&o| vec![o as u32; models.b_max + 1]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct forward pass (one loop per state and latency) agrees.
+    #[test]
+    fn forward_matches_the_direct_walk() {
+        let models = crate::synth::tests::toy_models(300);
+        let conv = Conv::new(models.b_max + 1);
+        let policy: Policy =
+            models.blocks.iter().map(|b| (0..=models.b_max).map(|x| (x % b.options.len()) as u32).collect()).collect();
+        let e = forward(&models, &conv, &policy);
+        // Direct.
+        let bm = models.b_max;
+        let mut dist = vec![0.0; bm + 1];
+        dist[bm] = 1.0;
+        let (mut missed, mut cost) = (0.0, 0.0);
+        for (blk, pol) in models.blocks.iter().zip(&policy) {
+            cost += missed * blk.options[blk.fallback].cost;
+            let mut next = vec![0.0; bm + 1];
+            for (b, &w) in dist.iter().enumerate() {
+                let o = &blk.options[pol[b] as usize];
+                cost += w * o.cost;
+                let mut on = 0.0;
+                for (j, p) in o.hist.p.iter().enumerate() {
+                    let k = o.hist.off + j;
+                    if k > b {
+                        break;
+                    }
+                    next[b - k] += w * p;
+                    on += p;
+                }
+                missed += w * (1.0 - on);
+            }
+            dist = next;
+        }
+        assert!((e.cost - cost).abs() < 1e-9 * cost.max(1.0), "{} vs {cost}", e.cost);
+        assert!((e.miss - missed).abs() < 1e-9, "{} vs {missed}", e.miss);
+    }
 }

@@ -1,13 +1,97 @@
-//! Validation of [`SynthOptions`]: every bad knob is named.
+//! The knobs of the synthesizer, their defaults and their validation (every
+//! bad knob is named).
 
-use super::{SynthError, SynthOptions};
+use super::SynthError;
+use crate::hints::Late;
 
 /// Buckets below this make the grid too coarse to mean anything; above it a
 /// DP pass gets slow and the histograms large (and it is finer than any timer).
 pub const MIN_BUCKETS: usize = 10;
 pub const MAX_BUCKETS: usize = 20_000;
 /// More input classes than this would leave too few samples per class.
-pub const MAX_FEATURE_CLASSES: usize = 64;
+pub const MAX_CLASSES: usize = 64;
+
+/// Which optimisation builds the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Stochastic DP with a Lagrange multiplier on the miss probability (default).
+    #[default]
+    Stochastic,
+    /// Each stage's latency replaced by its per-stage quantile; deterministic DP.
+    Percentile,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Stochastic => "stochastic",
+            Mode::Percentile => "percentile",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = SynthError;
+    fn from_str(s: &str) -> Result<Self, SynthError> {
+        match s {
+            "stochastic" => Ok(Mode::Stochastic),
+            "percentile" => Ok(Mode::Percentile),
+            other => Err(SynthError::BadOption {
+                name: "mode",
+                why: format!("{other:?} is not 'stochastic' or 'percentile'"),
+            }),
+        }
+    }
+}
+
+/// Knobs of the synthesizer, with defaults that suit most workflows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthOptions {
+    pub mode: Mode,
+    /// Number of time buckets the deadline is cut into (`dt = deadline / buckets`).
+    pub buckets: usize,
+    /// Ranked alternatives: keep sizes whose expected cost is within this
+    /// relative tolerance of the best one (0.05 = 5 %) and meet the risk bound.
+    pub tolerance: f64,
+    /// Cap on rules per function and table (merging with the least added cost).
+    pub max_rules: Option<usize>,
+    /// At most this many input classes over the request features (1: none).
+    pub max_classes: usize,
+    /// Every class keeps at least this many samples of every (stage, size)
+    /// (requests, for a keyed profile).
+    pub min_class_samples: usize,
+    /// Kernel smoothing of the latency histograms (a multiple of Silverman's
+    /// bandwidth; 0 plans on the raw samples).
+    pub smoothing: f64,
+    /// What a run that can no longer meet its deadline runs at.
+    pub late: Late,
+    /// A plan with more classes (or any plan over the static one) must be
+    /// cheaper by at least this share to be chosen: a saving smaller than
+    /// the model's error is not worth the extra tables.
+    pub min_gain: f64,
+    /// Mix per run with the policy just below the target when the chosen
+    /// one over-achieves: cheaper at exactly the target on the profile, for
+    /// providers that pass run keys. Off by default: it spends the whole
+    /// miss allowance on the profile, leaving no margin for drift.
+    pub mix: bool,
+}
+
+impl Default for SynthOptions {
+    fn default() -> Self {
+        SynthOptions {
+            mode: Mode::Stochastic,
+            buckets: 400,
+            tolerance: 0.05,
+            max_rules: None,
+            max_classes: 8,
+            min_class_samples: 20,
+            smoothing: 1.0,
+            late: Late::Static,
+            min_gain: 0.005,
+            mix: false,
+        }
+    }
+}
 
 pub(crate) fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
     let bad = |name: &'static str, why: String| Err(SynthError::BadOption { name, why });
@@ -20,31 +104,17 @@ pub(crate) fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
     if opts.max_rules == Some(0) {
         return bad("max_rules", "must be at least 1 (or unset for no cap)".into());
     }
-    if opts.feature_classes > MAX_FEATURE_CLASSES {
-        return bad("feature_classes", format!("{} is more than {MAX_FEATURE_CLASSES}", opts.feature_classes));
+    if !(1..=MAX_CLASSES).contains(&opts.max_classes) {
+        return bad("max_classes", format!("{} is outside 1..={MAX_CLASSES}", opts.max_classes));
     }
-    if let Some(b) = &opts.boundaries {
-        if b.is_empty() {
-            return bad("boundaries", "must list at least one boundary (or be unset)".into());
-        }
-        if b.len() >= MAX_FEATURE_CLASSES {
-            return bad("boundaries", format!("{} boundaries make more than {MAX_FEATURE_CLASSES} classes", b.len()));
-        }
-        if let Some(i) = b.iter().position(|x| !x.is_finite()) {
-            return bad("boundaries", format!("boundaries[{i}] = {} is not finite", b[i]));
-        }
-        if let Some(i) = b.windows(2).position(|w| w[0] >= w[1]) {
-            return bad(
-                "boundaries",
-                format!(
-                    "must ascend strictly, but boundaries[{}] = {} >= boundaries[{}] = {}",
-                    i,
-                    b[i],
-                    i + 1,
-                    b[i + 1]
-                ),
-            );
-        }
+    if opts.min_class_samples == 0 {
+        return bad("min_class_samples", "must be at least 1".into());
+    }
+    if !(opts.smoothing.is_finite() && (0.0..=10.0).contains(&opts.smoothing)) {
+        return bad("smoothing", format!("{} must be in [0, 10]", opts.smoothing));
+    }
+    if !(opts.min_gain.is_finite() && (0.0..1.0).contains(&opts.min_gain)) {
+        return bad("min_gain", format!("{} must be in [0, 1)", opts.min_gain));
     }
     Ok(())
 }

@@ -8,8 +8,8 @@
 //! although the policy does re-plan from the real remaining budget). On these
 //! deterministic latencies the cheapest plan is a plain DP over budgets.
 
-use super::blocks::{Models, Policy};
 use super::condense::{rank_alternatives, Ranked};
+use super::grid::{Models, Policy};
 
 pub(crate) struct PercentilePolicy {
     pub policy: Policy,

@@ -1,27 +1,31 @@
 //! The best static assignment: one joint option per block (early binding),
-//! the cheapest meeting the percentile on the same histograms.
+//! the cheapest meeting the percentile on the same yardstick as every other
+//! candidate (the reference classes' mixture and, for a keyed profile, the
+//! requests themselves).
 //!
 //! It is both a baseline and a candidate: the DP's Lagrangian bisection can
 //! over-achieve the percentile, and a static plan that spends the whole miss
-//! allowance may then be cheaper (DESIGN.md, "Pitfalls").
+//! allowance may then be cheaper. A static plan keeps its sizes whatever
+//! happens, so its cost is the sum of its options' costs; only its miss
+//! probability needs the distribution of the total latency.
 //!
-//! Search: exhaustive depth-first over blocks when the estimated work is
-//! small, sharing the budget distribution of every prefix and pruning
+//! Search: exhaustive depth-first over blocks when the option space is
+//! small, sharing the latency distribution of every prefix and pruning
 //! prefixes that already miss too often or already cost more than the best
-//! plan found (costs only add up). Otherwise a steepest-descent local
-//! search from the all-fastest plan: repeatedly apply the single-block
-//! change that lowers the expected cost most while keeping the miss
-//! probability within the target, until no change helps. The local search
-//! can stop at a local optimum; it is only used for large option spaces.
-//!
-//! Costs follow the exact evaluation: once the deadline is missed later
-//! blocks run at their fallback (as the adapter does).
+//! plan found. Otherwise a steepest-descent local search from the
+//! all-fastest plan: repeatedly apply the single-block change that lowers
+//! the cost most while keeping the miss probability within the target. Each
+//! candidate change is priced with prefix and suffix distributions (the
+//! latency of the other blocks convolved once per block), so a move costs a
+//! few convolutions per block, not a full evaluation per candidate.
 
-use super::blocks::Models;
-use super::evaluate::{constant_policy, forward};
+use super::conv::{Conv, Hist};
+use super::data::Empirical;
+use super::grid::Models;
+use super::lagrange::Reference;
 
-/// Exhaustive search above this many (combinations x budget x support) steps is replaced by local search.
-const EXHAUSTIVE_WORK: f64 = 5e7;
+/// Exhaustive search up to this many (combinations x reference classes).
+const EXHAUSTIVE_WORK: f64 = 2e4;
 /// Cap on local-search moves (each strictly lowers the cost; this is only a guard).
 const MAX_MOVES: usize = 10_000;
 
@@ -36,137 +40,223 @@ pub(crate) struct StaticChoice {
     pub method: &'static str,
 }
 
-/// Prefix state of the depth-first search.
-struct Prefix {
-    dist: Vec<f64>,
-    missed: f64,
-    cost: f64,
+/// The distribution of elapsed time after one more block (on time only).
+fn step(conv: &Conv, h: &Hist, elapsed: &[f64]) -> Vec<f64> {
+    conv.apply(h, &conv.input(elapsed)).into_iter().map(|v| v.max(0.0)).collect()
 }
 
-/// Advance a prefix through block `i` at joint option `o`.
-fn step(models: &Models, i: usize, o: usize, pre: &Prefix) -> Prefix {
-    let blk = &models.blocks[i];
-    let opt = &blk.options[o];
-    let mut next = vec![0.0; models.b_max + 1];
-    let mut cost = pre.cost + pre.missed * blk.options[blk.fallback].cost;
-    let mut missed = pre.missed;
-    for (b, &w) in pre.dist.iter().enumerate() {
-        if w == 0.0 {
-            continue;
-        }
-        cost += w * opt.cost;
-        let mut on_time = 0.0;
-        for (j, p) in opt.hist.p.iter().enumerate() {
-            let k = opt.hist.off + j;
-            if k > b {
-                break;
-            }
-            next[b - k] += w * p;
-            on_time += p;
-        }
-        missed += w * (1.0 - on_time).max(0.0);
+fn start(len: usize) -> Vec<f64> {
+    let mut d = vec![0.0; len];
+    d[0] = 1.0;
+    d
+}
+
+/// Weighted cost of joint option `o` of block `i` over the reference classes.
+fn option_cost(r: &Reference, i: usize, o: usize) -> f64 {
+    r.models.iter().zip(&r.weights).map(|(m, w)| w * m.blocks[i].options[o].cost).sum()
+}
+
+/// Latency (buckets, rounded up) and cost of every run at every block option.
+struct RunTable {
+    /// `lat[run][block][option]`
+    lat: Vec<Vec<Vec<u32>>>,
+    b_max: u32,
+}
+
+impl RunTable {
+    fn new(emp: &Empirical, models: &Models) -> RunTable {
+        let lat = (0..emp.runs.len())
+            .map(|r| {
+                models
+                    .blocks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, blk)| (0..blk.options.len()).map(|o| emp.block_bins(r, models, i, o)).collect())
+                    .collect()
+            })
+            .collect();
+        RunTable { lat, b_max: models.b_max as u32 }
     }
-    Prefix { dist: next, missed, cost }
+
+    fn miss(&self, choice: &[usize]) -> f64 {
+        let n = self.lat.len().max(1);
+        let late =
+            self.lat.iter().filter(|run| run.iter().zip(choice).map(|(b, &o)| b[o]).sum::<u32>() > self.b_max).count();
+        late as f64 / n as f64
+    }
 }
 
 struct Search<'a> {
-    models: &'a Models,
+    r: &'a Reference,
+    runs: Option<RunTable>,
     target: f64,
-    /// Cheapest option cost of every block and the sum over blocks `i..`: a lower bound.
+    costs: Vec<Vec<f64>>,
+    /// Cheapest option cost of every block, summed over blocks `i..`: a lower bound.
     floor: Vec<f64>,
     best: Option<(f64, f64, Vec<usize>)>,
     path: Vec<usize>,
 }
 
 impl Search<'_> {
-    fn dfs(&mut self, i: usize, pre: &Prefix) {
-        if i == self.models.blocks.len() {
-            if self.best.as_ref().is_none_or(|b| pre.cost < b.0) {
-                self.best = Some((pre.cost, pre.missed, self.path.clone()));
+    /// `dists[j]`: elapsed distribution of reference class `j` after the prefix.
+    fn dfs(&mut self, i: usize, dists: &[Vec<f64>], cost: f64) {
+        let n = self.r.models[0].blocks.len();
+        if i == n {
+            let model: f64 = dists.iter().zip(&self.r.weights).map(|(d, w)| w * (1.0 - d.iter().sum::<f64>())).sum();
+            let miss = model.max(self.runs.as_ref().map_or(0.0, |t| t.miss(&self.path)));
+            if miss <= self.target && self.best.as_ref().is_none_or(|b| cost < b.0) {
+                self.best = Some((cost, miss, self.path.clone()));
             }
             return;
         }
-        for o in 0..self.models.blocks[i].options.len() {
-            let next = step(self.models, i, o, pre);
-            // Misses only accumulate and costs only add up: prune.
-            if next.missed > self.target {
+        for o in 0..self.costs[i].len() {
+            let c = cost + self.costs[i][o];
+            if self.best.as_ref().is_some_and(|b| c + self.floor[i + 1] >= b.0) {
                 continue;
             }
-            if let Some(b) = &self.best {
-                if next.cost + self.floor[i + 1] >= b.0 {
-                    continue;
-                }
+            let next: Vec<Vec<f64>> = self
+                .r
+                .models
+                .iter()
+                .zip(dists)
+                .map(|(m, d)| step(&self.r.conv, &m.blocks[i].options[o].hist, d))
+                .collect();
+            // Misses only accumulate: prune.
+            let miss: f64 = next.iter().zip(&self.r.weights).map(|(d, w)| w * (1.0 - d.iter().sum::<f64>())).sum();
+            if miss > self.target {
+                continue;
             }
             self.path.push(o);
-            self.dfs(i + 1, &next);
+            self.dfs(i + 1, &next, c);
             self.path.pop();
         }
     }
 }
 
-fn evaluate(models: &Models, choice: &[usize]) -> (f64, f64) {
-    let e = forward(models, &constant_policy(models, choice));
-    (e.cost, e.miss)
-}
-
-pub(crate) fn search(models: &Models, target: f64) -> StaticChoice {
+/// The cheapest static plan with miss probability at most `target`;
+/// `fastest[i]` is block `i`'s fastest joint option (the start of the local
+/// search and the answer when nothing is feasible).
+pub(crate) fn search(r: &Reference, empirical: Option<&Empirical>, target: f64, fastest: &[usize]) -> StaticChoice {
+    let models = &r.models[0];
     let n = models.blocks.len();
-    let fastest: Vec<usize> = models.blocks.iter().map(|b| b.fallback).collect();
+    let costs: Vec<Vec<f64>> =
+        (0..n).map(|i| (0..models.blocks[i].options.len()).map(|o| option_cost(r, i, o)).collect()).collect();
+    let runs = empirical.map(|e| RunTable::new(e, models));
     let combos: f64 = models.blocks.iter().map(|b| b.options.len() as f64).product();
-    let support: f64 = models
-        .blocks
-        .iter()
-        .map(|b| b.options.iter().map(|o| o.hist.p.len().max(1) as f64).sum::<f64>() / b.options.len().max(1) as f64)
-        .sum::<f64>()
-        / n.max(1) as f64;
-    let work = combos * (models.b_max + 1) as f64 * support;
-    if work <= EXHAUSTIVE_WORK {
+    if combos * r.models.len() as f64 <= EXHAUSTIVE_WORK {
         let mut floor = vec![0.0; n + 1];
         for i in (0..n).rev() {
-            let cheapest = models.blocks[i].options.iter().map(|o| o.cost).fold(f64::INFINITY, f64::min);
-            floor[i] = floor[i + 1] + cheapest;
+            floor[i] = floor[i + 1] + costs[i].iter().copied().fold(f64::INFINITY, f64::min);
         }
-        let mut dist = vec![0.0; models.b_max + 1];
-        dist[models.b_max] = 1.0;
-        let mut s = Search { models, target, floor, best: None, path: Vec::with_capacity(n) };
-        s.dfs(0, &Prefix { dist, missed: 0.0, cost: 0.0 });
+        let dists: Vec<Vec<f64>> = r.models.iter().map(|_| start(models.b_max + 1)).collect();
+        let mut s = Search { r, runs, target, costs, floor, best: None, path: Vec::with_capacity(n) };
+        s.dfs(0, &dists, 0.0);
         if let Some((cost, miss, choice)) = s.best {
             return StaticChoice { choice, cost, miss, feasible: true, method: "exhaustive" };
         }
-        // Nothing meets the target: report the all-fastest plan.
-        let (cost, miss) = evaluate(models, &fastest);
-        return StaticChoice { choice: fastest, cost, miss, feasible: false, method: "exhaustive" };
+        let (cost, miss) = evaluate(r, s.runs.as_ref(), &s.costs, fastest);
+        return StaticChoice { choice: fastest.to_vec(), cost, miss, feasible: false, method: "exhaustive" };
     }
-    local_search(models, target, fastest)
+    local_search(r, runs.as_ref(), &costs, target, fastest.to_vec())
 }
 
-fn local_search(models: &Models, target: f64, start: Vec<usize>) -> StaticChoice {
+/// (cost, miss) of a static plan.
+fn evaluate(r: &Reference, runs: Option<&RunTable>, costs: &[Vec<f64>], choice: &[usize]) -> (f64, f64) {
+    let cost = choice.iter().enumerate().map(|(i, &o)| costs[i][o]).sum();
+    let mut model = 0.0;
+    for (m, w) in r.models.iter().zip(&r.weights) {
+        let mut d = start(m.b_max + 1);
+        for (i, &o) in choice.iter().enumerate() {
+            d = step(&r.conv, &m.blocks[i].options[o].hist, &d);
+        }
+        model += w * (1.0 - d.iter().sum::<f64>());
+    }
+    (cost, model.max(runs.map_or(0.0, |t| t.miss(choice))))
+}
+
+fn local_search(
+    r: &Reference,
+    runs: Option<&RunTable>,
+    costs: &[Vec<f64>],
+    target: f64,
+    start_plan: Vec<usize>,
+) -> StaticChoice {
     let method = "local search";
-    let (mut cost, miss) = evaluate(models, &start);
-    let mut choice = start;
+    let (mut cost, mut miss) = evaluate(r, runs, costs, &start_plan);
+    let mut choice = start_plan;
     if miss > target {
         return StaticChoice { choice, cost, miss, feasible: false, method };
     }
-    let mut cur_miss = miss;
+    let n = choice.len();
+    let len = r.models[0].b_max + 1;
     for _ in 0..MAX_MOVES {
-        let mut best: Option<(f64, f64, usize, usize)> = None;
-        for i in 0..models.blocks.len() {
-            for o in 0..models.blocks[i].options.len() {
-                if o == choice[i] {
-                    continue;
+        // Per reference class: prefix[i] = blocks < i, suffix[i] = blocks >= i.
+        let mut gains: Vec<(f64, f64, usize, usize)> = Vec::new();
+        let mut model_miss = vec![vec![0.0; 0]; n];
+        for (i, mm) in model_miss.iter_mut().enumerate() {
+            *mm = vec![0.0; costs[i].len()];
+        }
+        for (m, w) in r.models.iter().zip(&r.weights) {
+            let mut prefix = vec![start(len)];
+            for (i, &o) in choice.iter().enumerate() {
+                let next = step(&r.conv, &m.blocks[i].options[o].hist, &prefix[i]);
+                prefix.push(next);
+            }
+            let mut suffix = vec![start(len); n + 1];
+            for i in (0..n).rev() {
+                suffix[i] = step(&r.conv, &m.blocks[i].options[choice[i]].hist, &suffix[i + 1]);
+            }
+            for i in 0..n {
+                // Elapsed time of every block but i, then each option of block i.
+                let q = step_dist(&r.conv, &prefix[i], &suffix[i + 1]);
+                let mut cdf = Vec::with_capacity(len);
+                let mut acc = 0.0;
+                for v in &q {
+                    acc += v;
+                    cdf.push(acc);
                 }
-                let mut cand = choice.clone();
-                cand[i] = o;
-                let (c, m) = evaluate(models, &cand);
-                if m <= target && c < cost - 1e-12 * cost.abs().max(1.0) && best.is_none_or(|b| c < b.0) {
-                    best = Some((c, m, i, o));
+                for (o, slot) in model_miss[i].iter_mut().enumerate() {
+                    let h = &m.blocks[i].options[o].hist;
+                    let on: f64 =
+                        h.p.iter()
+                            .enumerate()
+                            .filter(|(j, _)| h.off + j < len)
+                            .map(|(j, p)| p * cdf[len - 1 - h.off - j])
+                            .sum();
+                    *slot += w * (1.0 - on);
                 }
             }
         }
-        let Some((c, m, i, o)) = best else { break };
-        choice[i] = o;
+        for i in 0..n {
+            for o in 0..costs[i].len() {
+                if o == choice[i] {
+                    continue;
+                }
+                let c = cost - costs[i][choice[i]] + costs[i][o];
+                if c >= cost - 1e-12 * cost.abs().max(1.0) || model_miss[i][o] > target {
+                    continue;
+                }
+                gains.push((c, model_miss[i][o], i, o));
+            }
+        }
+        gains.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // The cheapest move that also passes the empirical check.
+        let mv = gains.into_iter().find_map(|(c, mm, i, o)| {
+            let mut cand = choice.clone();
+            cand[i] = o;
+            let m = mm.max(runs.map_or(0.0, |t| t.miss(&cand)));
+            (m <= target).then_some((c, m, cand))
+        });
+        let Some((c, m, cand)) = mv else { break };
+        choice = cand;
         cost = c;
-        cur_miss = m;
+        miss = m;
     }
-    StaticChoice { choice, cost, miss: cur_miss, feasible: true, method }
+    StaticChoice { choice, cost, miss, feasible: true, method }
+}
+
+/// The convolution of two elapsed-time distributions (truncated).
+fn step_dist(conv: &Conv, a: &[f64], b: &[f64]) -> Vec<f64> {
+    let h = Hist::from_bins(b);
+    step(conv, &h, a)
 }

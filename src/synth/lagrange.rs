@@ -1,0 +1,256 @@
+//! One miss budget for the whole workflow: input classes share one Lagrange
+//! multiplier.
+//!
+//! The percentile constrains all runs together. With classes `k` of weight
+//! `w_k`, minimise `sum_k w_k C_k` subject to `sum_k w_k M_k <= 1 - p`. The
+//! Lagrangian separates: for one `lambda` every class solves its own DP (in
+//! parallel), and one bisection on `lambda` meets the aggregate target. A
+//! class that cannot meet the percentile alone is paid for by classes where
+//! misses are cheap, instead of every class spending its own allowance.
+//!
+//! Every candidate is judged on one yardstick, the [`Reference`]: the finest
+//! classes' models (their mixture keeps most of the dependence that one
+//! request's size creates between its stages) and, for a keyed profile, the
+//! requests themselves walked through the policy (no independence assumed at
+//! all). The miss probability a policy is held to is the larger of the two.
+//!
+//! Over-achievement: the miss probability is a step function of lambda, so
+//! the smallest feasible lambda can land under the target. The best static
+//! plan is kept as a candidate by the caller, and the policy just below the
+//! target (the largest infeasible lambda, [`Solved::below`]) can be mixed
+//! per run with the chosen one (see `plan.rs`).
+//!
+//! Unreachable states: the target only constrains states a run can reach
+//! from the full budget. Elsewhere the smallest feasible lambda may choose a
+//! size that misses for sure when another would not (it costs nothing on
+//! the profile). Such rules would hurt a run that drifts there, so at
+//! unreachable states where the choice misses for sure but the minimum-miss
+//! policy does not, its choice is taken instead (`protect`).
+
+use super::conv::Conv;
+use super::data::Empirical;
+use super::dp::{backward, Pass, EPS};
+use super::evaluate::forward;
+use super::grid::{Models, Policy};
+use rayon::prelude::*;
+
+/// Bisection stops when the bracket is this tight (relative) ...
+const LAMBDA_RATIO: f64 = 1.0005;
+/// ... or after this many steps: never an endless loop.
+const MAX_STEPS: usize = 60;
+/// States reached with less probability than this are unreachable (FFT noise is ~1e-17).
+const REACH_EPS: f64 = 1e-14;
+
+/// The yardstick every candidate is measured on.
+pub(crate) struct Reference {
+    /// Models of the finest classes, and their shares of the requests.
+    pub models: Vec<Models>,
+    pub weights: Vec<f64>,
+    /// The keyed requests and the finest class of each.
+    pub empirical: Option<(Empirical, Vec<usize>)>,
+    pub conv: Conv,
+}
+
+/// A set of classes to plan with (one class: no conditioning).
+pub(crate) struct Level {
+    pub models: Vec<Models>,
+    pub weights: Vec<f64>,
+    /// The class of this level that holds each reference class.
+    pub of_ref: Vec<usize>,
+}
+
+/// What a set of per-class policies does over all requests.
+#[derive(Debug, Clone)]
+pub(crate) struct Aggregate {
+    /// Expected cost per run: of the keyed requests walked through the
+    /// policy when there are (exact, whatever ties their stages together),
+    /// else of the model.
+    pub cost: f64,
+    pub model_cost: f64,
+    /// `max(model, empirical)`: what the target constrains.
+    pub miss: f64,
+    pub model_miss: f64,
+    pub empirical_miss: Option<f64>,
+    /// Per class of the level: (weight, cost, miss) on the model.
+    pub classes: Vec<(f64, f64, f64)>,
+}
+
+impl Reference {
+    /// Judge per-class policies of `level` (with `fallbacks` per reference
+    /// class when they differ from the models', e.g. a static plan).
+    pub fn evaluate(&self, level: &Level, policies: &[Policy]) -> Aggregate {
+        let per: Vec<(f64, f64)> = self
+            .models
+            .par_iter()
+            .enumerate()
+            .map(|(j, m)| {
+                let e = forward(m, &self.conv, &policies[level.of_ref[j]]);
+                (e.cost, e.miss)
+            })
+            .collect();
+        let mut classes = vec![(0.0, 0.0, 0.0); level.models.len()];
+        let (mut cost, mut miss) = (0.0, 0.0);
+        for (j, &(c, m)) in per.iter().enumerate() {
+            let w = self.weights[j];
+            cost += w * c;
+            miss += w * m;
+            let k = &mut classes[level.of_ref[j]];
+            k.0 += w;
+            k.1 += w * c;
+            k.2 += w * m;
+        }
+        for k in &mut classes {
+            if k.0 > 0.0 {
+                k.1 /= k.0;
+                k.2 /= k.0;
+            }
+        }
+        let empirical = self.empirical.as_ref().map(|(emp, class)| {
+            let (c, m) = (0..emp.runs.len())
+                .into_par_iter()
+                .map(|r| {
+                    let j = class[r];
+                    let (c, missed) = emp.walk(r, &self.models[j], &policies[level.of_ref[j]]);
+                    (c, usize::from(missed))
+                })
+                .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            let n = emp.runs.len().max(1) as f64;
+            (c / n, m as f64 / n)
+        });
+        let total = miss.max(empirical.map_or(0.0, |e| e.1));
+        Aggregate {
+            cost: empirical.map_or(cost, |e| e.0),
+            model_cost: cost,
+            miss: total,
+            model_miss: miss,
+            empirical_miss: empirical.map(|e| e.1),
+            classes,
+        }
+    }
+}
+
+/// The shared-lambda policy of one level.
+pub(crate) struct Solved {
+    /// Per class: the final pass (policy, ranked alternatives).
+    pub passes: Vec<Pass>,
+    pub lambda: f64,
+    pub aggregate: Aggregate,
+    /// False when even the largest lambda (minimum miss) misses the target.
+    pub feasible: bool,
+    /// DP passes spent (for the provenance string and the bench).
+    pub dp_passes: usize,
+    /// The cheaper policies just below the target, with their lambda and aggregate.
+    pub below: Option<(f64, Vec<Pass>, Aggregate)>,
+}
+
+fn policies_at(level: &Level, conv: &Conv, lambda: f64) -> Vec<Policy> {
+    level.models.par_iter().map(|m| backward(m, conv, lambda, None, None).policy).collect()
+}
+
+/// Bisect one lambda (log scale) until the aggregate miss is just under `target`.
+pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64) -> Solved {
+    let conv = &reference.conv;
+    // Lambda is in cost units: scale it by the most a run can cost, so that
+    // at the top of the range one unit of miss probability outweighs any cost.
+    let scale = level.models.iter().map(Models::cost_scale).fold(1e-12, f64::max);
+    let lambda_max = scale * 1e9;
+    let k = level.models.len();
+    let mut passes = k;
+    let eval = |p: &[Policy]| reference.evaluate(level, p);
+    let free = policies_at(level, conv, 0.0);
+    let free_eval = eval(&free);
+    let mut below: Option<(f64, Vec<Policy>, Aggregate)> = None;
+    let mut robust: Option<Vec<Pass>> = None;
+    let (lambda, feasible, mut policies) = if free_eval.miss <= target {
+        (0.0, true, free)
+    } else {
+        passes += k;
+        let top_passes: Vec<Pass> =
+            level.models.par_iter().map(|m| backward(m, conv, lambda_max, None, None)).collect();
+        let top: Vec<Policy> = top_passes.iter().map(|p| p.policy.clone()).collect();
+        robust = Some(top_passes);
+        if eval(&top).miss > target {
+            (lambda_max, false, top)
+        } else {
+            let (mut lo, mut hi) = (scale * 1e-6, lambda_max);
+            let mut best = top;
+            passes += k;
+            let low = policies_at(level, conv, lo);
+            let low_eval = eval(&low);
+            if low_eval.miss <= target {
+                hi = lo;
+                best = low;
+            } else {
+                below = Some((lo, low, low_eval));
+                let mut steps = 0;
+                while hi / lo > LAMBDA_RATIO && steps < MAX_STEPS {
+                    steps += 1;
+                    let mid = (lo * hi).sqrt();
+                    passes += k;
+                    let p = policies_at(level, conv, mid);
+                    let e = eval(&p);
+                    if e.miss <= target {
+                        hi = mid;
+                        best = p;
+                    } else {
+                        lo = mid;
+                        below = Some((mid, p, e));
+                    }
+                }
+            }
+            (hi, true, best)
+        }
+    };
+    for (c, pol) in policies.iter_mut().enumerate() {
+        protect(&level.models[c], conv, pol, &mut robust, c, level, lambda_max, &mut passes);
+    }
+    // One more pass per class: ranked lists of the final policy.
+    passes += k;
+    let finals: Vec<Pass> =
+        level.models.par_iter().zip(&policies).map(|(m, p)| backward(m, conv, lambda, Some(p), Some(tol))).collect();
+    let aggregate = eval(&policies);
+    let below = below.map(|(l, mut pols, _)| {
+        for (c, pol) in pols.iter_mut().enumerate() {
+            protect(&level.models[c], conv, pol, &mut robust, c, level, lambda_max, &mut passes);
+        }
+        passes += k;
+        let ps: Vec<Pass> =
+            level.models.par_iter().zip(&pols).map(|(m, p)| backward(m, conv, l, Some(p), Some(tol))).collect();
+        let agg = eval(&pols);
+        (l, ps, agg)
+    });
+    Solved { passes: finals, lambda, aggregate, feasible, dp_passes: passes, below }
+}
+
+/// Protect unreachable states (see the module notes): where `policy` misses
+/// for sure but the minimum-miss policy does not, take the latter's choice.
+#[allow(clippy::too_many_arguments)]
+fn protect(
+    models: &Models,
+    conv: &Conv,
+    policy: &mut Policy,
+    robust: &mut Option<Vec<Pass>>,
+    class: usize,
+    level: &Level,
+    lambda_max: f64,
+    passes: &mut usize,
+) {
+    let reach = forward(models, conv, policy).reach;
+    let cur = backward(models, conv, 0.0, Some(policy), None);
+    *passes += 1;
+    let sacrificed = |i: usize, b: usize| reach[i][b] <= REACH_EPS && cur.miss_from[i][b] >= 1.0 - EPS;
+    if !(0..models.blocks.len()).any(|i| (0..=models.b_max).any(|b| sacrificed(i, b))) {
+        return;
+    }
+    let r = robust.get_or_insert_with(|| {
+        *passes += level.models.len();
+        level.models.par_iter().map(|m| backward(m, conv, lambda_max, None, None)).collect()
+    });
+    for (i, row) in policy.iter_mut().enumerate() {
+        for (b, choice) in row.iter_mut().enumerate() {
+            if sacrificed(i, b) && r[class].miss_from[i][b] < 1.0 - EPS {
+                *choice = r[class].policy[i][b];
+            }
+        }
+    }
+}

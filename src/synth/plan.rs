@@ -1,0 +1,673 @@
+//! One synthesis, start to end: the reference model, the candidates
+//! (static, unconditioned, conditioned on 2, 3, ... classes), the choice
+//! over all requests, and the rules.
+//!
+//! Every candidate is condensed into the rules the adapter will read and
+//! judged on the same reference (see `lagrange.rs`). The chosen plan is the
+//! cheapest that meets the target, except that a more complex plan (more
+//! classes; any DP plan over the static one) must save at least
+//! `min_gain`: a conditioned plan is never shipped when it is not clearly
+//! better in aggregate than the unconditioned one and than static.
+
+use super::classes;
+use super::condense::{condense, Ranked};
+use super::conv::Conv;
+use super::data::Data;
+use super::dp::Pass;
+use super::evaluate::{constant_policy, policy_from_tables};
+use super::grid::{Models, Policy};
+use super::json_safe::summary_value;
+use super::lagrange::{solve, Aggregate, Level, Reference, Solved};
+use super::options::{validate, Mode, SynthOptions};
+use super::{percentile, static_plan, SynthError};
+use crate::hints::{
+    CandidateSummary, Classifier, Hint, HintSet, Late, PlanSummary, Provenance, Rule, RuleTable, TableSummary,
+    SCHEMA_VERSION,
+};
+use crate::model::{Size, Workflow};
+use crate::profile::Profile;
+use rayon::prelude::*;
+
+/// Slack on the miss target (float noise only): a plan missing exactly one
+/// run in ten meets p90 although `1 - 0.9` is 0.09999999999999998.
+pub(crate) const FEASIBILITY_EPS: f64 = 1e-9;
+/// Smoothed rules may cost this much more (relative) than the exact ones:
+/// fewer, steadier rules are worth a rounding error, not a real loss.
+const SMOOTHING_SLACK: f64 = 0.002;
+/// Rounds of raising lambda when capped rules miss the target.
+const MAX_CAP_ROUNDS: usize = 8;
+/// Mixtures with a smaller share of the cheaper policy are dropped.
+const MIN_MIX_SHARE: f64 = 0.01;
+
+/// The reference model, the classes to try, and the static plan.
+pub(crate) struct Setup<'a> {
+    pub data: Data<'a>,
+    pub classifiers: Vec<Classifier>,
+    pub reference: Reference,
+    pub target: f64,
+    pub static_plan: static_plan::StaticChoice,
+    /// Per stage: the late fallback option.
+    pub fallback: Vec<usize>,
+    pub fastest: Vec<usize>,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(wf: &'a Workflow, profile: &Profile, opts: &SynthOptions) -> Result<Setup<'a>, SynthError> {
+        validate(opts)?;
+        wf.check_joint_options()?;
+        let data = Data::new(wf, profile)?;
+        let target = 1.0 - wf.slo().percentile + FEASIBILITY_EPS;
+        let classifiers = if opts.mode == Mode::Stochastic && opts.max_classes > 1 {
+            classes::candidates(&data, opts.max_classes, opts.min_class_samples)
+        } else {
+            vec![Classifier::single(wf.features().to_vec())]
+        };
+        let finest = classifiers.last().expect("at least one class").clone();
+        let level = build_level(&data, &finest, opts)?;
+        let empirical = data.empirical(opts.buckets).map(|e| {
+            let class: Vec<usize> =
+                e.runs.iter().map(|r| r.features.as_ref().map_or(0, |x| finest.class_of(x))).collect();
+            (e, class)
+        });
+        let mut reference =
+            Reference { models: level.models, weights: level.weights, empirical, conv: Conv::new(opts.buckets + 1) };
+        let fastest = data.fastest();
+        let fastest_joint: Vec<usize> = reference.models[0]
+            .blocks
+            .iter()
+            .map(|b| b.compose(&b.stages.iter().map(|&s| fastest[s]).collect::<Vec<_>>()))
+            .collect();
+        let st = static_plan::search(&reference, reference.empirical.as_ref().map(|e| &e.0), target, &fastest_joint);
+        let mut static_stage = vec![0usize; wf.stages().len()];
+        for (blk, &o) in reference.models[0].blocks.iter().zip(&st.choice) {
+            for (m, &si) in blk.stages.iter().enumerate() {
+                static_stage[si] = blk.digit(o, m);
+            }
+        }
+        let fallback = match opts.late {
+            Late::Static => static_stage,
+            Late::Cheapest => data.cheapest(),
+            Late::Fastest => fastest.clone(),
+        };
+        for m in &mut reference.models {
+            m.set_fallback(&fallback);
+        }
+        Ok(Setup { data, classifiers, reference, target, static_plan: st, fallback, fastest })
+    }
+
+    /// A level of classes, with this synthesis's fallbacks.
+    fn level(&self, c: &Classifier, opts: &SynthOptions) -> Result<Level, SynthError> {
+        let mut l = build_level(&self.data, c, opts)?;
+        for m in &mut l.models {
+            m.set_fallback(&self.fallback);
+        }
+        // Which class of `c` holds each reference class: classify one of its requests.
+        let finest = self.classifiers.last().expect("at least one class");
+        l.of_ref =
+            (0..finest.count()).map(|j| representative(&self.data, finest, j).map_or(0, |x| c.class_of(&x))).collect();
+        Ok(l)
+    }
+}
+
+/// Per-class models and weights of classifier `c` (no class split for one class).
+fn build_level(data: &Data, c: &Classifier, opts: &SynthOptions) -> Result<Level, SynthError> {
+    if c.count() == 1 {
+        let m = data.models(opts.buckets, opts.smoothing, None)?;
+        return Ok(Level { models: vec![m], weights: vec![1.0], of_ref: vec![0] });
+    }
+    let models: Vec<Models> = (0..c.count())
+        .into_par_iter()
+        .map(|k| data.models(opts.buckets, opts.smoothing, Some((c, k))))
+        .collect::<Result<_, _>>()?;
+    Ok(Level { models, weights: data.weights(c), of_ref: (0..c.count()).collect() })
+}
+
+/// The feature vector of one sample in class `j` of `c`.
+fn representative(data: &Data, c: &Classifier, j: usize) -> Option<Vec<f64>> {
+    if let Some(r) = &data.keyed {
+        if let Some(x) = r.features.iter().flatten().find(|x| c.class_of(x) == j) {
+            return Some(x.clone());
+        }
+    }
+    data.entries.iter().flatten().filter_map(|e| e.feats.as_ref()).flatten().find(|x| c.class_of(x) == j).cloned()
+}
+
+/// A static plan as hints: one rule per function from budget 0 on.
+fn static_tables(wf: &Workflow, models: &Models, choice: &[usize]) -> Vec<RuleTable> {
+    let mut tables = vec![RuleTable::default(); wf.stages().len()];
+    for (blk, &o) in models.blocks.iter().zip(choice) {
+        for (m, &si) in blk.stages.iter().enumerate() {
+            let size = wf.stages()[si].options[blk.digit(o, m)];
+            tables[si].rules = vec![Rule { min_remaining_ms: 0.0, sizes: vec![size] }];
+        }
+    }
+    tables
+}
+
+/// One plan, as rules, judged on the reference.
+#[derive(Debug, Clone)]
+struct Candidate {
+    name: String,
+    /// Index in `Setup::classifiers`; `None` for the static plan.
+    level: Option<usize>,
+    /// Per class of the level: one rule table per stage.
+    tables: Vec<Vec<RuleTable>>,
+    aggregate: Aggregate,
+    lambda: Option<f64>,
+    source: &'static str,
+    /// A per-run mixture with the policy just below the target (`mix` option).
+    mix: Option<Mix>,
+}
+
+impl Candidate {
+    /// Expected cost and miss probability over all requests (of the mixture, when mixed).
+    fn cost(&self) -> f64 {
+        self.mix
+            .as_ref()
+            .map_or(self.aggregate.cost, |m| m.share * m.aggregate.cost + (1.0 - m.share) * self.aggregate.cost)
+    }
+    fn miss(&self) -> f64 {
+        self.mix
+            .as_ref()
+            .map_or(self.aggregate.miss, |m| m.share * m.aggregate.miss + (1.0 - m.share) * self.aggregate.miss)
+    }
+    fn feasible(&self, target: f64) -> bool {
+        self.miss() <= target
+    }
+    fn summary(&self, target: f64) -> CandidateSummary {
+        CandidateSummary {
+            name: self.name.clone(),
+            expected_cost: summary_value(self.cost()),
+            miss_probability: summary_value(self.miss()),
+            feasible: self.feasible(target),
+        }
+    }
+}
+
+/// Judge per-class rule tables of `level` on the reference.
+fn judge(wf: &Workflow, setup: &Setup, level: &Level, tables: &[Vec<RuleTable>]) -> Result<Aggregate, SynthError> {
+    let policies: Vec<Policy> = tables
+        .iter()
+        .zip(&level.models)
+        .map(|(t, m)| policy_from_tables(wf, m, &t.iter().collect::<Vec<_>>()))
+        .collect::<Result<_, _>>()?;
+    Ok(setup.reference.evaluate(level, &policies))
+}
+
+/// Condense per-class policies into rules: the smoothed rules (short
+/// flickering runs folded into a neighbour, see `condense.rs`) win when the
+/// whole plan still meets the target and costs at most `SMOOTHING_SLACK`
+/// more than the exact rules. With `max_rules`, merging is steered by
+/// `cost + lambda * miss`; when the capped plan misses the target, lambda
+/// is raised tenfold and the merge redone, a bounded number of times.
+#[allow(clippy::too_many_arguments)]
+fn condensed(
+    wf: &Workflow,
+    setup: &Setup,
+    level: &Level,
+    policies: &[Policy],
+    ranked: &[Option<&Ranked>],
+    max_rules: Option<usize>,
+    lambda: Option<f64>,
+) -> Result<(Vec<Vec<RuleTable>>, Aggregate), SynthError> {
+    let target = setup.target;
+    let conv = &setup.reference.conv;
+    let scale = level.models.iter().map(Models::cost_scale).fold(1e-12, f64::max);
+    let mut lam = lambda.filter(|l| *l > 0.0).unwrap_or(scale * 10.0);
+    let mut best: Option<(Vec<Vec<RuleTable>>, Aggregate)> = None;
+    for _ in 0..MAX_CAP_ROUNDS {
+        let cap = max_rules.map(|m| (m, lam));
+        let run = |smooth: bool| -> Vec<Vec<RuleTable>> {
+            level
+                .models
+                .iter()
+                .zip(policies)
+                .zip(ranked)
+                .map(|((m, p), r)| condense(wf, m, conv, &mut p.clone(), *r, cap, smooth))
+                .collect()
+        };
+        let plain = run(false);
+        let pa = judge(wf, setup, level, &plain)?;
+        let smooth = run(true);
+        let sa = judge(wf, setup, level, &smooth)?;
+        let take_smooth = if pa.miss <= target {
+            sa.miss <= target && sa.cost <= pa.cost * (1.0 + SMOOTHING_SLACK)
+        } else {
+            sa.miss < pa.miss
+        };
+        let cand = if take_smooth { (smooth, sa) } else { (plain, pa) };
+        let done = max_rules.is_none() || cand.1.miss <= target;
+        if best.as_ref().is_none_or(|b| cand.1.miss < b.1.miss || done) {
+            best = Some(cand);
+        }
+        if done {
+            break;
+        }
+        lam *= 10.0;
+    }
+    best.ok_or_else(|| SynthError::Hints("internal error: no condensation round ran".into()))
+}
+
+fn dp_candidate(
+    wf: &Workflow,
+    setup: &Setup,
+    level: &Level,
+    idx: usize,
+    solved: &Solved,
+    opts: &SynthOptions,
+) -> Result<Candidate, SynthError> {
+    let policies: Vec<Policy> = solved.passes.iter().map(|p| p.policy.clone()).collect();
+    let ranked: Vec<Option<&Ranked>> = solved.passes.iter().map(|p| p.ranked.as_ref()).collect();
+    let (tables, aggregate) = condensed(wf, setup, level, &policies, &ranked, opts.max_rules, Some(solved.lambda))?;
+    let k = level.models.len();
+    let name = if k == 1 { "unconditioned".to_string() } else { format!("{k} classes") };
+    let mut c =
+        Candidate { name, level: Some(idx), tables, aggregate, lambda: Some(solved.lambda), source: "dp", mix: None };
+    if opts.mix && opts.max_rules.is_none() && c.feasible(setup.target) {
+        if let Some(below) = &solved.below {
+            c.mix = mixture(wf, setup, level, &c, below)?;
+        }
+    }
+    Ok(c)
+}
+
+/// The cheapest feasible candidate, where each step up in complexity
+/// (the order of `cands`) must save at least `min_gain`; none feasible:
+/// the least missing.
+fn choose(cands: &[Candidate], target: f64, min_gain: f64) -> usize {
+    let mut best: Option<usize> = None;
+    for (i, c) in cands.iter().enumerate() {
+        if !c.feasible(target) {
+            continue;
+        }
+        match best {
+            None => best = Some(i),
+            Some(b) if c.cost() < cands[b].cost() * (1.0 - min_gain) => best = Some(i),
+            _ => {}
+        }
+    }
+    best.unwrap_or_else(|| {
+        (0..cands.len())
+            .min_by(|&a, &b| {
+                cands[a].miss().total_cmp(&cands[b].miss()).then(cands[a].cost().total_cmp(&cands[b].cost()))
+            })
+            .unwrap_or(0)
+    })
+}
+
+/// The cheaper policy of a per-run mixture and the share of runs that follow it.
+#[derive(Debug, Clone)]
+struct Mix {
+    tables: Vec<Vec<RuleTable>>,
+    aggregate: Aggregate,
+    share: f64,
+}
+
+/// Mix the feasible chosen plan with the policy just below the target, in
+/// the share that spends the miss allowance exactly. Cost and miss are
+/// linear in the share because each run follows one policy from start to end.
+fn mixture(
+    wf: &Workflow,
+    setup: &Setup,
+    level: &Level,
+    chosen: &Candidate,
+    below: &(f64, Vec<Pass>, Aggregate),
+) -> Result<Option<Mix>, SynthError> {
+    let (l, passes, _) = below;
+    let policies: Vec<Policy> = passes.iter().map(|p| p.policy.clone()).collect();
+    let ranked: Vec<Option<&Ranked>> = passes.iter().map(|p| p.ranked.as_ref()).collect();
+    let (tables, aggregate) = condensed(wf, setup, level, &policies, &ranked, None, Some(*l))?;
+    let (c, m) = (&chosen.aggregate, &aggregate);
+    let target = setup.target - FEASIBILITY_EPS;
+    if !(m.miss > target && m.cost < c.cost && m.miss > c.miss) {
+        return Ok(None);
+    }
+    // Round the share down to 1e-6 so the mixture stays within the target.
+    let share = (((target - c.miss) / (m.miss - c.miss)) * 1e6).floor() / 1e6;
+    Ok((MIN_MIX_SHARE..1.0).contains(&share).then_some(Mix { tables, aggregate, share }))
+}
+
+/// Synthesize the hint set of `wf` from `profile`.
+pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<HintSet, SynthError> {
+    let setup = Setup::new(wf, profile, opts)?;
+    let target = setup.target;
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    if !wf.features().is_empty() && !setup.data.featured {
+        warnings.push(format!(
+            "workflow '{}' declares request features {:?} but the profile's samples do not all carry them: \
+             no input classes (profile with the workflow's requests to record them)",
+            wf.name(),
+            wf.features()
+        ));
+    }
+    thin_profile_warning(&setup, &mut warnings);
+    let st = &setup.static_plan;
+    let level1 = setup.level(&setup.classifiers[0], opts)?;
+    let static_tables_ = static_tables(wf, &level1.models[0], &st.choice);
+    let static_agg = setup.reference.evaluate(&level1, &[constant_policy(&level1.models[0], &st.choice)]);
+    let static_c = Candidate {
+        name: "static".into(),
+        level: None,
+        tables: vec![static_tables_],
+        aggregate: static_agg,
+        lambda: None,
+        source: "static",
+        mix: None,
+    };
+    notes
+        .push(format!("static({}) cost={:.6} miss={:.6}", st.method, static_c.aggregate.cost, static_c.aggregate.miss));
+    let mut cands = vec![static_c];
+    let mut levels = vec![level1];
+    let mut solved: Vec<Option<Solved>> = vec![None];
+    match opts.mode {
+        Mode::Stochastic => {
+            for c in &setup.classifiers[1..] {
+                levels.push(setup.level(c, opts)?);
+            }
+            let s: Vec<Solved> =
+                levels.par_iter().map(|l| solve(l, &setup.reference, target, opts.tolerance)).collect();
+            for (i, (l, sv)) in levels.iter().zip(&s).enumerate() {
+                let c = dp_candidate(wf, &setup, l, i, sv, opts)?;
+                notes.push(format!(
+                    "[{}: lambda={:.6e} dp_feasible={} dp_passes={} policy_cost={:.6} (model {:.6}) policy_miss={:.6} (model {:.6}, requests {}) rules_cost={:.6} rules_miss={:.6}]",
+                    c.name,
+                    sv.lambda,
+                    sv.feasible,
+                    sv.dp_passes,
+                    sv.aggregate.cost,
+                    sv.aggregate.model_cost,
+                    sv.aggregate.miss,
+                    sv.aggregate.model_miss,
+                    sv.aggregate.empirical_miss.map_or("-".into(), |m| format!("{m:.6}")),
+                    c.aggregate.cost,
+                    c.aggregate.miss
+                ));
+                cands.push(c);
+            }
+            solved.extend(s.into_iter().map(Some));
+        }
+        Mode::Percentile => {
+            let l = &levels[0];
+            let pp = percentile::solve(&l.models[0], wf.slo().percentile, opts.tolerance);
+            let (tables, aggregate) =
+                condensed(wf, &setup, l, &[pp.policy], &[Some(&pp.ranked)], opts.max_rules, None)?;
+            notes.push(format!("[percentile: per-block quantile={:.6}]", pp.q));
+            cands.push(Candidate {
+                name: "percentile".into(),
+                level: Some(0),
+                tables,
+                aggregate,
+                lambda: None,
+                source: "percentile",
+                mix: None,
+            });
+        }
+    }
+    // Percentile mode is a baseline: its plan is the answer, whatever static costs.
+    let chosen_i = match opts.mode {
+        Mode::Percentile => 1,
+        Mode::Stochastic => choose(&cands, target, opts.min_gain),
+    };
+    let chosen = cands[chosen_i].clone();
+    let nclasses = chosen.tables.len();
+    // Runs without features: the better of static and unconditioned.
+    let unknown = if nclasses > 1 { cands[choose(&cands[..2], target, opts.min_gain)].clone() } else { chosen.clone() };
+    if opts.mix && chosen.mix.is_none() && chosen.level.is_some() {
+        notes.push("mix: no cheaper policy just below the target to mix with".into());
+    }
+    let mix = chosen.mix.clone();
+    let reason = reason(&cands, chosen_i, target, opts.min_gain);
+    let feasible = chosen.feasible(target);
+    if !feasible {
+        warnings.push(format!(
+            "deadline {} ms at percentile {} is infeasible on the profile: the best plan misses {:.4} of runs, \
+             more than the allowed {:.4}; the hints minimise the miss probability (runs that cannot make it get the late policy)",
+            wf.slo().deadline_ms,
+            wf.slo().percentile,
+            chosen.miss(),
+            1.0 - wf.slo().percentile
+        ));
+    }
+    if let Some(a) = wf.approximation() {
+        warnings.push(format!("workflow '{}': {a}", wf.name()));
+    }
+    // Tables: the classes', then the unknown-class one.
+    let mut per_table: Vec<Vec<RuleTable>> = chosen.tables.clone();
+    let mut alt: Vec<Vec<RuleTable>> = match &mix {
+        Some(m) => m.tables.clone(),
+        None => Vec::new(),
+    };
+    let mut summary = Vec::new();
+    let weights = chosen.level.map_or(vec![1.0], |li| levels[li].weights.clone());
+    let (mixed_cost, mixed_miss) = match &mix {
+        Some(m) => (
+            m.share * m.aggregate.cost + (1.0 - m.share) * chosen.aggregate.cost,
+            m.share * m.aggregate.miss + (1.0 - m.share) * chosen.aggregate.miss,
+        ),
+        None => (chosen.aggregate.cost, chosen.aggregate.miss),
+    };
+    if nclasses > 1 {
+        for (k, &(w, c, m)) in chosen.aggregate.classes.iter().enumerate() {
+            let (c, m, prim) = match &mix {
+                Some(x) => {
+                    let (xw, xc, xm) = x.aggregate.classes[k];
+                    let _ = xw;
+                    (
+                        x.share * xc + (1.0 - x.share) * c,
+                        x.share * xm + (1.0 - x.share) * m,
+                        Some((summary_value(c), summary_value(m))),
+                    )
+                }
+                None => (c, m, None),
+            };
+            summary.push(TableSummary {
+                class: Some(k),
+                weight: summary_value(weights.get(k).copied().unwrap_or(w)),
+                expected_cost: summary_value(c),
+                miss_probability: summary_value(m),
+                feasible,
+                source: chosen.source.into(),
+                lambda: chosen.lambda.map(summary_value),
+                mix: mix.as_ref().map(|x| x.share),
+                primary: prim,
+            });
+        }
+        per_table.push(unknown.tables[0].clone());
+        if !alt.is_empty() {
+            alt.push(vec![RuleTable::default(); wf.stages().len()]);
+        }
+        summary.push(TableSummary {
+            class: None,
+            weight: 1.0,
+            expected_cost: summary_value(unknown.aggregate.cost),
+            miss_probability: summary_value(unknown.aggregate.miss),
+            feasible: unknown.aggregate.miss <= target,
+            source: unknown.source.into(),
+            lambda: unknown.lambda.map(summary_value),
+            mix: None,
+            primary: None,
+        });
+    } else {
+        summary.push(TableSummary {
+            class: None,
+            weight: 1.0,
+            expected_cost: summary_value(mixed_cost),
+            miss_probability: summary_value(mixed_miss),
+            feasible,
+            source: chosen.source.into(),
+            lambda: chosen.lambda.map(summary_value),
+            mix: mix.as_ref().map(|x| x.share),
+            primary: mix.as_ref().map(|_| (summary_value(chosen.aggregate.cost), summary_value(chosen.aggregate.miss))),
+        });
+    }
+    let classes = (nclasses > 1).then(|| setup.classifiers[chosen.level.expect("classes come from a level")].clone());
+    let hints = wf
+        .stages()
+        .iter()
+        .enumerate()
+        .map(|(si, st)| Hint {
+            function: st.name.clone(),
+            options: st.options.clone(),
+            fastest: st.options[setup.fastest[si]],
+            fallback: st.options[setup.fallback[si]],
+            tables: per_table.iter().map(|t| t[si].clone()).collect(),
+            alt_tables: alt.iter().map(|t| t[si].clone()).collect(),
+        })
+        .collect();
+    let dt = wf.slo().deadline_ms / opts.buckets as f64;
+    let synthesis = format!(
+        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} keyed_requests={} {}",
+        opts.mode.name(),
+        opts.buckets,
+        opts.tolerance,
+        opts.max_rules.map_or("none".to_string(), |m| m.to_string()),
+        opts.max_classes,
+        opts.min_class_samples,
+        opts.smoothing,
+        opts.late,
+        opts.min_gain,
+        setup.data.keyed.as_ref().map_or(0, |k| k.len()),
+        notes.join(" ")
+    );
+    let created_unix_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let plan = PlanSummary {
+        expected_cost: summary_value(mixed_cost),
+        miss_probability: summary_value(mixed_miss),
+        feasible,
+        chosen: chosen.name.clone(),
+        candidates: cands.iter().map(|c| c.summary(target)).collect(),
+        miss_target: summary_value(target - FEASIBILITY_EPS),
+        reason,
+    };
+    let hs = HintSet {
+        schema_version: SCHEMA_VERSION,
+        workflow: wf.clone(),
+        late: opts.late,
+        classes,
+        hints,
+        summary,
+        plan,
+        provenance: Provenance {
+            profile_digest: profile.digest(),
+            workflow_digest: wf.digest(),
+            created_unix_s,
+            janus_version: env!("CARGO_PKG_VERSION").to_string(),
+            synthesis,
+        },
+        warnings,
+    };
+    // A hint set the loader would refuse is a bug here, not the user's: say so rather than hand it out.
+    hs.validate("<synthesized>").map_err(|e| SynthError::Hints(format!("internal error, please report: {e}")))?;
+    Ok(hs)
+}
+
+fn reason(cands: &[Candidate], chosen: usize, target: f64, min_gain: f64) -> String {
+    let c = &cands[chosen];
+    if !c.feasible(target) {
+        return format!("no candidate meets the target; '{}' misses least", c.name);
+    }
+    let cheapest = cands
+        .iter()
+        .filter(|x| x.feasible(target))
+        .min_by(|a, b| a.cost().total_cmp(&b.cost()))
+        .expect("the chosen one is feasible");
+    if cheapest.name == c.name {
+        format!("'{}' is the cheapest plan that meets the target", c.name)
+    } else {
+        format!(
+            "'{}' costs {:.2} % less but the saving is below min_gain ({:.2} %): '{}' is simpler",
+            cheapest.name,
+            100.0 * (1.0 - cheapest.cost() / c.cost()),
+            100.0 * min_gain,
+            c.name
+        )
+    }
+}
+
+/// Runs needed to estimate a miss probability of `1 - p` to within half of
+/// itself (one standard error): `4 p / (1 - p)`, 76 for p95.
+pub fn samples_needed(percentile: f64) -> usize {
+    (4.0 * percentile / (1.0 - percentile) - 1e-9).ceil() as usize
+}
+
+fn thin_profile_warning(setup: &Setup, warnings: &mut Vec<String>) {
+    let p = setup.data.wf.slo().percentile;
+    let need = samples_needed(p);
+    let (have, what) = match &setup.data.keyed {
+        Some(k) => (k.len(), "requests measured at every stage and size".to_string()),
+        None => {
+            let (n, si, oi) = setup
+                .data
+                .entries
+                .iter()
+                .enumerate()
+                .flat_map(|(s, per)| per.iter().enumerate().map(move |(o, e)| (e.lat.len(), s, o)))
+                .min()
+                .unwrap_or((0, 0, 0));
+            let st = &setup.data.wf.stages()[si];
+            (n, format!("samples of '{}' at {}", st.name, st.options[oi]))
+        }
+    };
+    if have < need {
+        warnings.push(format!(
+            "thin profile: {have} {what}, fewer than the {need} needed to estimate a {:.0}th-percentile tail \
+             (a miss rate of {:.1} % to within half of itself); the hints may miss the SLO on new requests: profile more",
+            p * 100.0,
+            (1.0 - p) * 100.0
+        ));
+    }
+}
+
+/// The best static plan: one size per stage.
+pub(crate) fn best_static(
+    wf: &Workflow,
+    profile: &Profile,
+    opts: &SynthOptions,
+) -> Result<(Vec<Size>, f64, f64, bool), SynthError> {
+    let setup = Setup::new(wf, profile, opts)?;
+    let st = &setup.static_plan;
+    let mut sizes = vec![Size::new(0, 0); wf.stages().len()];
+    for (blk, &o) in setup.reference.models[0].blocks.iter().zip(&st.choice) {
+        for (m, &si) in blk.stages.iter().enumerate() {
+            sizes[si] = wf.stages()[si].options[blk.digit(o, m)];
+        }
+    }
+    Ok((sizes, st.cost, st.miss, st.feasible))
+}
+
+/// What a hint set does on a profile: (expected cost, miss probability)
+/// over all requests, and per class of the hint set (weight, cost, miss).
+pub(crate) fn evaluate(hints: &HintSet, profile: &Profile, opts: &SynthOptions) -> Result<Aggregate, SynthError> {
+    hints.validate("<evaluate>").map_err(|e| SynthError::Hints(e.to_string()))?;
+    let wf = &hints.workflow;
+    let data = Data::new(wf, profile)?;
+    let c = hints.classes.clone().unwrap_or_else(|| Classifier::single(wf.features().to_vec()));
+    if c.count() > 1 && !data.featured {
+        return Err(SynthError::Features(
+            "the hint set has input classes but the profile's samples carry no request features".into(),
+        ));
+    }
+    let mut level = build_level(&data, &c, opts)?;
+    let fallback: Vec<usize> =
+        hints.hints.iter().map(|h| h.options.iter().position(|s| *s == h.fallback).unwrap_or(0)).collect();
+    for m in &mut level.models {
+        m.set_fallback(&fallback);
+    }
+    let empirical = data.empirical(opts.buckets).map(|e| {
+        let class = e.runs.iter().map(|r| r.features.as_ref().map_or(0, |x| c.class_of(x))).collect();
+        (e, class)
+    });
+    let policies: Vec<Policy> = (0..c.count())
+        .map(|k| {
+            policy_from_tables(wf, &level.models[k], &hints.hints.iter().map(|h| &h.tables[k]).collect::<Vec<_>>())
+        })
+        .collect::<Result<_, _>>()?;
+    let reference = Reference {
+        models: level.models.clone(),
+        weights: level.weights.clone(),
+        empirical,
+        conv: Conv::new(opts.buckets + 1),
+    };
+    Ok(reference.evaluate(&level, &policies))
+}
