@@ -5,10 +5,11 @@ provider's adapter turns the remaining deadline into a size in microseconds.
 
     import janus
     wf = janus.Workflow("pipeline", deadline_ms=20_000, percentile=0.95)
+    wf.feature("mib", lambda request: len(request) / 2**20)
     ...
     hints = janus.synthesize(wf, profile)
     adapter = janus.Adapter(hints)
-    adapter.decide("train", elapsed_ms=7_300)
+    adapter.decide("train", elapsed_ms=7_300, features={"mib": 12.5})
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from janus._janus import (
     AdapterError,
     CostModel,
     Decision,
+    FunctionAdapter,
     HintError,
     HintSet,
     JanusError,
@@ -31,10 +33,14 @@ from janus._janus import (
     ReplayError,
     Size,
     SynthesisError,
+    WorkflowBuilder,
     WorkflowError,
+    best_static,
+    quantile,
+    run_key,
+    synthesize,
 )
 from janus._janus import __version__ as __version__
-from janus.synthesis import best_static, synthesize
 from janus.traces import orion_workflow
 from janus.workflow import Workflow, sizes
 
@@ -63,6 +69,7 @@ __all__ = [
     "AdapterError",
     "CostModel",
     "Decision",
+    "FunctionAdapter",
     "HintError",
     "HintSet",
     "JanusError",
@@ -76,10 +83,13 @@ __all__ = [
     "SynthesisError",
     "WorkerPool",
     "Workflow",
+    "WorkflowBuilder",
     "WorkflowError",
     "best_static",
     "orion_workflow",
     "profile_workflow",
+    "quantile",
+    "run_key",
     "simulate",
     "sizes",
     "sweep",

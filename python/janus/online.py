@@ -21,8 +21,7 @@ import statistics
 import threading
 from typing import Any
 
-from janus._janus import Adapter, JanusError, NativeWorkflow, Profile
-from janus.synthesis import synthesize
+from janus._janus import Adapter, JanusError, NativeWorkflow, Profile, synthesize
 from janus.workflow import Workflow, native_of
 
 log = logging.getLogger("janus.online")
@@ -42,9 +41,9 @@ class Resynthesizer:
         **synth_options: Any,
     ) -> None:
         if not threshold > 1.0:
-            raise ValueError(f"threshold must be > 1 (a ratio of latencies), got {threshold}")
+            raise JanusError(f"threshold must be > 1 (a ratio of latencies), got {threshold}")
         if min_samples < 1:
-            raise ValueError(f"min_samples must be >= 1, got {min_samples}")
+            raise JanusError(f"min_samples must be >= 1, got {min_samples}")
         self.adapter = adapter
         self.workflow = native_of(workflow)
         self.profile = profile
@@ -96,13 +95,18 @@ class Resynthesizer:
 
     def corrected_profile(self, ratios: dict[str, float]) -> Profile:
         """The profile with every sample of each drifted function scaled by its ratio."""
-        out = Profile()
+        out = Profile(self.profile.feature_names)
         for fn in self.profile.functions():
             r = ratios.get(fn, 1.0)
             for size in self.profile.sizes(fn):
                 lat = self.profile.latencies(fn, size) * r
-                feats = self.profile.features(fn, size)
-                out.add(fn, size, lat, None if feats is None else feats.tolist())
+                out.add(
+                    fn,
+                    size,
+                    lat,
+                    keys=self.profile.keys(fn, size),
+                    features=self.profile.features(fn, size),
+                )
         return out
 
     def _resynthesize(self, ratios: dict[str, float]) -> None:

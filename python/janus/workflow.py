@@ -1,22 +1,28 @@
 """Workflows as the developer writes them: decorated Python functions in a DAG.
 
-The Python object keeps the callables and the feature extractors; the DAG and
-its validation live in Rust (``NativeWorkflow``), rebuilt on every change so a
-mistake (a cycle, an unknown name, a duplicate option) is raised at the line
-that makes it.
+The DAG and every check of it live in Rust (``janus.WorkflowBuilder``): each
+``function``/``add``/``feature``/``edge`` call is validated there at once, so
+a mistake (a cycle, an unknown name, a duplicate option) is raised at the
+line that makes it. This object keeps only what needs Python: the
+functions, and the request feature extractors.
+
+Request features belong to the request, not to a stage: a feature is a
+number computed from the request when a run starts (e.g. payload MiB); the
+profiler records it on every stage's samples, synthesis conditions every
+stage's latency on it, and the adapter takes it at every stage.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from janus._janus import CostModel, NativeWorkflow, Size, WorkflowError
+from janus._janus import CostModel, NativeWorkflow, Size, WorkflowBuilder, WorkflowError
 
 StageRef = str | Callable[..., Any]
+FeatureFn = Callable[[Any], float]
 
 
 def sizes(cpu_millis: int | Iterable[int], memory_mib: int | Iterable[int]) -> list[Size]:
@@ -32,15 +38,13 @@ class StageSpec:
     options: list[Size]
     fanout: int = 1
     fn: Callable[..., Any] | None = None
-    feature: Callable[[Any], float] | None = None
-    feature_name: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class Workflow:
-    """A DAG of functions with an end-to-end SLO.
+    """A DAG of functions with an end-to-end SLO and request features.
 
     >>> wf = Workflow("pipeline", deadline_ms=20_000, percentile=0.95)
+    >>> wf.feature("mib", lambda request: len(request["payload"]) / 2**20)
     >>> @wf.function(options=sizes([500, 1000], 512))
     ... def step(x): return x
     """
@@ -51,49 +55,59 @@ class Workflow:
         deadline_ms: float,
         percentile: float = 0.95,
         cost_model: CostModel | None = None,
+        features: Mapping[str, FeatureFn | None] | Sequence[str] | None = None,
     ) -> None:
+        self.cost_model = cost_model or CostModel()
+        self._builder = WorkflowBuilder(name, float(deadline_ms), float(percentile), self.cost_model)
         self.name = name
         self.deadline_ms = float(deadline_ms)
         self.percentile = float(percentile)
-        self.cost_model = cost_model or CostModel()
         self._stages: dict[str, StageSpec] = {}
+        self._features: dict[str, FeatureFn | None] = {}
         self._edges: list[tuple[str, str]] = []
         self._native: NativeWorkflow | None = None
-        if not (self.deadline_ms > 0 and self.deadline_ms != float("inf")):
-            raise WorkflowError(
-                f"workflow '{name}': deadline_ms must be positive and finite, got {deadline_ms}"
-            )
-        if not (0.0 < self.percentile < 1.0):
-            raise WorkflowError(
-                f"workflow '{name}': percentile must be in (0, 1), got {percentile}"
-            )
+        if isinstance(features, Mapping):
+            for fname, fn in features.items():
+                self.feature(fname, fn)
+        elif features is not None:
+            for fname in features:
+                self.feature(fname, None)
 
     # -- building -------------------------------------------------------
+    def feature(self, name: str, fn: FeatureFn | None = None) -> Any:
+        """Declare a request feature: ``fn(request) -> float``, known at every stage.
+
+        Without a function (traces, replays) the feature is only a name;
+        runs then need its value from elsewhere. The order of declaration is
+        the order of the feature vector the adapter takes. Returns ``fn``.
+        """
+        if fn is not None and not callable(fn):
+            raise WorkflowError(f"workflow '{self.name}': feature '{name}' needs a callable, got {fn!r}")
+        self._builder.add_feature(name)
+        self._features[name] = fn
+        self._native = None
+        return fn
+
     def function(
         self,
-        options: Sequence[Size],
+        options: Sequence[Size | tuple[int, int]],
         fanout: int = 1,
-        feature: Callable[[Any], float] | None = None,
         name: str | None = None,
-        feature_name: str | None = None,
+        **unexpected: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator: register a function as a stage with its size options.
-
-        ``feature``, if given, maps the function's argument to a number that
-        predicts its run time (e.g. input size in MiB); hints are then
-        conditioned on it.
-        """
+        """Decorator: register a function as a stage with its size options."""
+        if "feature" in unexpected or "feature_name" in unexpected:
+            raise WorkflowError(
+                f"workflow '{self.name}': features belong to the request, not to a stage: declare them "
+                "with Workflow.feature(name, fn) (fn receives the request)"
+            )
+        if unexpected:
+            raise WorkflowError(f"workflow '{self.name}': unknown argument(s) {sorted(unexpected)}")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.add(
-                name or fn.__name__,
-                options,
-                fanout=fanout,
-                fn=fn,
-                feature=feature,
-                feature_name=feature_name,
-            )
-            fn.__janus_stage__ = name or fn.__name__  # type: ignore[attr-defined]
+            stage = name or fn.__name__
+            self.add(stage, options, fanout=fanout, fn=fn)
+            fn.__janus_stage__ = stage  # type: ignore[attr-defined]
             return fn
 
         return register
@@ -101,78 +115,60 @@ class Workflow:
     def add(
         self,
         name: str,
-        options: Sequence[Size],
+        options: Sequence[Size | tuple[int, int]],
         fanout: int = 1,
         fn: Callable[..., Any] | None = None,
-        feature: Callable[[Any], float] | None = None,
-        feature_name: str | None = None,
     ) -> str:
         """Register a stage without a decorator (e.g. for traces with no code)."""
-        if name in self._stages:
-            raise WorkflowError(f"workflow '{self.name}': stage '{name}' is defined twice")
-        if feature is not None and not callable(feature):
-            raise WorkflowError(f"workflow '{self.name}': feature of '{name}' must be callable")
         if not isinstance(fanout, int) or isinstance(fanout, bool):
-            raise WorkflowError(
-                f"workflow '{self.name}': fanout of '{name}' must be an int, got {fanout!r}"
-            )
-        fname = feature_name or (getattr(feature, "__name__", "feature") if feature else None)
-        if fname == "<lambda>":
-            fname = "feature"
-        spec = StageSpec(name, [_as_size(s, name) for s in options], fanout, fn, feature, fname)
-        self._stages[name] = spec
-        try:
-            self._rebuild()
-        except Exception:
-            del self._stages[name]
-            self._rebuild_quietly()
-            raise
+            raise WorkflowError(f"workflow '{self.name}': fanout of '{name}' must be an int, got {fanout!r}")
+        opts = [_as_size(s, name) for s in options]
+        self._builder.add_stage(name, opts, fanout)
+        self._stages[name] = StageSpec(name, opts, fanout, fn)
+        self._native = None
         return name
 
     def edge(self, a: StageRef, b: StageRef) -> Workflow:
         """Add a dependency: ``b`` starts after ``a`` ends."""
         e = (self._ref(a), self._ref(b))
+        self._builder.add_edge(*e)
         self._edges.append(e)
-        try:
-            self._rebuild()
-        except Exception:
-            self._edges.pop()
-            self._rebuild_quietly()
-            raise
+        self._native = None
         return self
 
-    def chain(self, *stages: StageRef) -> Workflow:
-        """``a -> b -> c``; a list or tuple element is a parallel group."""
+    def chain(self, *stages: StageRef | Sequence[StageRef]) -> Workflow:
+        """``a -> b -> c``; a list or tuple element is a parallel group. All or nothing."""
         groups = [
             [self._ref(s) for s in x] if isinstance(x, (list, tuple)) else [self._ref(x)]
             for x in stages
         ]
-        added = 0
+        new = [(a, b) for g1, g2 in itertools.pairwise(groups) for a in g1 for b in g2]
         try:
-            for g1, g2 in itertools.pairwise(groups):
-                for a in g1:
-                    for b in g2:
-                        self._edges.append((a, b))
-                        added += 1
-            self._rebuild()
-        except Exception:
-            del self._edges[len(self._edges) - added :]
-            self._rebuild_quietly()
+            for a, b in new:
+                self._builder.add_edge(a, b)
+        except WorkflowError:
+            self._rebuild_builder()  # undo the edges of this call that got in
             raise
+        self._edges.extend(new)
+        self._native = None
         return self
 
     # -- reading --------------------------------------------------------
     @property
     def native(self) -> NativeWorkflow:
-        """The validated Rust workflow."""
+        """The validated Rust workflow (raises WorkflowError while it has no stage)."""
         if self._native is None:
-            self._rebuild()
-        assert self._native is not None
+            self._native = self._builder.build()
         return self._native
 
     @property
     def stages(self) -> list[str]:
         return list(self._stages)
+
+    @property
+    def features(self) -> list[str]:
+        """Names of the request features, in feature-vector order."""
+        return list(self._features)
 
     def stage(self, name: str) -> StageSpec:
         try:
@@ -190,6 +186,23 @@ class Workflow:
     def blocks(self) -> list[list[str]]:
         return self.native.blocks
 
+    def request_features(self, request: Any) -> list[float] | None:
+        """The request's feature vector, or None when the workflow declares no
+        features or one has no function. A feature function that raises or
+        returns a non-number raises WorkflowError naming it."""
+        if not self._features or any(fn is None for fn in self._features.values()):
+            return None
+        out = []
+        for fname, fn in self._features.items():
+            try:
+                v = float(fn(request))  # type: ignore[misc]
+            except Exception as e:  # noqa: BLE001 - the user's function may raise anything
+                raise WorkflowError(f"request feature '{fname}' failed: {type(e).__name__}: {e}") from e
+            if v != v or v in (float("inf"), float("-inf")):
+                raise WorkflowError(f"request feature '{fname}' is {v}: features must be finite")
+            out.append(v)
+        return out
+
     def with_deadline(self, deadline_ms: float, percentile: float | None = None) -> Workflow:
         """A copy with another SLO (for deadline sweeps)."""
         w = Workflow(
@@ -197,14 +210,16 @@ class Workflow:
             deadline_ms,
             self.percentile if percentile is None else percentile,
             self.cost_model,
+            features=dict(self._features),
         )
-        w._stages = dict(self._stages)
-        w._edges = list(self._edges)
-        w._rebuild()
+        for s in self._stages.values():
+            w.add(s.name, s.options, s.fanout, s.fn)
+        for a, b in self._edges:
+            w.edge(a, b)
         return w
 
     def to_json(self) -> str:
-        return json.dumps(self._spec())
+        return self.native.to_json()
 
     # -- internals -------------------------------------------------------
     def _ref(self, s: StageRef) -> str:
@@ -218,41 +233,20 @@ class Workflow:
             )
         return name
 
-    def _spec(self) -> dict:
-        cm = self.cost_model
-        return {
-            "name": self.name,
-            "slo": {"deadline_ms": self.deadline_ms, "percentile": self.percentile},
-            "cost_model": {"cpu_price": cm.cpu_price, "mem_price": cm.mem_price},
-            "stages": [
-                {
-                    "name": s.name,
-                    "options": [
-                        {"cpu_millis": o.cpu_millis, "memory_mib": o.memory_mib} for o in s.options
-                    ],
-                    "fanout": s.fanout,
-                    "feature": s.feature_name,
-                }
-                for s in self._stages.values()
-            ],
-            "edges": [list(e) for e in self._edges],
-        }
-
-    def _rebuild(self) -> None:
-        self._native = None
-        if self._stages:
-            self._native = NativeWorkflow.from_json(json.dumps(self._spec()))
-
-    def _rebuild_quietly(self) -> None:
-        try:
-            self._rebuild()
-        except WorkflowError:  # the state before the failed change was valid or empty
-            self._native = None
+    def _rebuild_builder(self) -> None:
+        b = WorkflowBuilder(self.name, self.deadline_ms, self.percentile, self.cost_model)
+        for fname in self._features:
+            b.add_feature(fname)
+        for s in self._stages.values():
+            b.add_stage(s.name, s.options, s.fanout)
+        for a, c in self._edges:
+            b.add_edge(a, c)
+        self._builder = b
 
     def __repr__(self) -> str:
         return (
             f"Workflow({self.name!r}, deadline_ms={self.deadline_ms}, percentile={self.percentile}, "
-            f"stages={self.stages})"
+            f"features={self.features}, stages={self.stages})"
         )
 
 
@@ -260,10 +254,11 @@ def _as_size(s: Any, stage: str) -> Size:
     if isinstance(s, Size):
         return s
     if isinstance(s, (tuple, list)) and len(s) == 2:
-        return Size(int(s[0]), int(s[1]))
-    raise WorkflowError(
-        f"stage '{stage}': option {s!r} is not a janus.Size or (cpu_millis, memory_mib)"
-    )
+        try:
+            return Size(s[0], s[1])
+        except WorkflowError as e:
+            raise WorkflowError(f"stage '{stage}': option {s!r}: {e}") from None
+    raise WorkflowError(f"stage '{stage}': option {s!r} is not a janus.Size or (cpu_millis, memory_mib)")
 
 
 def native_of(wf: Workflow | NativeWorkflow) -> NativeWorkflow:

@@ -143,6 +143,11 @@ impl Adapter {
         Ok(())
     }
 
+    /// The request features the hint set's workflow declares, in order.
+    pub fn feature_names(&self) -> Vec<String> {
+        self.current.load().hints.workflow.features().to_vec()
+    }
+
     pub fn observations(&self) -> &Observations {
         &self.observations
     }

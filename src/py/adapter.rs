@@ -1,13 +1,15 @@
-//! Binding of the adapter: decide (scalar and over numpy arrays), observe, swap.
+//! Binding of the adapter: decide (scalar, pre-bound per function, and over
+//! numpy arrays), observe, swap.
 
-use super::errors::{err, AdapterError};
+use super::errors::{adapter_error, err};
 use super::hints::PyHintSet;
 use super::model::PySize;
 use super::profile::PyProfile;
-use crate::adapter::{Adapter, Decision};
-use numpy::{IntoPyArray, PyReadonlyArray1};
+use crate::adapter::{run_key_of, Adapter, Decision, Query};
+use numpy::{IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyMapping, PyString};
+use std::sync::Arc;
 
 /// The size chosen for one invocation and why.
 #[pyclass(name = "Decision", module = "janus", frozen)]
@@ -19,7 +21,7 @@ impl PyDecision {
     fn size(&self) -> PySize {
         PySize(self.0.size)
     }
-    /// Index of the rule that chose the size; None when the adapter fell back.
+    /// Index of the rule that chose the size; None for a late run.
     #[getter]
     fn rule(&self) -> Option<usize> {
         self.0.rule
@@ -28,10 +30,11 @@ impl PyDecision {
     fn remaining_ms(&self) -> f64 {
         self.0.remaining_ms
     }
-    /// True when the budget was below every rule: fastest option, deadline at risk.
+    /// True when the budget was below every rule: the run is likely lost and
+    /// got the hint set's late fallback (see `HintSet.late`).
     #[getter]
-    fn best_effort(&self) -> bool {
-        self.0.best_effort
+    fn late(&self) -> bool {
+        self.0.late
     }
     /// False when no ranked size fit the free capacity.
     #[getter]
@@ -44,63 +47,165 @@ impl PyDecision {
     }
     fn __repr__(&self) -> String {
         format!(
-            "Decision(size={}, rule={:?}, remaining_ms={:.1}, best_effort={}, fits={}, input_class={:?})",
-            self.0.size, self.0.rule, self.0.remaining_ms, self.0.best_effort, self.0.fits, self.0.class
+            "Decision(size={}, rule={:?}, remaining_ms={:.1}, late={}, fits={}, input_class={:?})",
+            self.0.size, self.0.rule, self.0.remaining_ms, self.0.late, self.0.fits, self.0.class
         )
     }
 }
 
+/// Request features: None, one number, a sequence in the workflow's order,
+/// or a mapping from feature name to value.
+fn features_of(adapter: &Adapter, ob: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<f64>>> {
+    let Some(ob) = ob.filter(|o| !o.is_none()) else { return Ok(None) };
+    if ob.is_instance_of::<PyFloat>() || ob.is_instance_of::<PyInt>() {
+        return Ok(Some(vec![ob.extract::<f64>()?]));
+    }
+    if let Ok(m) = ob.cast::<PyMapping>() {
+        let names = adapter.feature_names();
+        let mut v = Vec::with_capacity(names.len());
+        for n in &names {
+            let x = m.get_item(n).map_err(|_| {
+                adapter_error(format!(
+                    "features: no value for request feature '{n}' (the workflow's features: {names:?})"
+                ))
+            })?;
+            v.push(x.extract::<f64>().map_err(|_| adapter_error(format!("features: '{n}' must be a number")))?);
+        }
+        if m.len()? > names.len() {
+            let keys: Vec<String> = m.keys()?.extract()?;
+            if let Some(extra) = keys.iter().find(|k| !names.contains(k)) {
+                return Err(adapter_error(format!(
+                    "features: '{extra}' is not a request feature of the workflow ({names:?})"
+                )));
+            }
+        }
+        return Ok(Some(v));
+    }
+    ob.extract::<Vec<f64>>().map(Some).map_err(|_| {
+        adapter_error(format!(
+            "features must be a number, a sequence of numbers or a mapping name -> number, got {}",
+            ob.get_type().name().map_or("?".into(), |n| n.to_string())
+        ))
+    })
+}
+
+/// A run key: an unsigned integer, or a string (an activation or request id).
+fn run_key(ob: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    let Some(ob) = ob.filter(|o| !o.is_none()) else { return Ok(None) };
+    if let Ok(s) = ob.cast::<PyString>() {
+        return Ok(Some(run_key_of(s.to_str()?)));
+    }
+    ob.extract::<u64>().map(Some).map_err(|_| {
+        adapter_error(format!(
+            "run_key must be a str or an int in 0..2**64, got {}",
+            ob.repr().map_or("?".into(), |r| r.to_string())
+        ))
+    })
+}
+
+fn decide(
+    adapter: &Adapter,
+    target: Result<&str, usize>,
+    elapsed_ms: f64,
+    features: Option<&Bound<'_, PyAny>>,
+    free: Option<PySize>,
+    key: Option<&Bound<'_, PyAny>>,
+) -> PyResult<PyDecision> {
+    let f = features_of(adapter, features)?;
+    let q = Query { elapsed_ms, features: f.as_deref(), free: free.map(|s| s.0), run_key: run_key(key)? };
+    let d = match target {
+        Ok(name) => adapter.decide(name, &q),
+        Err(i) => adapter.decide_at(i, &q),
+    };
+    d.map(PyDecision).map_err(err)
+}
+
 /// Evaluates a hint set at invocation time. Thread-safe; `decide` takes no lock.
 #[pyclass(name = "Adapter", module = "janus", frozen)]
-pub struct PyAdapter(Adapter);
+pub struct PyAdapter(Arc<Adapter>);
 
 #[pymethods]
 impl PyAdapter {
     #[new]
     fn new(hints: &PyHintSet) -> Self {
-        PyAdapter(Adapter::new(hints.0.clone()))
+        PyAdapter(Arc::new(Adapter::new(hints.0.clone())))
     }
 
-    /// Size for `function` after `elapsed_ms` of the workflow run. `run_key`
-    /// (an activation or request id, the same for every function of a run)
-    /// lets a hint set that mixes two policies per run pick this run's one.
-    #[pyo3(signature = (function, elapsed_ms, feature = None, free = None, run_key = None))]
+    /// Size for `function` after `elapsed_ms` of the workflow run. `features`:
+    /// the request's features (mapping name -> value, a sequence in the
+    /// workflow's order, or one number); the unconditioned rules without.
+    /// `free`: the node's free capacity. `run_key` (a str or int, the same for
+    /// every function of a run) lets a hint set that mixes two policies per
+    /// run pick this run's one.
+    #[pyo3(signature = (function, elapsed_ms, features = None, free = None, run_key = None))]
     fn decide(
         &self,
         function: &str,
         elapsed_ms: f64,
-        feature: Option<f64>,
+        features: Option<Bound<'_, PyAny>>,
         free: Option<PySize>,
-        run_key: Option<u64>,
+        run_key: Option<Bound<'_, PyAny>>,
     ) -> PyResult<PyDecision> {
-        self.0.decide_run(function, elapsed_ms, feature, free.map(|f| f.0), run_key).map(PyDecision).map_err(err)
+        decide(&self.0, Ok(function), elapsed_ms, features.as_ref(), free, run_key.as_ref())
     }
 
-    /// Vectorised decide: one decision per element of `elapsed_ms` (and of
-    /// `features` and `run_keys` (uint64) when given). Returns a dict of numpy
-    /// arrays: cpu_millis, memory_mib, rule (-1 = fallback), best_effort,
-    /// remaining_ms.
+    /// A handle pre-bound to `function`: `handle.decide(elapsed_ms, ...)`
+    /// skips the name lookup (for a provider's hot path).
+    fn function(&self, function: &str) -> PyResult<PyFunctionAdapter> {
+        let index = self.0.function_index(function).map_err(err)?;
+        Ok(PyFunctionAdapter { adapter: self.0.clone(), index, name: function.to_string() })
+    }
+
+    /// Vectorised decide for one function, from ONE snapshot of the hint set
+    /// (a concurrent swap never splits a batch): one decision per element of
+    /// `elapsed_ms`. `features`: an (n, d) array (or n values for one
+    /// feature); `run_keys`: uint64 array. Returns a dict of numpy arrays:
+    /// cpu_millis, memory_mib, rule (-1 = late), late, remaining_ms,
+    /// input_class (-1 = unconditioned).
     #[pyo3(signature = (function, elapsed_ms, features = None, free = None, run_keys = None))]
     fn decide_many<'py>(
         &self,
         py: Python<'py>,
         function: &str,
         elapsed_ms: PyReadonlyArray1<'py, f64>,
-        features: Option<PyReadonlyArray1<'py, f64>>,
+        features: Option<Bound<'py, PyAny>>,
         free: Option<PySize>,
         run_keys: Option<PyReadonlyArray1<'py, u64>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let el = elapsed_ms.as_array();
-        let feats = features.as_ref().map(|f| f.as_array());
-        let keys = run_keys.as_ref().map(|k| k.as_array());
-        let lens = [("feature values", feats.as_ref().map(|f| f.len())), ("run keys", keys.as_ref().map(|k| k.len()))];
-        for (what, len) in lens {
-            if let Some(n) = len.filter(|&n| n != el.len()) {
-                return Err(AdapterError::new_err(format!("decide_many: {} elapsed times but {n} {what}", el.len())));
+        let el = elapsed_ms.as_slice()?;
+        let n = el.len();
+        // Features as one row-major buffer of n rows.
+        let feats: Option<(Vec<f64>, usize)> = match features.as_ref().filter(|f| !f.is_none()) {
+            None => None,
+            Some(f) => {
+                if let Ok(a) = f.cast::<numpy::PyArray2<f64>>() {
+                    let ro = a.readonly();
+                    let shape = ro.shape().to_vec();
+                    let v = ro.as_array();
+                    Some((v.iter().copied().collect(), shape[1]))
+                } else if let Ok(a) = f.cast::<numpy::PyArray1<f64>>() {
+                    Some((a.readonly().as_slice()?.to_vec(), 1))
+                } else {
+                    return Err(adapter_error(
+                        "decide_many: features must be a float64 numpy array (n, d) or (n,)".into(),
+                    ));
+                }
+            }
+        };
+        if let Some((buf, d)) = &feats {
+            if *d == 0 || buf.len() != n * d {
+                return Err(adapter_error(format!(
+                    "decide_many: {n} elapsed times but {} feature rows",
+                    buf.len() / d.max(&1)
+                )));
             }
         }
-        let n = el.len();
-        let (mut cpu, mut mem, mut rule, mut be, mut rem) = (
+        let keys = run_keys.as_ref().map(|k| k.as_slice()).transpose()?;
+        if let Some(k) = keys.filter(|k| k.len() != n) {
+            return Err(adapter_error(format!("decide_many: {n} elapsed times but {} run keys", k.len())));
+        }
+        let (mut cpu, mut mem, mut rule, mut late, mut rem, mut class) = (
+            Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
             Vec::with_capacity(n),
@@ -108,24 +213,34 @@ impl PyAdapter {
             Vec::with_capacity(n),
         );
         let free = free.map(|f| f.0);
-        py.detach(|| -> Result<(), crate::Error> {
-            for (i, &e) in el.iter().enumerate() {
-                let d =
-                    self.0.decide_run(function, e, feats.as_ref().map(|f| f[i]), free, keys.as_ref().map(|k| k[i]))?;
-                cpu.push(d.size.cpu_millis);
-                mem.push(d.size.memory_mib);
-                rule.push(d.rule.map_or(-1, |r| r as i64));
-                be.push(d.best_effort);
-                rem.push(d.remaining_ms);
-            }
-            Ok(())
-        })?;
+        py.detach(|| {
+            self.0.decide_batch(
+                function,
+                n,
+                |i| Query {
+                    elapsed_ms: el[i],
+                    features: feats.as_ref().map(|(b, d)| &b[i * d..(i + 1) * d]),
+                    free,
+                    run_key: keys.map(|k| k[i]),
+                },
+                |d| {
+                    cpu.push(d.size.cpu_millis);
+                    mem.push(d.size.memory_mib);
+                    rule.push(d.rule.map_or(-1, |r| r as i64));
+                    late.push(d.late);
+                    rem.push(d.remaining_ms);
+                    class.push(d.class.map_or(-1, |c| c as i64));
+                },
+            )
+        })
+        .map_err(err)?;
         let out = PyDict::new(py);
         out.set_item("cpu_millis", cpu.into_pyarray(py))?;
         out.set_item("memory_mib", mem.into_pyarray(py))?;
         out.set_item("rule", rule.into_pyarray(py))?;
-        out.set_item("best_effort", be.into_pyarray(py))?;
+        out.set_item("late", late.into_pyarray(py))?;
         out.set_item("remaining_ms", rem.into_pyarray(py))?;
+        out.set_item("input_class", class.into_pyarray(py))?;
         Ok(out)
     }
 
@@ -134,7 +249,7 @@ impl PyAdapter {
         self.0.observe(function, size.0, latency_ms).map_err(err)
     }
 
-    /// Swap in a re-synthesised hint set for the same workflow (atomic).
+    /// Swap in a re-synthesised hint set for the same workflow (same digest; atomic).
     fn swap(&self, hints: &PyHintSet) -> PyResult<()> {
         self.0.swap(hints.0.clone()).map_err(err)
     }
@@ -162,8 +277,47 @@ impl PyAdapter {
     }
 }
 
+/// An adapter pre-bound to one function (`Adapter.function(name)`).
+#[pyclass(name = "FunctionAdapter", module = "janus", frozen)]
+pub struct PyFunctionAdapter {
+    adapter: Arc<Adapter>,
+    index: usize,
+    name: String,
+}
+
+#[pymethods]
+impl PyFunctionAdapter {
+    /// `Adapter.decide(function, ...)` for the bound function.
+    #[pyo3(signature = (elapsed_ms, features = None, free = None, run_key = None))]
+    fn decide(
+        &self,
+        elapsed_ms: f64,
+        features: Option<Bound<'_, PyAny>>,
+        free: Option<PySize>,
+        run_key: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<PyDecision> {
+        decide(&self.adapter, Err(self.index), elapsed_ms, features.as_ref(), free, run_key.as_ref())
+    }
+    #[getter]
+    fn function(&self) -> &str {
+        &self.name
+    }
+    fn __repr__(&self) -> String {
+        format!("FunctionAdapter({:?})", self.name)
+    }
+}
+
+/// The stable 64-bit run key of a string run id (FNV-1a): what `decide`
+/// uses for a `run_key` given as a str.
+#[pyfunction(name = "run_key")]
+fn py_run_key(id: &str) -> u64 {
+    run_key_of(id)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDecision>()?;
     m.add_class::<PyAdapter>()?;
+    m.add_class::<PyFunctionAdapter>()?;
+    m.add_function(wrap_pyfunction!(py_run_key, m)?)?;
     Ok(())
 }

@@ -44,6 +44,10 @@ impl From<Error> for PyErr {
             Error::Synth(crate::synth::SynthError::Profile(_)) => ProfileError::new_err(msg),
             Error::Synth(crate::synth::SynthError::Workflow(_)) => WorkflowError::new_err(msg),
             Error::Replay(crate::replay::ReplayError::Workflow(_)) => WorkflowError::new_err(msg),
+            Error::Replay(crate::replay::ReplayError::Profile(_)) => ProfileError::new_err(msg),
+            Error::Replay(crate::replay::ReplayError::Synth(crate::synth::SynthError::Profile(_))) => {
+                ProfileError::new_err(msg)
+            }
             Error::Synth(_) => SynthesisError::new_err(msg),
             Error::Hint(_) => HintError::new_err(msg),
             Error::Adapter(_) => AdapterError::new_err(msg),
@@ -56,4 +60,23 @@ impl From<Error> for PyErr {
 /// Convert any area's error through the single `From<Error>` above.
 pub(crate) fn err<E: Into<Error>>(e: E) -> PyErr {
     e.into().into()
+}
+
+// Errors the binding itself finds (a wrong Python type, a bad argument
+// shape), one constructor per area so every exception is made here.
+
+pub(crate) fn workflow_error(msg: String) -> PyErr {
+    WorkflowError::new_err(msg)
+}
+pub(crate) fn profile_error(msg: String) -> PyErr {
+    ProfileError::new_err(msg)
+}
+pub(crate) fn synthesis_error(msg: String) -> PyErr {
+    SynthesisError::new_err(msg)
+}
+pub(crate) fn hint_error(msg: String) -> PyErr {
+    HintError::new_err(msg)
+}
+pub(crate) fn adapter_error(msg: String) -> PyErr {
+    AdapterError::new_err(msg)
 }

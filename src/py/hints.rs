@@ -1,9 +1,9 @@
 //! Binding of synthesis and hint sets.
 
-use super::errors::{err, SynthesisError};
-use super::model::{PySize, PyWorkflow};
+use super::errors::{err, hint_error, synthesis_error};
+use super::model::{AnyWorkflow, PySize, PyWorkflow};
 use super::profile::PyProfile;
-use crate::hints::HintSet;
+use crate::hints::{HintSet, Late, Node};
 use crate::synth::{best_static, synthesize, Mode, SynthOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -44,6 +44,7 @@ impl PyHintSet {
     fn size_bytes(&self) -> usize {
         self.0.size_bytes()
     }
+    /// Whether the plan meets the percentile over all requests (on the profile).
     #[getter]
     fn feasible(&self) -> bool {
         self.0.feasible()
@@ -60,7 +61,41 @@ impl PyHintSet {
     fn schema_version(&self) -> u32 {
         self.0.schema_version
     }
-    /// One dict per table: class, expected_cost, miss_probability, feasible, source, lambda.
+    /// What late runs get: "static", "cheapest" or "fastest".
+    #[getter]
+    fn late(&self) -> String {
+        self.0.late.to_string()
+    }
+    /// The plan over all requests: expected_cost, miss_probability,
+    /// feasible, chosen, candidates (list of dicts), miss_target, reason.
+    #[getter]
+    fn plan<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let p = &self.0.plan;
+        let d = PyDict::new(py);
+        d.set_item("expected_cost", p.expected_cost)?;
+        d.set_item("miss_probability", p.miss_probability)?;
+        d.set_item("feasible", p.feasible)?;
+        d.set_item("chosen", &p.chosen)?;
+        d.set_item("miss_target", p.miss_target)?;
+        d.set_item("reason", &p.reason)?;
+        let cands = p
+            .candidates
+            .iter()
+            .map(|c| {
+                let x = PyDict::new(py);
+                x.set_item("name", &c.name)?;
+                x.set_item("expected_cost", c.expected_cost)?;
+                x.set_item("miss_probability", c.miss_probability)?;
+                x.set_item("feasible", c.feasible)?;
+                Ok(x)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        d.set_item("candidates", cands)?;
+        Ok(d)
+    }
+    /// One dict per table (the classes', then the unconditioned one): class,
+    /// weight, expected_cost, miss_probability, feasible, source, lambda,
+    /// mix, primary_cost, primary_miss_probability.
     #[getter]
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         self.0
@@ -69,6 +104,7 @@ impl PyHintSet {
             .map(|s| {
                 let d = PyDict::new(py);
                 d.set_item("class", s.class)?;
+                d.set_item("weight", s.weight)?;
                 d.set_item("expected_cost", s.expected_cost)?;
                 d.set_item("miss_probability", s.miss_probability)?;
                 d.set_item("feasible", s.feasible)?;
@@ -86,25 +122,67 @@ impl PyHintSet {
         let p = &self.0.provenance;
         let d = PyDict::new(py);
         d.set_item("profile_digest", &p.profile_digest)?;
+        d.set_item("workflow_digest", &p.workflow_digest)?;
         d.set_item("created_unix_s", p.created_unix_s)?;
         d.set_item("janus_version", &p.janus_version)?;
         d.set_item("synthesis", &p.synthesis)?;
         Ok(d)
     }
-    /// The feature classes: dict(function, feature, boundaries), or None.
+    /// The input classes: dict(features, count, classes=[{class, description,
+    /// ranges: {feature: (lo, hi)}}], nodes), or None without classes.
     #[getter]
     fn classes<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        self.0
-            .classes
-            .as_ref()
-            .map(|c| {
-                let d = PyDict::new(py);
-                d.set_item("function", &c.function)?;
-                d.set_item("feature", &c.feature)?;
-                d.set_item("boundaries", c.boundaries.clone())?;
-                Ok(d)
+        let Some(c) = &self.0.classes else { return Ok(None) };
+        let d = PyDict::new(py);
+        d.set_item("features", c.features.clone())?;
+        d.set_item("count", c.count())?;
+        let ranges = c.ranges();
+        let classes = (0..c.count())
+            .map(|k| {
+                let x = PyDict::new(py);
+                x.set_item("class", k)?;
+                x.set_item("description", c.describe(k))?;
+                let r = PyDict::new(py);
+                for (name, bounds) in c.features.iter().zip(&ranges[k]) {
+                    r.set_item(name, *bounds)?;
+                }
+                x.set_item("ranges", r)?;
+                Ok(x)
             })
-            .transpose()
+            .collect::<PyResult<Vec<_>>>()?;
+        d.set_item("classes", classes)?;
+        let nodes = c
+            .nodes
+            .iter()
+            .map(|n| {
+                let x = PyDict::new(py);
+                match *n {
+                    Node::Leaf { class } => x.set_item("class", class)?,
+                    Node::Split { feature, threshold, below, above } => {
+                        x.set_item("feature", &c.features[feature])?;
+                        x.set_item("threshold", threshold)?;
+                        x.set_item("below", below)?;
+                        x.set_item("above", above)?;
+                    }
+                }
+                Ok(x)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        d.set_item("nodes", nodes)?;
+        Ok(Some(d))
+    }
+    /// The input class of a request with these features (workflow order),
+    /// or None when the hint set has no classes.
+    fn class_of(&self, features: Vec<f64>) -> PyResult<Option<usize>> {
+        match &self.0.classes {
+            None => Ok(None),
+            Some(c) if c.features.len() == features.len() => Ok(Some(c.class_of(&features))),
+            Some(c) => Err(hint_error(format!(
+                "class_of: {} feature values given, the classes read {:?}",
+                features.len(),
+                c.features
+            ))),
+        }
     }
     /// Rules of `function` for input class `input_class` (None: unconditioned)
     /// as a list of (min_remaining_ms, [Size, ...]) ascending. With
@@ -117,16 +195,13 @@ impl PyHintSet {
         input_class: Option<usize>,
         alternative: bool,
     ) -> PyResult<Vec<(f64, Vec<PySize>)>> {
-        let h = self
-            .0
-            .hint(function)
-            .ok_or_else(|| super::errors::HintError::new_err(format!("hint set has no function '{function}'")))?;
+        let h = self.0.hint(function).ok_or_else(|| hint_error(format!("hint set has no function '{function}'")))?;
         let tables = if alternative { &h.alt_tables } else { &h.tables };
         let t = match input_class {
             None => tables.last(),
             Some(c) if c + 1 < h.tables.len() => tables.get(c),
             Some(c) => {
-                return Err(super::errors::HintError::new_err(format!(
+                return Err(hint_error(format!(
                     "input class {c} does not exist (the hint set has {} classes)",
                     h.tables.len() - 1
                 )))
@@ -136,6 +211,11 @@ impl PyHintSet {
             t.rules.iter().map(|r| (r.min_remaining_ms, r.sizes.iter().map(|s| PySize(*s)).collect())).collect()
         })
         .unwrap_or_default())
+    }
+    /// The late fallback size of `function`.
+    fn fallback(&self, function: &str) -> PyResult<PySize> {
+        let h = self.0.hint(function).ok_or_else(|| hint_error(format!("hint set has no function '{function}'")))?;
+        Ok(PySize(h.fallback))
     }
     /// Number of rules over all functions and tables.
     #[getter]
@@ -147,52 +227,87 @@ impl PyHintSet {
     }
     fn __repr__(&self) -> String {
         format!(
-            "HintSet(workflow={:?}, functions={}, rules={}, feasible={}, bytes={})",
+            "HintSet(workflow={:?}, functions={}, classes={}, rules={}, chosen={:?}, feasible={}, bytes={})",
             self.0.workflow.name(),
             self.0.hints.len(),
+            self.0.classes.as_ref().map_or(1, |c| c.count()),
             self.rule_count(),
+            self.0.plan.chosen,
             self.0.feasible(),
             self.size_bytes()
         )
     }
 }
 
-fn options(
-    mode: &str,
-    buckets: usize,
-    tolerance: f64,
+/// Synthesis options from keyword arguments (defaults are the core's).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn synth_options(
+    mode: Option<&str>,
+    buckets: Option<usize>,
+    tolerance: Option<f64>,
     max_rules: Option<usize>,
-    feature_classes: usize,
-    boundaries: Option<Vec<f64>>,
-    mix: bool,
+    max_classes: Option<usize>,
+    min_class_samples: Option<usize>,
+    smoothing: Option<f64>,
+    late: Option<&str>,
+    min_gain: Option<f64>,
+    mix: Option<bool>,
 ) -> PyResult<SynthOptions> {
-    let mode = match mode {
-        "stochastic" => Mode::Stochastic,
-        "percentile" => Mode::Percentile,
-        other => {
-            return Err(SynthesisError::new_err(format!("mode must be 'stochastic' or 'percentile', got {other:?}")))
-        }
-    };
-    Ok(SynthOptions { mode, buckets, tolerance, max_rules, feature_classes, boundaries, mix })
+    let d = SynthOptions::default();
+    Ok(SynthOptions {
+        mode: mode.map(|m| m.parse::<Mode>()).transpose().map_err(err)?.unwrap_or(d.mode),
+        buckets: buckets.unwrap_or(d.buckets),
+        tolerance: tolerance.unwrap_or(d.tolerance),
+        max_rules: max_rules.or(d.max_rules),
+        max_classes: max_classes.unwrap_or(d.max_classes),
+        min_class_samples: min_class_samples.unwrap_or(d.min_class_samples),
+        smoothing: smoothing.unwrap_or(d.smoothing),
+        late: late.map(|l| l.parse::<Late>()).transpose().map_err(synthesis_error)?.unwrap_or(d.late),
+        min_gain: min_gain.unwrap_or(d.min_gain),
+        mix: mix.unwrap_or(d.mix),
+    })
 }
 
 /// Profiles + workflow + SLO -> hint set. Runs in parallel without the GIL.
+///
+/// Options (defaults in parentheses): mode "stochastic" | "percentile";
+/// buckets (400) of the time grid; tolerance (0.05) of ranked alternatives;
+/// max_rules (none) per function and table; max_classes (8) input classes
+/// over the request features; min_class_samples (20) per class and
+/// (stage, size); smoothing (1.0) of the latency histograms; late ("static")
+/// what late runs get: "static" | "cheapest" | "fastest"; min_gain (0.005)
+/// a more complex plan must save; mix (False) per-run mixtures.
 #[pyfunction(name = "synthesize")]
-#[pyo3(signature = (workflow, profile, *, mode = "stochastic", buckets = 400, tolerance = 0.05, max_rules = None, feature_classes = 2, boundaries = None, mix = false))]
+#[pyo3(signature = (workflow, profile, *, mode = None, buckets = None, tolerance = None, max_rules = None,
+    max_classes = None, min_class_samples = None, smoothing = None, late = None, min_gain = None, mix = None))]
 #[allow(clippy::too_many_arguments)]
 fn py_synthesize(
     py: Python<'_>,
-    workflow: &PyWorkflow,
+    workflow: AnyWorkflow,
     profile: &PyProfile,
-    mode: &str,
-    buckets: usize,
-    tolerance: f64,
+    mode: Option<&str>,
+    buckets: Option<usize>,
+    tolerance: Option<f64>,
     max_rules: Option<usize>,
-    feature_classes: usize,
-    boundaries: Option<Vec<f64>>,
-    mix: bool,
+    max_classes: Option<usize>,
+    min_class_samples: Option<usize>,
+    smoothing: Option<f64>,
+    late: Option<&str>,
+    min_gain: Option<f64>,
+    mix: Option<bool>,
 ) -> PyResult<PyHintSet> {
-    let opts = options(mode, buckets, tolerance, max_rules, feature_classes, boundaries, mix)?;
+    let opts = synth_options(
+        mode,
+        buckets,
+        tolerance,
+        max_rules,
+        max_classes,
+        min_class_samples,
+        smoothing,
+        late,
+        min_gain,
+        mix,
+    )?;
     let (wf, prof) = (&workflow.0, &profile.0);
     Ok(PyHintSet(py.detach(|| synthesize(wf, prof, &opts)).map_err(err)?))
 }
@@ -200,14 +315,15 @@ fn py_synthesize(
 /// The cheapest one-size-per-function assignment meeting the percentile on
 /// the profile: dict(sizes={stage: Size}, expected_cost, miss_probability, feasible).
 #[pyfunction(name = "best_static")]
-#[pyo3(signature = (workflow, profile, *, buckets = 400))]
+#[pyo3(signature = (workflow, profile, *, buckets = None, smoothing = None))]
 fn py_best_static<'py>(
     py: Python<'py>,
-    workflow: &PyWorkflow,
+    workflow: AnyWorkflow,
     profile: &PyProfile,
-    buckets: usize,
+    buckets: Option<usize>,
+    smoothing: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let opts = SynthOptions { buckets, ..SynthOptions::default() };
+    let opts = synth_options(None, buckets, None, None, None, None, smoothing, None, None, None)?;
     let (wf, prof) = (&workflow.0, &profile.0);
     let plan = py.detach(|| best_static(wf, prof, &opts)).map_err(err)?;
     let d = PyDict::new(py);

@@ -1,8 +1,8 @@
-//! Binding of sizes, prices and workflows.
+//! Binding of sizes, prices and workflows (the builder the Python
+//! `janus.Workflow` decorator drives, and the validated workflow).
 
-use super::errors::err;
-use crate::model::{CostModel, Size, Workflow};
-use pyo3::exceptions::PyValueError;
+use super::errors::{err, workflow_error};
+use crate::model::{check_size, CostModel, Size, Slo, Stage, Workflow, WorkflowBuilder};
 use pyo3::prelude::*;
 
 /// One resource option: CPU in millicores and memory in MiB.
@@ -13,13 +13,19 @@ pub struct PySize(pub Size);
 #[pymethods]
 impl PySize {
     #[new]
-    fn new(cpu_millis: i64, memory_mib: i64) -> PyResult<Self> {
-        let conv = |v: i64, what: &str| {
-            u32::try_from(v).map_err(|_| {
-                PyValueError::new_err(format!("Size: {what} must be an integer in 0..=4294967295, got {v}"))
-            })
+    fn new(cpu_millis: &Bound<'_, PyAny>, memory_mib: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let conv = |v: &Bound<'_, PyAny>, what: &str| -> PyResult<u32> {
+            let n: i64 = v.extract().map_err(|_| {
+                workflow_error(format!(
+                    "Size: {what} must be an integer, got {}",
+                    v.repr().map_or("?".into(), |r| r.to_string())
+                ))
+            })?;
+            u32::try_from(n).map_err(|_| workflow_error(format!("Size: {what} must be in 0..=4294967295, got {n}")))
         };
-        Ok(PySize(Size::new(conv(cpu_millis, "cpu_millis")?, conv(memory_mib, "memory_mib")?)))
+        let s = Size::new(conv(cpu_millis, "cpu_millis")?, conv(memory_mib, "memory_mib")?);
+        check_size(&s).map_err(|why| workflow_error(format!("Size({}, {}): {why}", s.cpu_millis, s.memory_mib)))?;
+        Ok(PySize(s))
     }
     #[getter]
     fn cpu_millis(&self) -> u32 {
@@ -53,18 +59,15 @@ impl PySize {
 
 impl<'py> FromPyObject<'_, 'py> for PySize {
     type Error = PyErr;
-    /// Accept a `Size`, or a `(cpu_millis, memory_mib)` tuple.
+    /// Accept a `Size`, or a `(cpu_millis, memory_mib)` pair.
     fn extract(ob: Borrowed<'_, 'py, PyAny>) -> PyResult<Self> {
         if let Ok(s) = ob.cast::<PySize>() {
             return Ok(*s.get());
         }
-        if let Ok((c, m)) = ob.extract::<(i64, i64)>() {
-            return PySize::new(c, m);
+        if let Ok((c, m)) = ob.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>() {
+            return PySize::new(&c, &m);
         }
-        Err(PyValueError::new_err(format!(
-            "expected a janus.Size or a (cpu_millis, memory_mib) tuple, got {}",
-            ob.repr()?
-        )))
+        Err(workflow_error(format!("expected a janus.Size or a (cpu_millis, memory_mib) pair, got {}", ob.repr()?)))
     }
 }
 
@@ -80,7 +83,7 @@ impl PyCostModel {
     fn new(cpu_price: f64, mem_price: f64) -> PyResult<Self> {
         let m = CostModel { cpu_price, mem_price };
         if !m.is_valid() {
-            return Err(PyValueError::new_err(format!(
+            return Err(workflow_error(format!(
                 "CostModel: prices must be finite, >= 0 and not both 0, got cpu_price={cpu_price}, mem_price={mem_price}"
             )));
         }
@@ -110,6 +113,46 @@ impl PyCostModel {
     }
 }
 
+/// A workflow under construction: every call validates what it adds and
+/// raises `WorkflowError` at once (driven by `janus.Workflow`).
+#[pyclass(name = "WorkflowBuilder", module = "janus")]
+pub struct PyWorkflowBuilder(WorkflowBuilder);
+
+#[pymethods]
+impl PyWorkflowBuilder {
+    #[new]
+    #[pyo3(signature = (name, deadline_ms, percentile = 0.95, cost_model = None))]
+    fn new(
+        name: &str,
+        deadline_ms: f64,
+        percentile: f64,
+        cost_model: Option<PyRef<'_, PyCostModel>>,
+    ) -> PyResult<Self> {
+        let slo = Slo { deadline_ms, percentile };
+        Ok(PyWorkflowBuilder(
+            WorkflowBuilder::new(name, slo, cost_model.map_or_else(CostModel::default, |c| c.0)).map_err(err)?,
+        ))
+    }
+    fn add_feature(&mut self, name: &str) -> PyResult<()> {
+        self.0.add_feature(name).map_err(err)
+    }
+    #[pyo3(signature = (name, options, fanout = 1))]
+    fn add_stage(&mut self, name: &str, options: Vec<PySize>, fanout: u32) -> PyResult<()> {
+        let stage = Stage { name: name.to_string(), options: options.into_iter().map(|s| s.0).collect(), fanout };
+        self.0.add_stage(stage).map_err(err)
+    }
+    fn add_edge(&mut self, a: &str, b: &str) -> PyResult<()> {
+        self.0.add_edge(a, b).map_err(err)
+    }
+    fn has_stage(&self, name: &str) -> bool {
+        self.0.stage_index(name).is_some()
+    }
+    /// The validated workflow (raises WorkflowError when it has no stage).
+    fn build(&self) -> PyResult<PyWorkflow> {
+        Ok(PyWorkflow(self.0.build().map_err(err)?))
+    }
+}
+
 /// A validated workflow DAG (built by `janus.Workflow`; rarely used directly).
 #[pyclass(name = "NativeWorkflow", module = "janus", frozen)]
 #[derive(Clone)]
@@ -117,21 +160,18 @@ pub struct PyWorkflow(pub Workflow);
 
 #[pymethods]
 impl PyWorkflow {
+    /// Parse the JSON form; errors name the JSON path.
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        // Structural errors carry their JSON path; semantic ones (cycles,
-        // names) come from Workflow::new as typed WorkflowErrors.
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let spec: serde_json::Value = serde_path_to_error::deserialize(de).map_err(|e| {
-            super::errors::WorkflowError::new_err(format!("workflow JSON at {}: {}", e.path(), e.inner()))
-        })?;
-        match serde_json::from_value::<Workflow>(spec.clone()) {
-            Ok(w) => Ok(PyWorkflow(w)),
-            Err(_) => Err(rebuild_error(spec)),
-        }
+        Workflow::from_json(text).map(PyWorkflow).map_err(|m| workflow_error(format!("workflow JSON {m}")))
     }
     fn to_json(&self) -> String {
         self.0.to_json()
+    }
+    /// SHA-256 of the workflow: hints are valid only for the workflow with this digest.
+    #[getter]
+    fn digest(&self) -> String {
+        self.0.digest()
     }
     #[getter]
     fn name(&self) -> &str {
@@ -149,6 +189,11 @@ impl PyWorkflow {
     fn cost_model(&self) -> PyCostModel {
         PyCostModel(*self.0.cost_model())
     }
+    /// Names of the request features, in the order the adapter takes them.
+    #[getter]
+    fn features(&self) -> Vec<String> {
+        self.0.features().to_vec()
+    }
     #[getter]
     fn stages(&self) -> Vec<String> {
         self.0.stages().iter().map(|s| s.name.clone()).collect()
@@ -158,9 +203,6 @@ impl PyWorkflow {
     }
     fn fanout(&self, stage: &str) -> PyResult<u32> {
         Ok(self.stage(stage)?.fanout)
-    }
-    fn feature(&self, stage: &str) -> PyResult<Option<String>> {
-        Ok(self.stage(stage)?.feature.clone())
     }
     /// Parallel blocks in execution order, as stage names.
     #[getter]
@@ -187,48 +229,48 @@ impl PyWorkflow {
     }
     fn __repr__(&self) -> String {
         format!(
-            "NativeWorkflow(name={:?}, deadline_ms={}, percentile={}, blocks={:?})",
+            "NativeWorkflow(name={:?}, deadline_ms={}, percentile={}, features={:?}, blocks={:?})",
             self.0.name(),
             self.0.slo().deadline_ms,
             self.0.slo().percentile,
+            self.0.features(),
             self.blocks()
         )
     }
 }
 
 impl PyWorkflow {
-    fn stage(&self, name: &str) -> PyResult<&crate::model::Stage> {
-        self.0.stage_index(name).map(|i| &self.0.stages()[i]).ok_or_else(|| {
-            super::errors::WorkflowError::new_err(format!("workflow '{}' has no stage '{name}'", self.0.name()))
-        })
+    fn stage(&self, name: &str) -> PyResult<&Stage> {
+        self.0
+            .stage_index(name)
+            .map(|i| &self.0.stages()[i])
+            .ok_or_else(|| workflow_error(format!("workflow '{}' has no stage '{name}'", self.0.name())))
     }
 }
 
-/// Re-run validation directly to surface the typed WorkflowError (serde
-/// flattens it into a string otherwise).
-fn rebuild_error(spec: serde_json::Value) -> PyErr {
-    #[derive(serde::Deserialize)]
-    struct Spec {
-        name: String,
-        slo: crate::model::Slo,
-        #[serde(default)]
-        cost_model: Option<CostModel>,
-        stages: Vec<crate::model::Stage>,
-        #[serde(default)]
-        edges: Vec<(String, String)>,
-    }
-    match serde_json::from_value::<Spec>(spec) {
-        Ok(s) => match Workflow::new(&s.name, s.slo, s.cost_model.unwrap_or_default(), s.stages, &s.edges) {
-            Err(e) => err(e),
-            Ok(_) => super::errors::WorkflowError::new_err("workflow JSON is invalid"),
-        },
-        Err(e) => super::errors::WorkflowError::new_err(format!("workflow JSON: {e}")),
+/// A workflow argument: a `NativeWorkflow`, or anything with a `.native`
+/// attribute that is one (the Python `janus.Workflow`).
+pub(crate) struct AnyWorkflow(pub Workflow);
+
+impl<'py> FromPyObject<'_, 'py> for AnyWorkflow {
+    type Error = PyErr;
+    fn extract(ob: Borrowed<'_, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(w) = ob.cast::<PyWorkflow>() {
+            return Ok(AnyWorkflow(w.get().0.clone()));
+        }
+        if let Ok(n) = ob.getattr("native") {
+            if let Ok(w) = n.cast::<PyWorkflow>() {
+                return Ok(AnyWorkflow(w.get().0.clone()));
+            }
+        }
+        Err(workflow_error(format!("expected a janus.Workflow, got {}", ob.get_type().name()?)))
     }
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySize>()?;
     m.add_class::<PyCostModel>()?;
+    m.add_class::<PyWorkflowBuilder>()?;
     m.add_class::<PyWorkflow>()?;
     Ok(())
 }

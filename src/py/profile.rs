@@ -1,55 +1,110 @@
 //! Binding of latency profiles.
 
-use super::errors::{err, ProfileError};
-use super::model::{PySize, PyWorkflow};
-use crate::profile::{read_csv, read_orion, Profile};
-use numpy::{IntoPyArray, PyArray1};
+use super::errors::{err, profile_error};
+use super::model::{AnyWorkflow, PySize};
+use crate::profile::{read_csv, read_orion, Profile, Samples};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList};
 use std::path::PathBuf;
 
-/// Latency samples per (function, size), with optional input feature values.
+/// Latency samples per (function, size); each sample optionally tagged with
+/// the key of the request it was measured on and the request's features.
 #[pyclass(name = "Profile", module = "janus")]
 #[derive(Clone, Default)]
 pub struct PyProfile(pub Profile);
 
+/// Feature vectors from a 2-D array (n x d), a list of sequences, or a 1-D
+/// sequence (one feature).
+fn feature_rows(ob: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Vec<f64>>> {
+    if let Ok(a) = ob.cast::<numpy::PyArray2<f64>>() {
+        let ro = a.readonly();
+        let v = ro.as_array();
+        return Ok(v.outer_iter().map(|r| r.to_vec()).collect());
+    }
+    if let Ok(rows) = ob.extract::<Vec<Vec<f64>>>() {
+        return Ok(rows);
+    }
+    if let Ok(flat) = ob.extract::<Vec<f64>>() {
+        return Ok(flat.into_iter().map(|x| vec![x]).collect());
+    }
+    Err(profile_error(format!(
+        "{what}: features must be a sequence of numbers (one feature) or of feature vectors, got {}",
+        ob.get_type().name()?
+    )))
+}
+
+fn key_list(ob: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
+    let items: Vec<Bound<'_, PyAny>> = ob.try_iter()?.collect::<PyResult<_>>()?;
+    items
+        .iter()
+        .map(|k| {
+            if let Ok(s) = k.extract::<String>() {
+                Ok(s)
+            } else if let Ok(i) = k.extract::<i64>() {
+                Ok(i.to_string())
+            } else {
+                Err(profile_error(format!("{what}: keys must be strings or integers, got {}", k.repr()?)))
+            }
+        })
+        .collect()
+}
+
 #[pymethods]
 impl PyProfile {
+    /// An empty profile; `features` names the request features its samples carry.
     #[new]
-    fn new() -> Self {
-        PyProfile::default()
+    #[pyo3(signature = (features = None))]
+    fn new(features: Option<Vec<String>>) -> Self {
+        PyProfile(Profile::with_features(features.unwrap_or_default()))
     }
 
-    /// Append samples (milliseconds) of `function` at `size`; `features`, if
-    /// given, holds the input feature value of each run.
-    #[pyo3(signature = (function, size, latencies_ms, features = None))]
+    /// Append samples (milliseconds) of `function` at `size`. `keys`: the
+    /// request each sample was measured on (str or int); `features`: the
+    /// request's feature vector per sample (n x d, or n values for one feature).
+    #[pyo3(signature = (function, size, latencies_ms, *, keys = None, features = None))]
     fn add(
         &mut self,
         function: &str,
         size: PySize,
         latencies_ms: Vec<f64>,
-        features: Option<Vec<f64>>,
+        keys: Option<Bound<'_, PyAny>>,
+        features: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        self.0.add(function, size.0, latencies_ms, features).map_err(err)
+        let what = format!("profile.add('{function}', {})", size.0);
+        let mut s = Samples::new(latencies_ms);
+        if let Some(k) = keys {
+            s = s.with_keys(key_list(&k, &what)?);
+        }
+        if let Some(f) = features {
+            s = s.with_features(feature_rows(&f, &what)?);
+        }
+        self.0.add(function, size.0, s).map_err(err)
     }
 
     /// Build from a dict: `{(function, size): samples}` or
     /// `{function: {size: samples}}`; samples are a sequence or numpy array of
     /// milliseconds, or a `(latencies, features)` pair.
     #[staticmethod]
-    fn from_samples(samples: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let mut p = Profile::new();
+    #[pyo3(signature = (samples, features = None))]
+    fn from_samples(samples: &Bound<'_, PyDict>, features: Option<Vec<String>>) -> PyResult<Self> {
+        let mut p = Profile::with_features(features.unwrap_or_default());
         let mut add = |f: &str, s: PySize, v: &Bound<'_, PyAny>| -> PyResult<()> {
-            let (lat, feat) = match v.extract::<(Vec<f64>, Vec<f64>)>() {
-                Ok((l, f)) if !v.is_instance_of::<pyo3::types::PyList>() => (l, Some(f)),
-                _ => (
-                    v.extract::<Vec<f64>>().map_err(|_| {
-                        ProfileError::new_err(format!("samples of '{f}' at {} must be a sequence of numbers", s.0))
-                    })?,
-                    None,
+            let what = format!("samples of '{f}' at {}", s.0);
+            let pair = (!v.is_instance_of::<PyList>())
+                .then(|| v.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>().ok())
+                .flatten();
+            let smp = match pair {
+                Some((l, feats)) => Samples::new(
+                    l.extract::<Vec<f64>>().map_err(|_| profile_error(format!("{what}: latencies must be numbers")))?,
+                )
+                .with_features(feature_rows(&feats, &what)?),
+                None => Samples::new(
+                    v.extract::<Vec<f64>>()
+                        .map_err(|_| profile_error(format!("{what} must be a sequence of numbers")))?,
                 ),
             };
-            p.add(f, s.0, lat, feat).map_err(err)
+            p.add(f, s.0, smp).map_err(err)
         };
         for (k, v) in samples.iter() {
             if let Ok((f, s)) = k.extract::<(String, PySize)>() {
@@ -57,12 +112,12 @@ impl PyProfile {
             } else if let Ok(f) = k.extract::<String>() {
                 let inner = v
                     .cast::<PyDict>()
-                    .map_err(|_| ProfileError::new_err(format!("samples of '{f}' must be a dict {{size: samples}}")))?;
+                    .map_err(|_| profile_error(format!("samples of '{f}' must be a dict {{size: samples}}")))?;
                 for (sk, sv) in inner.iter() {
                     add(&f, sk.extract::<PySize>()?, &sv)?;
                 }
             } else {
-                return Err(ProfileError::new_err(format!(
+                return Err(profile_error(format!(
                     "from_samples keys must be (function, size) or function names, got {}",
                     k.repr()?
                 )));
@@ -71,13 +126,8 @@ impl PyProfile {
         Ok(PyProfile(p))
     }
 
-    /// Read an ORION DAG_Profiler folder into a profile (see `read_orion`).
-    #[staticmethod]
-    fn from_orion(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        Ok(PyProfile(py.detach(|| read_orion(&path)).map_err(err)?.profile))
-    }
-
-    /// Read a CSV with columns function, cpu_millis, memory_mib, latency_ms[, feature].
+    /// Read a CSV with columns function, cpu_millis, memory_mib, latency_ms
+    /// and optionally key and feature.<name> columns.
     #[staticmethod]
     fn from_csv(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(PyProfile(py.detach(|| read_csv(&path)).map_err(err)?))
@@ -94,7 +144,7 @@ impl PyProfile {
 
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        Profile::from_json(text).map(PyProfile).map_err(|m| ProfileError::new_err(format!("profile JSON {m}")))
+        Profile::from_json(text).map(PyProfile).map_err(|m| profile_error(format!("profile JSON {m}")))
     }
 
     fn to_json(&self) -> String {
@@ -103,7 +153,7 @@ impl PyProfile {
 
     /// Write as JSON (atomically: temp file + rename).
     fn save(&self, path: PathBuf) -> PyResult<()> {
-        let io = |e: std::io::Error| ProfileError::new_err(format!("{}: {e}", path.display()));
+        let io = |e: std::io::Error| profile_error(format!("{}: {e}", path.display()));
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
         std::io::Write::write_all(&mut tmp, self.0.to_json().as_bytes()).map_err(io)?;
@@ -113,11 +163,22 @@ impl PyProfile {
 
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<Self> {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| ProfileError::new_err(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| profile_error(format!("{}: {e}", path.display())))?;
         Profile::from_json(&text)
             .map(PyProfile)
-            .map_err(|m| ProfileError::new_err(format!("{}: not a Janus profile {m}", path.display())))
+            .map_err(|m| profile_error(format!("{}: not a Janus profile {m}", path.display())))
+    }
+
+    /// Names of the request features the samples carry.
+    #[getter]
+    fn feature_names(&self) -> Vec<String> {
+        self.0.feature_names().to_vec()
+    }
+
+    /// True when every sample names the request it was measured on.
+    #[getter]
+    fn is_keyed(&self) -> bool {
+        self.0.is_keyed()
     }
 
     /// Samples of (function, size) as a float64 array.
@@ -126,15 +187,24 @@ impl PyProfile {
         Ok(s.latencies.clone().into_pyarray(py))
     }
 
-    /// Feature values of (function, size), or None when none were recorded.
+    /// Feature vectors of (function, size) as an (n, d) float64 array, or None.
     fn features<'py>(
         &self,
         py: Python<'py>,
         function: &str,
         size: PySize,
-    ) -> PyResult<Option<Bound<'py, PyArray1<f64>>>> {
+    ) -> PyResult<Option<Bound<'py, PyArray2<f64>>>> {
         let s = self.0.require(function, &size.0).map_err(err)?;
-        Ok(s.features.clone().map(|f| f.into_pyarray(py)))
+        let Some(f) = &s.features else { return Ok(None) };
+        let d = self.0.feature_names().len();
+        let flat: Vec<f64> = f.iter().flatten().copied().collect();
+        let arr = flat.into_pyarray(py).reshape([f.len(), d])?;
+        Ok(Some(arr))
+    }
+
+    /// Request keys of (function, size)'s samples, or None.
+    fn keys(&self, function: &str, size: PySize) -> PyResult<Option<Vec<String>>> {
+        Ok(self.0.require(function, &size.0).map_err(err)?.keys.clone())
     }
 
     fn functions(&self) -> Vec<String> {
@@ -145,26 +215,23 @@ impl PyProfile {
         self.0.sizes_of(function).into_iter().map(PySize).collect()
     }
 
-    /// Raise ProfileError naming the first (stage, option) without samples.
-    fn check_covers(&self, workflow: &PyWorkflow) -> PyResult<()> {
+    /// Raise ProfileError naming the first (stage, option) without samples,
+    /// or a function or feature the workflow does not have.
+    fn check_covers(&self, workflow: AnyWorkflow) -> PyResult<()> {
         self.0.check_covers(&workflow.0).map_err(err)
     }
 
-    /// Split each entry in measurement order: (first `fraction`, rest).
-    fn split(&self, fraction: f64) -> PyResult<(Self, Self)> {
-        if !(fraction > 0.0 && fraction < 1.0) {
-            return Err(ProfileError::new_err(format!("split fraction must be in (0, 1), got {fraction}")));
-        }
-        let (a, b) = self.0.split(fraction).map_err(|m| ProfileError::new_err(format!("profile: {m}")))?;
+    /// Split at random (seeded): by request when keyed, else each (function,
+    /// size)'s samples on their own. Returns (fraction part, the rest).
+    #[pyo3(signature = (fraction, seed = 0))]
+    fn split(&self, fraction: f64, seed: u64) -> PyResult<(Self, Self)> {
+        let (a, b) = self.0.split_random(fraction, seed).map_err(err)?;
         Ok((PyProfile(a), PyProfile(b)))
     }
 
     /// Add every sample of `other` to this profile.
     fn merge(&mut self, other: &PyProfile) -> PyResult<()> {
-        for (f, s, v) in other.0.iter() {
-            self.0.add(f, *s, v.latencies.clone(), v.features.clone()).map_err(err)?;
-        }
-        Ok(())
+        self.0.merge(&other.0).map_err(err)
     }
 
     /// SHA-256 of the canonical JSON form.
@@ -173,21 +240,23 @@ impl PyProfile {
         self.0.digest()
     }
 
-    /// Summary rows: function, cpu_millis, memory_mib, n, mean_ms, p50_ms, p95_ms.
+    /// Summary rows: function, cpu_millis, memory_mib, n, requests (distinct
+    /// keys), mean_ms, p50_ms, p95_ms (nearest-rank quantiles, `janus.quantile`).
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
         let mut out = Vec::new();
         for (f, s, v) in self.0.iter() {
             let mut x = v.latencies.clone();
             x.sort_by(f64::total_cmp);
-            let q = |p: f64| x[((x.len() as f64 - 1.0) * p).round() as usize];
             let d = PyDict::new(py);
             d.set_item("function", f)?;
             d.set_item("cpu_millis", s.cpu_millis)?;
             d.set_item("memory_mib", s.memory_mib)?;
             d.set_item("n", x.len())?;
-            d.set_item("mean_ms", x.iter().sum::<f64>() / x.len() as f64)?;
-            d.set_item("p50_ms", q(0.5))?;
-            d.set_item("p95_ms", q(0.95))?;
+            let keys = v.keys.as_ref().map(|k| k.iter().collect::<std::collections::BTreeSet<_>>().len());
+            d.set_item("requests", keys)?;
+            d.set_item("mean_ms", crate::stats::mean(&x))?;
+            d.set_item("p50_ms", crate::stats::quantile_sorted(&x, 0.5))?;
+            d.set_item("p95_ms", crate::stats::quantile_sorted(&x, 0.95))?;
             out.push(d);
         }
         Ok(out)
@@ -198,16 +267,29 @@ impl PyProfile {
     }
 
     fn __repr__(&self) -> String {
-        let n: usize = self.0.iter().map(|(_, _, v)| v.latencies.len()).sum();
         format!(
-            "Profile({} functions, {} (function, size) entries, {n} samples)",
+            "Profile({} functions, {} (function, size) entries, {} samples{}{})",
             self.0.functions().len(),
-            self.0.len()
+            self.0.len(),
+            self.0.sample_count(),
+            if self.0.is_keyed() { format!(", {} requests", self.0.keys().len()) } else { String::new() },
+            if self.0.feature_names().is_empty() {
+                String::new()
+            } else {
+                format!(", features {:?}", self.0.feature_names())
+            }
         )
     }
 }
 
+/// Nearest-rank quantile of `values` (the one definition Janus reports; see `stats.rs`).
+#[pyfunction]
+fn quantile(values: Vec<f64>, q: f64) -> f64 {
+    crate::stats::quantile(&values, q)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyProfile>()?;
+    m.add_function(wrap_pyfunction!(quantile, m)?)?;
     Ok(())
 }

@@ -3,13 +3,13 @@
 //! of numpy columns that `janus.analysis` turns into DataFrames.
 
 use super::errors::err;
-use super::hints::PyHintSet;
-use super::model::{PySize, PyWorkflow};
+use super::hints::{synth_options, PyHintSet};
+use super::model::{AnyWorkflow, PySize};
 use super::profile::PyProfile;
 use crate::replay::{
     replay, simulate, Coupling, PolicyKind, PolicySpec, ReplayConfig, ReplayError, ReplayOutcome, SimulateOptions,
 };
-use crate::synth::{Mode, SynthOptions};
+use crate::synth::Mode;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -18,15 +18,11 @@ fn config(runs: usize, seed: u64, coupling: &str) -> PyResult<ReplayConfig> {
     Ok(ReplayConfig { runs, seed, coupling: coupling.parse::<Coupling>().map_err(err)? })
 }
 
-fn bad(what: &'static str, why: &'static str, value: String) -> PyErr {
-    err(ReplayError::BadOption { what, why, value })
-}
-
 /// The outcome as a dict: metadata, `summary` (one dict per policy) and
 /// `runs` (tidy columns: one row per (policy, run)).
 fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("coupling", o.config.coupling.to_string())?;
+    d.set_item("coupling", o.coupling.to_string())?;
     d.set_item("runs", o.config.runs)?;
     d.set_item("seed", o.config.seed)?;
     d.set_item("deadline_ms", o.deadline_ms)?;
@@ -42,6 +38,7 @@ fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict
         r.set_item("cpu_core_s", s.core_s)?;
         r.set_item("gib_s", s.gib_s)?;
         r.set_item("attainment", s.attainment)?;
+        r.set_item("attainment_ci", s.attainment_ci)?;
         r.set_item("p50_ms", s.p50_ms)?;
         r.set_item("p95_ms", s.p95_ms)?;
         r.set_item("p99_ms", s.p99_ms)?;
@@ -73,21 +70,26 @@ fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict
     cols.set_item("cpu_core_s", core.into_pyarray(py))?;
     cols.set_item("gib_s", gib.into_pyarray(py))?;
     cols.set_item("met", met.into_pyarray(py))?;
+    let keys: Vec<Option<String>> = o.keys.iter().map(|k| k.as_ref().map(|(k, rep)| format!("{k}#{rep}"))).collect();
+    cols.set_item("execution", keys)?;
+    cols.set_item("run_key", o.run_keys.clone().into_pyarray(py))?;
     d.set_item("columns", cols)?;
     Ok(d)
 }
 
-/// Split `profile` (first `split` share of each entry's samples fits, the
-/// rest is replayed), synthesize one hint set per mode, fit static sizing,
-/// and replay Janus, static, max size, StepConf and the oracle on the same
-/// `runs` drawn executions. `policies` filters by kind.
+/// Split `profile` at random (by request when keyed; `seed`), synthesize
+/// one hint set per mode with the synthesis options given, fit static
+/// sizing, and replay Janus, static, max size, StepConf and the oracle on the
+/// held-out executions: every held-out request of a keyed profile, else
+/// `runs` draws with `coupling`. `policies` filters by kind.
 #[pyfunction(name = "simulate")]
-#[pyo3(signature = (workflow, profile, *, runs = 20000, seed = 0, split = 0.5, coupling = "rank",
-    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, buckets = 400, mix = false))]
+#[pyo3(signature = (workflow, profile, *, runs = 20000, seed = 0, split = 0.5, coupling = "auto",
+    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, buckets = None, tolerance = None,
+    max_rules = None, max_classes = None, min_class_samples = None, smoothing = None, late = None, min_gain = None, mix = None))]
 #[allow(clippy::too_many_arguments)]
 fn py_simulate<'py>(
     py: Python<'py>,
-    workflow: &PyWorkflow,
+    workflow: AnyWorkflow,
     profile: &PyProfile,
     runs: usize,
     seed: u64,
@@ -95,27 +97,33 @@ fn py_simulate<'py>(
     coupling: &str,
     modes: Vec<String>,
     policies: Option<Vec<String>>,
-    buckets: usize,
-    mix: bool,
+    buckets: Option<usize>,
+    tolerance: Option<f64>,
+    max_rules: Option<usize>,
+    max_classes: Option<usize>,
+    min_class_samples: Option<usize>,
+    smoothing: Option<f64>,
+    late: Option<&str>,
+    min_gain: Option<f64>,
+    mix: Option<bool>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let modes = modes
-        .iter()
-        .map(|m| match m.as_str() {
-            "stochastic" => Ok(Mode::Stochastic),
-            "percentile" => Ok(Mode::Percentile),
-            other => Err(bad("mode", "'stochastic' or 'percentile'", format!("{other:?}"))),
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let modes = modes.iter().map(|m| m.parse::<Mode>().map_err(err)).collect::<PyResult<Vec<_>>>()?;
     let kinds = policies
         .map(|ps| ps.iter().map(|p| p.parse::<PolicyKind>().map_err(err)).collect::<PyResult<Vec<_>>>())
         .transpose()?;
-    let opts = SimulateOptions {
-        replay: config(runs, seed, coupling)?,
-        split,
-        modes,
-        kinds,
-        synth: SynthOptions { buckets, mix, ..SynthOptions::default() },
-    };
+    let synth = synth_options(
+        None,
+        buckets,
+        tolerance,
+        max_rules,
+        max_classes,
+        min_class_samples,
+        smoothing,
+        late,
+        min_gain,
+        mix,
+    )?;
+    let opts = SimulateOptions { replay: config(runs, seed, coupling)?, split, modes, kinds, synth };
     let (wf, prof) = (&workflow.0, &profile.0);
     let out = py.detach(|| simulate(wf, prof, &opts)).map_err(err)?;
     to_dict(py, out)
@@ -126,11 +134,11 @@ fn py_simulate<'py>(
 /// order, or dict stage -> Size), "maxsize", "stepconf" or "oracle" (arg: None).
 /// `profile_fit` is what policies may know, `profile_replay` what is replayed.
 #[pyfunction(name = "replay")]
-#[pyo3(signature = (workflow, profile_fit, profile_replay, policies, *, runs = 20000, seed = 0, coupling = "rank"))]
+#[pyo3(signature = (workflow, profile_fit, profile_replay, policies, *, runs = 20000, seed = 0, coupling = "auto"))]
 #[allow(clippy::too_many_arguments)]
 fn py_replay<'py>(
     py: Python<'py>,
-    workflow: &PyWorkflow,
+    workflow: AnyWorkflow,
     profile_fit: &PyProfile,
     profile_replay: &PyProfile,
     policies: Vec<(String, String, Option<Bound<'py, PyAny>>)>,
