@@ -50,18 +50,17 @@ fn opts(runs: usize, coupling: Coupling) -> SimulateOptions {
     }
 }
 
+/// `$JANUS_ORION_DIR`, else `../shared/data/orion` beside the repository: the
+/// same rule as `janus.traces.orion_dir` on the Python side.
 fn orion_dir(name: &str) -> Option<PathBuf> {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let cands = std::env::var_os("JANUS_ORION_DIR")
+    let base = std::env::var_os("JANUS_ORION_DIR")
         .map(PathBuf::from)
-        .into_iter()
-        .chain([repo.join("../shared/data/orion"), PathBuf::from("/work/shared/data/orion")]);
-    for c in cands {
-        if c.join(name).is_dir() {
-            return Some(c.join(name));
-        }
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/orion"));
+    let dir = base.join(name);
+    if dir.is_dir() {
+        return Some(dir);
     }
-    eprintln!("SKIPPED: ORION traces not found (set JANUS_ORION_DIR or place them at <repo>/../shared/data/orion)");
+    eprintln!("SKIPPED: ORION traces not found at {} (set JANUS_ORION_DIR)", dir.display());
     None
 }
 
