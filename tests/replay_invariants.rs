@@ -79,9 +79,20 @@ fn orion(name: &str, order: &[&str], factor: f64) -> Option<(Workflow, Profile)>
     Some((chain(factor * max.summary[0].p95_ms), t.profile))
 }
 
+/// The clairvoyant oracle knows every run's latencies: per run it takes the
+/// cheapest assignment meeting the deadline, on the `ceil(p * runs)` runs
+/// where that adds least, and the cheapest assignment overall elsewhere.
 fn check_against_oracle(out: &ReplayOutcome) {
     let oracle = out.summary.iter().find(|s| s.kind == PolicyKind::Oracle).expect("oracle replayed");
-    assert!(oracle.attainment + 1e-12 >= out.percentile || oracle.attainment < out.percentile);
+    // Any share of runs a policy met is achievable, so the oracle meets the
+    // target, or at least that share where the target is out of reach.
+    let best = out.summary.iter().map(|s| s.attainment).fold(0.0, f64::max);
+    assert!(
+        oracle.attainment + 1e-12 >= best.min(out.percentile),
+        "oracle attains {} < min(target {}, best policy {best})",
+        oracle.attainment,
+        out.percentile
+    );
     for s in &out.summary {
         if s.attainment >= out.percentile {
             assert!(
@@ -94,8 +105,28 @@ fn check_against_oracle(out: &ReplayOutcome) {
             );
         }
     }
-    // Per run, the oracle never pays more than the cheapest assignment it could pick.
-    assert!(out.policies.iter().all(|p| p.cost.iter().all(|c| c.is_finite() && *c > 0.0)));
+    // Per run, on the same draws: where a policy met the deadline, the
+    // oracle's pick (the cheapest meeting assignment, or the cheapest of all)
+    // costs no more; where the oracle missed, it ran the cheapest assignment
+    // of all, which no policy undercuts.
+    let o = out.policies.iter().find(|p| p.kind == PolicyKind::Oracle).expect("oracle runs");
+    assert!(o.cost.iter().all(|c| c.is_finite() && *c > 0.0));
+    for p in &out.policies {
+        assert_eq!(p.cost.len(), o.cost.len(), "{}", p.name);
+        for r in 0..o.cost.len() {
+            if p.met[r] || !o.met[r] {
+                assert!(
+                    o.cost[r] <= p.cost[r] * (1.0 + 1e-9),
+                    "run {r}: oracle pays {} > {} of {} (met: {}, oracle met: {})",
+                    o.cost[r],
+                    p.cost[r],
+                    p.name,
+                    p.met[r],
+                    o.met[r]
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -5,19 +5,13 @@ import os
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
-from runtime_support import PREFIX
+from runtime_support import PREFIX, real_actuator
 
 from janus import ActuationError
 from janus._janus import Actuator
-
-
-def real_actuator(pool):
-    try:
-        return Actuator.cgroup(pool=pool)
-    except ActuationError as e:
-        pytest.skip(f"cgroups not writable here: {e}")
 
 
 def test_dry_run_records_and_says_so():
@@ -55,7 +49,8 @@ def test_real_cgroup_limits_a_process_and_is_removed():
     a.create("w")
     a.apply("w", 200, 64)
     dirs = a.worker_dirs("w")
-    assert dirs and all(d.is_dir() if hasattr(d, "is_dir") else os.path.isdir(d) for d in dirs)
+    assert dirs and all(isinstance(d, Path) and d.is_dir() for d in dirs), dirs
+    assert all(d.name == "w" and d.parent.name == pool for d in dirs), dirs
     child = subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
     try:
         a.attach("w", child.pid)
