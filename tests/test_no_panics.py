@@ -18,6 +18,7 @@ def refused_cleanly(e: janus.JanusError) -> None:
     failing its own checks ("internal error, please report"): that is a bug."""
     assert "internal error" not in str(e), f"{type(e).__name__}: {e}"
 
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=8),
     lambda kids: (
