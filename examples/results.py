@@ -3,8 +3,8 @@
 
     python examples/results.py [--runs 20000] [--out docs/results.md] [--demo]
 
-Reads the traces in place ($JANUS_ORION_DIR, <repo>/../shared/data/orion or
-/work/shared/data/orion); never copies them.
+Reads the traces in place ($JANUS_ORION_DIR, else <repo>/../shared/data/orion:
+see janus.traces.orion_dir); never copies them.
 """
 
 from __future__ import annotations

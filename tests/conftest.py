@@ -3,37 +3,22 @@ location of the ORION traces (read in place, never copied into the repo)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import janus
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def orion_dir() -> Path | None:
-    """$JANUS_ORION_DIR, else ../shared/data/orion beside the repository."""
-    for cand in (
-        os.environ.get("JANUS_ORION_DIR"),
-        REPO.parent / "shared" / "data" / "orion",
-        "/work/shared/data/orion",
-    ):
-        if cand and (Path(cand) / "ml_pipeline").is_dir():
-            return Path(cand)
-    return None
+import janus.traces
 
 
 @pytest.fixture
 def orion() -> Path:
-    d = orion_dir()
-    if d is None:
-        pytest.skip(
-            "ORION traces not found: set JANUS_ORION_DIR or place them in ../shared/data/orion"
-        )
-    return d
+    """The ORION trace folder (see janus.traces.orion_dir), or a skip saying where it looked."""
+    try:
+        return janus.traces.orion_dir()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="module", autouse=True)

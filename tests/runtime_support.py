@@ -9,16 +9,35 @@ import pytest
 
 from janus._janus import ActuationError, Actuator
 
-PREFIX = "jt-"  # every pool made by the runtime tests is named jt-...
+# Every pool the runtime tests make is named jt<pid>-...: the leftover check
+# then sees only this test run's cgroups, and two test runs on one machine
+# (CI jobs, developers) never share or remove each other's pools.
+PREFIX = f"jt{os.getpid()}-"
+
+
+# CI runs as root with a writable cgroup tree; there a test that cannot reach
+# real cgroups is a failure, not a skip (scripts/test.sh sets this as root;
+# the Rust tests in tests/cgroup_real.rs read the same variable).
+REQUIRE_CGROUPS = os.environ.get("JANUS_REQUIRE_CGROUP") == "1"
+
+
+def real_actuator(pool: str) -> Actuator:
+    """The real cgroup actuator for ``pool``; where this machine does not let
+    us write cgroups, a skip with the reason (a failure under JANUS_REQUIRE_CGROUP=1)."""
+    why = None if os.geteuid() == 0 else "not running as root"
+    if why is None:
+        try:
+            return Actuator.cgroup(pool=pool)
+        except ActuationError as e:
+            why = f"cgroups not writable: {e}"
+    if REQUIRE_CGROUPS:
+        pytest.fail(f"JANUS_REQUIRE_CGROUP=1 but {why}")
+    pytest.skip(why)
 
 
 def cgroups_or_skip(pool: str) -> None:
-    """Skip with the reason when this machine does not let us write cgroups."""
-    try:
-        a = Actuator.cgroup(pool=pool)
-    except ActuationError as e:
-        pytest.skip(f"cgroups not writable: {e}")
-    a.remove_all()
+    """Skip (or fail, see real_actuator) unless real cgroups can be written here."""
+    real_actuator(pool).remove_all()
 
 
 def leftover_cgroups() -> list[str]:

@@ -5,19 +5,13 @@ import os
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
-from runtime_support import PREFIX
+from runtime_support import PREFIX, real_actuator
 
 from janus import ActuationError
 from janus._janus import Actuator
-
-
-def real_actuator(pool):
-    try:
-        return Actuator.cgroup(pool=pool)
-    except ActuationError as e:
-        pytest.skip(f"cgroups not writable here: {e}")
 
 
 def test_dry_run_records_and_says_so():
@@ -52,20 +46,23 @@ def test_real_cgroup_limits_a_process_and_is_removed():
     pool = f"{PREFIX}act-{uuid.uuid4().hex[:8]}"
     a = real_actuator(pool)
     assert a.is_real and a.kind.startswith("cgroup-")
-    a.create("w")
-    a.apply("w", 200, 64)
-    dirs = a.worker_dirs("w")
-    assert dirs and all(d.is_dir() if hasattr(d, "is_dir") else os.path.isdir(d) for d in dirs)
-    child = subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
     try:
-        a.attach("w", child.pid)
-        time.sleep(1.0)
-        u = a.usage("w")
-        # 200 millicores for ~1 s: some CPU used, and throttled
-        assert 20_000 < u["cpu_usec"] < 600_000, u
-        assert u["nr_throttled"] > 0, u
+        a.create("w")
+        a.apply("w", 200, 64)
+        dirs = a.worker_dirs("w")
+        assert dirs and all(isinstance(d, Path) and d.is_dir() for d in dirs), dirs
+        assert all(d.name == "w" and d.parent.name == pool for d in dirs), dirs
+        child = subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"])
+        try:
+            a.attach("w", child.pid)
+            time.sleep(1.0)
+            u = a.usage("w")
+            # 200 millicores for ~1 s: some CPU used, and throttled
+            assert 20_000 < u["cpu_usec"] < 600_000, u
+            assert u["nr_throttled"] > 0, u
+        finally:
+            child.kill()
+            child.wait()
     finally:
-        child.kill()
-        child.wait()
-    a.remove_all()
+        a.remove_all()  # also when an assertion failed: nothing left behind
     assert not any(os.path.exists(d) for d in dirs)

@@ -14,6 +14,7 @@ pytest.importorskip("matplotlib")
 NOTEBOOK = Path(__file__).resolve().parents[1] / "examples" / "analysis.ipynb"
 
 
+@pytest.mark.slow
 def test_analysis_notebook_executes():
     from janus.analysis import orion_dir
 

@@ -1,11 +1,14 @@
 """The command line outside the runtime and analysis: synthesize and hints."""
 
+import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import janus
-from janus.cli import main
+from janus.cli import COMMANDS, main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,3 +72,39 @@ def test_quickstart_example_runs(capsys):
     out = capsys.readouterr().out
     assert "'boundaries': [8.0]" in out  # the input-size feature split small from large
     assert "hint sets swapped in: 1" in out
+
+
+@pytest.mark.parametrize("command", [c[0] for c in COMMANDS])
+def test_every_registered_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    assert f"usage: janus {command}" in capsys.readouterr().out
+
+
+def test_python_dash_m_janus_is_the_same_command():
+    r = subprocess.run(
+        [sys.executable, "-m", "janus", "hints", "/nonexistent.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 1 and r.stderr.startswith("janus hints: HintError:"), r
+
+
+def test_library_modules_do_not_import_the_cli():
+    """The command line uses the library, never the other way round."""
+    pkg = Path(janus.__file__).parent
+    for f in pkg.rglob("*.py"):
+        if f.relative_to(pkg).parts[0] in ("cli", "__main__.py"):
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            assert not any(n == "janus.cli" or n.startswith("janus.cli.") for n in names), f

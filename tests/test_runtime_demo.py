@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 
-from runtime_support import PREFIX, cgroups_or_skip
+import pytest
+from runtime_support import PREFIX, cgroups_or_skip, real_actuator
 
 import janus
 from janus.cli import main
 
 
+@pytest.mark.slow
 def test_demo_reduced(tmp_path, capsys):
     cgroups_or_skip(PREFIX + "probe")
     out = tmp_path / "demo"
@@ -39,6 +42,7 @@ def test_demo_reduced(tmp_path, capsys):
     assert len(janus.Profile.load(str(out / "profile.json"))) > 0
 
 
+@pytest.mark.slow
 def test_demo_dry_run_says_so(tmp_path, capsys):
     rc = main(
         [
@@ -101,7 +105,49 @@ def test_profile_cli_on_a_user_file(tmp_path, capsys):
     assert main(["profile", str(tmp_path / "missing.py")]) == 1
 
 
-def test_cgroups_cli(capsys):
-    assert main(["cgroups", "ls"]) == 0
-    assert main(["cgroups", "gc"]) == 0
-    assert "removed" in capsys.readouterr().out
+def test_cgroups_cli_lists_and_removes_only_empty_cgroups(capsys):
+    """`janus cgroups ls|gc` on real cgroups of this test's own: a cgroup of
+    ours is the --base, so the machine's shared janus root (where other runs
+    may have just created theirs) is never swept."""
+    act = real_actuator(PREFIX + "cli")
+    mount = act.worker_dirs("x")[0].parents[2]  # <mount>/janus/<pool>/<worker>
+    act.remove_all()
+    base = mount / (PREFIX + "cgbase")
+    pool = base / "janus" / "p"
+    idle = [pool / "w1", pool / "w2"]
+    busy = pool / "busy"
+    child = None
+    try:
+        for d in [*idle, busy]:
+            d.mkdir(parents=True)
+        child = subprocess.Popen(["sleep", "30"])
+        (busy / "cgroup.procs").write_text(str(child.pid))
+
+        assert main(["cgroups", "ls", "--base", str(base)]) == 0
+        listed = {}
+        for line in capsys.readouterr().out.splitlines():
+            n, path = line.split(" procs  ")
+            listed[path] = int(n)
+        assert listed == {str(base / "janus"): 0, str(pool): 0, str(busy): 1} | {
+            str(d): 0 for d in idle
+        }
+
+        assert main(["cgroups", "gc", "--base", str(base)]) == 0
+        out = capsys.readouterr().out
+        assert out.splitlines()[-1] == "removed 2 cgroup(s); 1 still hold processes (a live run?)"
+        assert all(f"removed {d}\n" in out for d in idle), out
+        assert busy.is_dir() and not any(d.exists() for d in idle)
+
+        child.kill()
+        child.wait()
+        assert main(["cgroups", "gc", "--base", str(base)]) == 0
+        assert capsys.readouterr().out.splitlines()[-1] == "removed 3 cgroup(s)"  # busy, p, janus
+        assert main(["cgroups", "ls", "--base", str(base)]) == 0
+        assert capsys.readouterr().out == "no Janus cgroups\n"
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
+        for d in [*idle, busy, pool, base / "janus", base]:
+            if d.is_dir():
+                d.rmdir()

@@ -1,13 +1,52 @@
-"""Type stubs of the native module (kept by hand beside src/py/)."""
+"""Type stubs of the native module (kept by hand beside src/py/).
+
+`python -m mypy.stubtest janus._janus` (run by scripts/test.sh) checks them
+against the built extension, so they cannot drift from the binding. The dict
+results are typed as TypedDicts; their names start with an underscore because
+they exist only for type checkers (at run time they are plain dicts).
+Sections follow the binding's files: errors, model, profile, hints, adapter,
+actuate, replay.
+"""
 
 from collections.abc import Mapping, Sequence
 from os import PathLike
-from typing import Any, TypeAlias
+from pathlib import Path
+from typing import Any, Literal, TypeAlias, TypedDict, final
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
+# Every name the module registers (one per line: a new binding adds one line).
+__all__ = [
+    "ActuationError",
+    "Actuator",
+    "Adapter",
+    "AdapterError",
+    "CostModel",
+    "Decision",
+    "HintError",
+    "HintSet",
+    "JanusError",
+    "NativeWorkflow",
+    "Profile",
+    "ProfileError",
+    "ReplayError",
+    "Size",
+    "SynthesisError",
+    "WorkflowError",
+    "__version__",
+    "best_static",
+    "gc_cgroups",
+    "replay",
+    "simulate",
+    "synthesize",
+]
+
+_Path: TypeAlias = str | PathLike[str]
+_F64Array: TypeAlias = npt.NDArray[np.float64]
+
+# -- errors (src/py/errors.rs) ------------------------------------------------
 
 class JanusError(Exception): ...
 class WorkflowError(JanusError): ...
@@ -18,8 +57,11 @@ class AdapterError(JanusError): ...
 class ActuationError(JanusError): ...
 class ReplayError(JanusError): ...
 
+# -- model (src/py/model.rs) --------------------------------------------------
+
+@final
 class Size:
-    def __init__(self, cpu_millis: int, memory_mib: int) -> None: ...
+    def __new__(cls, cpu_millis: int, memory_mib: int) -> Size: ...
     @property
     def cpu_millis(self) -> int: ...
     @property
@@ -29,22 +71,31 @@ class Size:
     @property
     def gib(self) -> float: ...
     def fits_in(self, capacity: Size) -> bool: ...
-    def __lt__(self, other: Size) -> bool: ...
+    def __getnewargs__(self) -> tuple[int, int]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __lt__(self, value: Size, /) -> bool: ...
+    def __le__(self, value: Size, /) -> bool: ...
+    def __gt__(self, value: Size, /) -> bool: ...
+    def __ge__(self, value: Size, /) -> bool: ...
     def __hash__(self) -> int: ...
 
-SizeLike: TypeAlias = Size | tuple[int, int]
+# A Size, or a (cpu_millis, memory_mib) tuple: every argument taking a size.
+_SizeLike: TypeAlias = Size | tuple[int, int]
 
+@final
 class CostModel:
-    def __init__(self, cpu_price: float = 1.0, mem_price: float = 0.104) -> None: ...
+    def __new__(cls, cpu_price: float = 1.0, mem_price: float = 0.104) -> CostModel: ...
     @staticmethod
     def memory_only() -> CostModel: ...
     @property
     def cpu_price(self) -> float: ...
     @property
     def mem_price(self) -> float: ...
-    def rate(self, size: SizeLike) -> float: ...
-    def cost(self, size: SizeLike, ms: float) -> float: ...
+    def rate(self, size: _SizeLike) -> float: ...
+    def cost(self, size: _SizeLike, ms: float) -> float: ...
 
+@final
 class NativeWorkflow:
     @staticmethod
     def from_json(text: str) -> NativeWorkflow: ...
@@ -70,31 +121,43 @@ class NativeWorkflow:
     def approximation(self) -> str | None: ...
     def with_slo(self, deadline_ms: float, percentile: float | None = None) -> NativeWorkflow: ...
 
+# -- profile (src/py/profile.rs) ----------------------------------------------
+
+class _ProfileRow(TypedDict):
+    function: str
+    cpu_millis: int
+    memory_mib: int
+    n: int
+    mean_ms: float
+    p50_ms: float
+    p95_ms: float
+
+@final
 class Profile:
-    def __init__(self) -> None: ...
+    def __new__(cls) -> Profile: ...
     def add(
         self,
         function: str,
-        size: SizeLike,
-        latencies_ms: Sequence[float] | npt.NDArray[np.float64],
-        features: Sequence[float] | None = None,
+        size: _SizeLike,
+        latencies_ms: Sequence[float] | _F64Array,
+        features: Sequence[float] | _F64Array | None = None,
     ) -> None: ...
     @staticmethod
     def from_samples(samples: Mapping[Any, Any]) -> Profile: ...
     @staticmethod
-    def from_csv(path: str | PathLike[str]) -> Profile: ...
+    def from_csv(path: _Path) -> Profile: ...
     @staticmethod
-    def from_orion(path: str | PathLike[str]) -> Profile: ...
+    def from_orion(path: _Path) -> Profile: ...
     @staticmethod
-    def read_orion(path: str | PathLike[str]) -> tuple[Profile, list[str], list[Size]]: ...
+    def read_orion(path: _Path) -> tuple[Profile, list[str], list[Size]]: ...
     @staticmethod
     def from_json(text: str) -> Profile: ...
     def to_json(self) -> str: ...
-    def save(self, path: str | PathLike[str]) -> None: ...
+    def save(self, path: _Path) -> None: ...
     @staticmethod
-    def load(path: str | PathLike[str]) -> Profile: ...
-    def latencies(self, function: str, size: SizeLike) -> npt.NDArray[np.float64]: ...
-    def features(self, function: str, size: SizeLike) -> npt.NDArray[np.float64] | None: ...
+    def load(path: _Path) -> Profile: ...
+    def latencies(self, function: str, size: _SizeLike) -> _F64Array: ...
+    def features(self, function: str, size: _SizeLike) -> _F64Array | None: ...
     def functions(self) -> list[str]: ...
     def sizes(self, function: str) -> list[Size]: ...
     def check_covers(self, workflow: NativeWorkflow) -> None: ...
@@ -102,15 +165,49 @@ class Profile:
     def merge(self, other: Profile) -> None: ...
     @property
     def digest(self) -> str: ...
-    def summary(self) -> list[dict[str, Any]]: ...
+    def summary(self) -> list[_ProfileRow]: ...
     def __len__(self) -> int: ...
 
+# -- hints and synthesis (src/py/hints.rs) ------------------------------------
+
+# One per table. "class" is the input class (None: unconditioned); `mix` and
+# the `primary_*` keys are None unless synthesized with mix=True. Functional
+# syntax because "class" and "lambda" are keywords.
+_HintSummary = TypedDict(
+    "_HintSummary",
+    {
+        "class": int | None,
+        "expected_cost": float,
+        "miss_probability": float,
+        "feasible": bool,
+        "source": str,
+        "lambda": float | None,
+        "mix": float | None,
+        "primary_cost": float | None,
+        "primary_miss_probability": float | None,
+    },
+)
+
+class _Provenance(TypedDict):
+    profile_digest: str
+    created_unix_s: int
+    janus_version: str
+    synthesis: str
+
+class _Classes(TypedDict):
+    function: str
+    feature: str
+    boundaries: list[float]
+
+_Rules: TypeAlias = list[tuple[float, list[Size]]]
+
+@final
 class HintSet:
     @staticmethod
-    def load(path: str | PathLike[str]) -> HintSet: ...
+    def load(path: _Path) -> HintSet: ...
     @staticmethod
     def from_json(text: str, origin: str = "<string>") -> HintSet: ...
-    def save(self, path: str | PathLike[str]) -> None: ...
+    def save(self, path: _Path) -> None: ...
     def to_json(self, indent: bool = False) -> str: ...
     @property
     def size_bytes(self) -> int: ...
@@ -123,22 +220,25 @@ class HintSet:
     @property
     def schema_version(self) -> int: ...
     @property
-    def summary(self) -> list[dict[str, Any]]: ...
+    def summary(self) -> list[_HintSummary]: ...
     @property
-    def provenance(self) -> dict[str, Any]: ...
+    def provenance(self) -> _Provenance: ...
     @property
-    def classes(self) -> dict[str, Any] | None: ...
+    def classes(self) -> _Classes | None: ...
     def rules(
-        self, function: str, input_class: int | None = None
-    ) -> list[tuple[float, list[Size]]]: ...
+        self, function: str, input_class: int | None = None, alternative: bool = False
+    ) -> _Rules: ...
     @property
     def rule_count(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+_Mode: TypeAlias = Literal["stochastic", "percentile"]
 
 def synthesize(
     workflow: NativeWorkflow,
     profile: Profile,
     *,
-    mode: str = "stochastic",
+    mode: _Mode | str = "stochastic",
     buckets: int = 400,
     tolerance: float = 0.05,
     max_rules: int | None = None,
@@ -146,10 +246,20 @@ def synthesize(
     boundaries: list[float] | None = None,
     mix: bool = False,
 ) -> HintSet: ...
+
+class _StaticPlan(TypedDict):
+    sizes: dict[str, Size]
+    expected_cost: float
+    miss_probability: float
+    feasible: bool
+
 def best_static(
     workflow: NativeWorkflow, profile: Profile, *, buckets: int = 400
-) -> dict[str, Any]: ...
+) -> _StaticPlan: ...
 
+# -- adapter (src/py/adapter.rs) ----------------------------------------------
+
+@final
 class Decision:
     @property
     def size(self) -> Size: ...
@@ -164,24 +274,33 @@ class Decision:
     @property
     def input_class(self) -> int | None: ...
 
+class _Decisions(TypedDict):
+    cpu_millis: npt.NDArray[np.uint32]
+    memory_mib: npt.NDArray[np.uint32]
+    rule: npt.NDArray[np.int64]  # -1: no rule applied (best-effort fallback)
+    best_effort: npt.NDArray[np.bool_]
+    remaining_ms: _F64Array
+
+@final
 class Adapter:
-    def __init__(self, hints: HintSet) -> None: ...
+    def __new__(cls, hints: HintSet) -> Adapter: ...
     def decide(
         self,
         function: str,
         elapsed_ms: float,
         feature: float | None = None,
-        free: SizeLike | None = None,
+        free: _SizeLike | None = None,
+        run_key: int | None = None,
     ) -> Decision: ...
     def decide_many(
         self,
         function: str,
-        elapsed_ms: npt.NDArray[np.float64],
-        features: npt.NDArray[np.float64] | None = None,
-        free: SizeLike | None = None,
+        elapsed_ms: _F64Array,
+        features: _F64Array | None = None,
+        free: _SizeLike | None = None,
         run_keys: npt.NDArray[np.uint64] | None = None,
-    ) -> dict[str, npt.NDArray[Any]]: ...
-    def observe(self, function: str, size: SizeLike, latency_ms: float) -> None: ...
+    ) -> _Decisions: ...
+    def observe(self, function: str, size: _SizeLike, latency_ms: float) -> None: ...
     def swap(self, hints: HintSet) -> None: ...
     @property
     def hints(self) -> HintSet: ...
@@ -190,9 +309,20 @@ class Adapter:
     def observed_profile(self) -> Profile: ...
     def drift(self, profile: Profile, min_samples: int = 5) -> list[tuple[str, Size, float]]: ...
 
+# -- actuate (src/py/actuate.rs) ----------------------------------------------
+
+class _Usage(TypedDict):
+    cpu_usec: int
+    nr_periods: int
+    nr_throttled: int
+    throttled_usec: int
+    memory_peak_bytes: int
+    oom_kills: int
+
+@final
 class Actuator:
     @staticmethod
-    def cgroup(pool: str = "default", base: str | PathLike[str] | None = None) -> Actuator: ...
+    def cgroup(pool: str = "default", base: _Path | None = None) -> Actuator: ...
     @staticmethod
     def dry_run(pool: str = "default") -> Actuator: ...
     @property
@@ -204,11 +334,73 @@ class Actuator:
     def create(self, worker: str) -> None: ...
     def attach(self, worker: str, pid: int) -> None: ...
     def apply(self, worker: str, cpu_millis: int, memory_mib: int) -> None: ...
-    def usage(self, worker: str) -> dict[str, int]: ...
+    def usage(self, worker: str) -> _Usage: ...
     def reset_peak(self, worker: str) -> bool: ...
     def remove(self, worker: str) -> None: ...
     def remove_all(self) -> None: ...
     def applied(self, worker: str) -> tuple[int, int] | None: ...
-    def worker_dirs(self, worker: str) -> list[str]: ...
+    def worker_dirs(self, worker: str) -> list[Path]: ...
 
-def gc_cgroups(base: str | PathLike[str] | None = None) -> list[str]: ...
+def gc_cgroups(base: _Path | None = None) -> list[str]: ...
+
+# -- replay (src/py/replay.rs) ------------------------------------------------
+
+class _PolicySummary(TypedDict):
+    policy: str
+    kind: str
+    runs: int
+    cost: float
+    cpu_core_s: float
+    gib_s: float
+    attainment: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    decisions_per_s: float | None
+    hint_bytes: int | None
+    saving_vs_static: float | None
+    oracle_share: float | None
+
+class _RunColumns(TypedDict):
+    # One row per (policy, run); policy_index indexes the outcome's summary.
+    policy_index: npt.NDArray[np.uint32]
+    run: npt.NDArray[np.uint64]
+    latency_ms: _F64Array
+    cost: _F64Array
+    cpu_core_s: _F64Array
+    gib_s: _F64Array
+    met: npt.NDArray[np.bool_]
+
+class _ReplayOutcome(TypedDict):
+    coupling: str
+    runs: int
+    seed: int
+    deadline_ms: float
+    percentile: float
+    notes: list[str]
+    summary: list[_PolicySummary]
+    columns: _RunColumns
+
+def simulate(
+    workflow: NativeWorkflow,
+    profile: Profile,
+    *,
+    runs: int = 20000,
+    seed: int = 0,
+    split: float = 0.5,
+    coupling: str = "rank",
+    modes: list[str] = ...,
+    policies: list[str] | None = None,
+    buckets: int = 400,
+    mix: bool = False,
+) -> _ReplayOutcome: ...
+def replay(
+    workflow: NativeWorkflow,
+    profile_fit: Profile,
+    profile_replay: Profile,
+    policies: Sequence[tuple[str, str, Any]],
+    *,
+    runs: int = 20000,
+    seed: int = 0,
+    coupling: str = "rank",
+) -> _ReplayOutcome: ...

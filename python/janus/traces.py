@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from janus._janus import CostModel, Profile, ProfileError
 from janus.workflow import Workflow
+
+# The repository checkout holding this package (python/janus/traces.py), if any.
+_REPO = Path(__file__).resolve().parents[2]
 
 # Stage order of the workflows published with ORION (the files list stages in
 # arbitrary order; the DAG is in the paper and the dataset's README).
@@ -46,3 +50,28 @@ def orion_workflow(
         wf.add(s, sizes)
     wf.chain(*order)
     return wf, profile
+
+
+def orion_dir(workflow: str | None = None) -> Path:
+    """Where the ORION traces are read in place (never copied into the repository).
+
+    ``$JANUS_ORION_DIR`` when set, else ``../shared/data/orion`` beside the
+    repository checkout; ``workflow`` (e.g. "ml_pipeline") selects its
+    sub-folder. ``FileNotFoundError`` naming the place tried when it is missing.
+    """
+    env = os.environ.get("JANUS_ORION_DIR")
+    if env:
+        base = Path(env)
+    elif (_REPO / "Cargo.toml").is_file():
+        base = _REPO.parent / "shared" / "data" / "orion"
+    else:
+        raise FileNotFoundError(
+            "ORION traces: set JANUS_ORION_DIR to the folder holding ml_pipeline/ and chatbot/"
+        )
+    path = base / workflow if workflow else base
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"ORION traces{f' for {workflow!r}' if workflow else ''} not found at {path}; "
+            "set JANUS_ORION_DIR to the folder holding ml_pipeline/ and chatbot/"
+        )
+    return path

@@ -1,4 +1,4 @@
-"""Evaluation: replay traces under Janus and the baselines (DESIGN.md, "Evaluation").
+"""Evaluation: replay traces under Janus and the baselines (docs/design.md, "Evaluation").
 
     import janus
     wf, prof = janus.orion_workflow(janus.analysis.orion_dir("ml_pipeline"), deadline_ms=160_000)
@@ -11,11 +11,11 @@ Needs the ``analysis`` extra (pandas, matplotlib).
 """
 
 from janus.analysis.hints_plot import plot_hints
-from janus.analysis.paths import orion_dir
 from janus.analysis.plot import plot_sweep
 from janus.analysis.result import SimulationResult
 from janus.analysis.simulate import POLICY_KINDS, replay, simulate
 from janus.analysis.sweep import reference_latency, sweep
+from janus.traces import orion_dir  # re-exported: the notebook and examples use it here
 
 __all__ = [
     "POLICY_KINDS",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from janus._janus import HintSet
-from janus.hints_cli import table_keys
+from janus.hints_text import table_keys, table_label
 
 
 def plot_hints(hints: HintSet, functions: list[str] | None = None, ax: Any = None) -> Any:
@@ -41,7 +41,7 @@ def plot_hints(hints: HintSet, functions: list[str] | None = None, ax: Any = Non
             xs = [ms for ms, _ in rules] + [deadline]
             cpu = [sizes[0].cpu_millis for _, sizes in rules]
             mem = [sizes[0].memory_mib for _, sizes in rules]
-            label = "all inputs" if t is None else f"input class {t}"
+            label = table_label(t)
             width = 3.5 - 2.5 * k / max(1, len(tables) - 1)
             line = a.step(xs, cpu + cpu[-1:], where="post", label=label, linewidth=width)[0]
             if a2 is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from janus.runtime.actuator import DryRunWarning, default_actuator, gc_cgroups
+from janus.runtime.actuator import DryRunWarning, default_actuator, gc_cgroups, janus_cgroups
 from janus.runtime.errors import (
     ActuationError,
     ArgumentNotPicklable,
@@ -41,6 +41,7 @@ __all__ = [
     "WorkerPool",
     "default_actuator",
     "gc_cgroups",
+    "janus_cgroups",
     "profile_workflow",
     "summarize",
 ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 from janus._janus import ActuationError, Actuator
 from janus._janus import gc_cgroups as _gc
 
 log = logging.getLogger("janus.runtime")
+
+CGROUP_BASE = "/sys/fs/cgroup"  # where cgroup v2 (or v1's controllers) are mounted
 
 
 class DryRunWarning(UserWarning):
@@ -47,3 +50,29 @@ def default_actuator(pool: str, dry_run: bool = False, base: str | None = None) 
 def gc_cgroups(base: str | None = None) -> list[str]:
     """Remove empty Janus cgroups left by killed runs; returns the removed paths."""
     return [str(p) for p in _gc(base)]
+
+
+def janus_cgroups(base: str | None = None) -> list[tuple[str, int]]:
+    """Every cgroup under ``<base>/janus`` and ``<base>/<controller>/janus``
+    (the places ``gc_cgroups`` sweeps) with its number of processes."""
+    base = base or CGROUP_BASE
+    roots = [os.path.join(base, "janus")]
+    if os.path.isdir(base):
+        for d in sorted(os.listdir(base)):
+            p = os.path.join(base, d)
+            if os.path.isdir(p) and not os.path.islink(p):
+                roots.append(os.path.join(p, "janus"))
+    out = []
+    for root in roots:
+        if not os.path.isdir(root) or os.path.islink(root):
+            continue
+        for dirpath, _dirs, files in os.walk(root):
+            n = 0
+            if "cgroup.procs" in files:
+                try:
+                    with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                        n = len(f.read().split())
+                except OSError:
+                    pass
+            out.append((dirpath, n))
+    return out

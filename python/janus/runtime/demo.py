@@ -1,5 +1,7 @@
 """``janus demo``: profile, synthesize and serve the reference workflow on this machine.
 
+``run(args)`` takes the options parsed by ``janus.cli.demo`` (which checks them).
+
 Steps: (1) profile the three stages of ``janus.examples.demo_workflow`` at each
 size option on a warm worker pool in real cgroups; (2) pick the deadline from
 the profile (unless ``--deadline``): 15 % above the p95 of the all-fastest plan,
@@ -26,30 +28,6 @@ from janus.runtime.pool import WorkerPool
 from janus.runtime.profiler import ProfileReport, profile_workflow
 from janus.runtime.progress import Bar
 from janus.runtime.runner import Runner, RunReport, summarize
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--requests", type=int, default=40, help="requests served per policy (40)")
-    p.add_argument(
-        "--repetitions",
-        type=int,
-        default=6,
-        help="profiling repetitions per function, size and sample input (6)",
-    )
-    p.add_argument("--out", default="janus-demo", help="output directory (./janus-demo)")
-    p.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="do not touch cgroups: sizes are recorded, not enforced",
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the request stream (0)")
-    p.add_argument(
-        "--deadline",
-        type=float,
-        default=None,
-        help="deadline in ms (default: derived from the profile)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def auto_deadline(wf: Any, prof: janus.Profile) -> float:

@@ -1,51 +1,40 @@
-"""A tiny progress bar on stderr (no dependency)."""
+"""The runtime's progress bars (profiling, serving), drawn on stderr by tqdm.
+
+tqdm rather than rich: one small pure-Python package without dependencies of
+its own, which already knows terminals (rate-limited redraws, the ETA) and
+logs; rich would bring pygments and markdown-it along for one bar. This class
+keeps the small interface the profiler and the runner use.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
+
+from tqdm import tqdm
 
 
 class Bar:
-    def __init__(self, total: int, label: str = "", enabled: bool = True, width: int = 28):
-        self.total = max(1, total)
-        self.label = label
-        self.enabled = enabled
-        self.width = width
-        self.n = 0
-        self.t0 = time.perf_counter()
-        self.note = ""
-        self._tty = sys.stderr.isatty()
-        self._last = -1.0
+    """``update(k, note)`` after each step, ``close()`` at the end. Draws
+    nothing at all when ``enabled`` is False (``--quiet``, tests)."""
+
+    def __init__(self, total: int, label: str = "", enabled: bool = True):
+        tty = enabled and sys.stderr.isatty()
+        self._bar = tqdm(
+            total=total,
+            desc=label,
+            file=sys.stderr,
+            disable=not enabled,
+            dynamic_ncols=True,
+            # On a terminal redraw at most 10x a second; into a file (a CI
+            # log) about every 10 % of the way, not for every step.
+            mininterval=0.1 if tty else 0.0,
+            miniters=None if tty else max(1, total // 10),
+        )
 
     def update(self, k: int = 1, note: str = "") -> None:
-        self.n += k
-        self.note = note
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        # redraw at most 10x a second on a terminal, every ~10 % into a file
-        if self._tty:
-            if now - self._last < 0.1 and self.n < self.total:
-                return
-        elif self.n < self.total and int(10 * self.n / self.total) == int(
-            10 * (self.n - k) / self.total
-        ):
-            return
-        self._last = now
-        frac = min(1.0, self.n / self.total)
-        full = int(frac * self.width)
-        bar = "#" * full + "-" * (self.width - full)
-        elapsed = now - self.t0
-        eta = elapsed / frac - elapsed if frac > 0 else 0.0
-        line = (
-            f"{self.label} [{bar}] {self.n}/{self.total} {elapsed:5.1f}s "
-            f"eta {eta:5.1f}s {self.note}"
-        )
-        sys.stderr.write(("\r" + line[:120].ljust(120)) if self._tty else line + "\n")
-        sys.stderr.flush()
+        if note:
+            self._bar.set_postfix_str(note, refresh=False)
+        self._bar.update(k)
 
     def close(self) -> None:
-        if self.enabled and self._tty:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        self._bar.close()

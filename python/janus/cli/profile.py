@@ -10,20 +10,22 @@ import argparse
 import csv
 import sys
 
-from janus.runtime.pool import WorkerPool
-from janus.runtime.profiler import ProfileReport, profile_workflow
-from janus.workflow_file import load_workflow_file
+from janus.cli.args import POSITIVE, POSITIVE_INT, output_file
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("module", help="a .py file defining `workflow` and `sample_inputs`")
-    p.add_argument("--repetitions", type=int, default=5, help="runs per size and input (5)")
+    p.add_argument(
+        "--repetitions", type=POSITIVE_INT, default=5, help="runs per size and input (5)"
+    )
     p.add_argument("--out", default="profile.json", help="where to save the profile (JSON)")
     p.add_argument(
         "--report", default=None, help="also save CPU time / peak memory per call as CSV here"
     )
     p.add_argument("--stages", default=None, help="comma-separated subset of stages")
-    p.add_argument("--timeout", type=float, default=300.0, help="per-call timeout in s (300)")
+    p.add_argument(
+        "--timeout", type=POSITIVE, default=300.0, help="per-call timeout in s, > 0 (300)"
+    )
     p.add_argument("--dry-run", action="store_true", help="do not touch cgroups")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
@@ -34,6 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Outputs first: a bad path must not cost a whole profiling run.
+    output_file(args.out, "--out")
+    if args.report:
+        output_file(args.report, "--report")
+    from janus.runtime.pool import WorkerPool
+    from janus.runtime.profiler import ProfileReport, profile_workflow
+    from janus.workflow_file import load_workflow_file
+
     mod = load_workflow_file(args.module, need=("workflow", "sample_inputs"))
     wf = mod.workflow
     stages = args.stages.split(",") if args.stages else None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from janus._janus import Profile, ReplayError
+from janus.cli.args import FINITE, POSITIVE, POSITIVE_INT, SEED, output_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,22 +28,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--workflow", metavar="FILE", help="Python file defining `workflow`")
     p.add_argument("--profile", metavar="JSON", help="profile JSON (with --workflow)")
     dl = p.add_mutually_exclusive_group()
-    dl.add_argument("--deadline-ms", type=float, help="end-to-end deadline (ms)")
+    dl.add_argument("--deadline-ms", type=POSITIVE, help="end-to-end deadline (ms, > 0)")
     dl.add_argument(
         "--deadline-factor",
-        type=float,
+        type=POSITIVE,
         help="deadline as a factor of the max-size percentile latency (default 1.2 for --orion)",
     )
     p.add_argument(
         "--percentile",
-        type=float,
+        type=FINITE,
         default=None,
         help="SLO percentile (default 0.95 / the workflow's)",
     )
-    p.add_argument("--runs", type=int, default=20_000, help="executions to replay (default 20000)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--split", type=float, default=0.5, help="share of samples used to fit (default 0.5)"
+        "--runs", type=POSITIVE_INT, default=20_000, help="executions to replay (default 20000)"
+    )
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the draws, >= 0 (default 0)")
+    p.add_argument(
+        "--split", type=FINITE, default=0.5, help="share of samples used to fit (default 0.5)"
     )
     p.add_argument(
         "--coupling",
@@ -50,7 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="rank",
         help="coupling across sizes",
     )
-    p.add_argument("--buckets", type=int, default=400, help="synthesis time buckets per deadline")
+    p.add_argument(
+        "--buckets", type=POSITIVE_INT, default=400, help="synthesis time buckets per deadline"
+    )
     p.add_argument(
         "--mix",
         action="store_true",
@@ -63,7 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--factors",
-        type=float,
+        type=POSITIVE,
         nargs="+",
         default=None,
         help="sweep factors (default 1.0 1.1 1.25 1.5 2 3)",
@@ -72,7 +77,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--out",
         metavar="DIR",
         default="out/simulate",
-        help="where CSV and PNG go (default out/simulate)",
+        help="folder for the CSV and PNG files (default out/simulate), created if missing; "
+        "files of the same name in it are replaced, an existing file of that name is refused",
     )
     p.add_argument("--no-plot", action="store_true", help="skip the PNG figures")
 
@@ -88,12 +94,15 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
         if not os.path.isdir(args.orion):
             raise ReplayError(f"{args.orion}: no such folder")
         wf, prof = orion_workflow(
-            args.orion, deadline_ms=args.deadline_ms or 1e9, percentile=args.percentile or 0.95
+            args.orion,
+            deadline_ms=1e9 if args.deadline_ms is None else args.deadline_ms,
+            percentile=0.95 if args.percentile is None else args.percentile,
         )
         wf = wf.native
         if args.deadline_ms is None:
             ref = reference_latency(wf, prof, seed=args.seed)
-            wf = wf.with_slo((args.deadline_factor or 1.2) * ref, None)
+            factor = 1.2 if args.deadline_factor is None else args.deadline_factor
+            wf = wf.with_slo(factor * ref, None)
     else:
         if not args.profile:
             raise ReplayError("--workflow needs --profile profile.json")
@@ -104,7 +113,8 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
                 args.deadline_factor * reference_latency(wf, prof, seed=args.seed), args.percentile
             )
         elif args.deadline_ms is not None or args.percentile is not None:
-            wf = wf.with_slo(args.deadline_ms or wf.deadline_ms, args.percentile)
+            deadline = wf.deadline_ms if args.deadline_ms is None else args.deadline_ms
+            wf = wf.with_slo(deadline, args.percentile)
     return wf, prof
 
 
@@ -112,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     from janus.analysis.simulate import simulate
     from janus.analysis.sweep import sweep
 
+    out = Path(output_dir(args.out, "--out"))
     wf, prof = load_inputs(args)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     kw = {
         "runs": args.runs,

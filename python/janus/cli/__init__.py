@@ -1,0 +1,83 @@
+"""The ``janus`` command line: one module per sub-command in this package.
+
+Each module has ``add_arguments(parser)`` and ``run(args) -> int`` and is
+imported only when its command runs, so ``janus hints`` does not load the
+runtime or pandas. To add a command, add one line to ``COMMANDS``.
+
+Errors are one line on stderr, never a traceback: a bad command line exits
+with 2, a ``JanusError`` or an OS error (a file that cannot be read or
+written) with 1, Ctrl-C with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import NoReturn
+
+from janus.cli.args import CliError
+
+# (command, module, one-line help), in the order `janus --help` lists them.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("demo", "janus.cli.demo", "profile, synthesize and serve the reference workflow here"),
+    ("profile", "janus.cli.profile", "profile a workflow's functions at each size option"),
+    ("synthesize", "janus.cli.synthesize", "synthesize a hint set from a workflow and a profile"),
+    ("hints", "janus.cli.hints", "show what a hint set says (rules per function), or plot it"),
+    ("simulate", "janus.cli.simulate", "replay traces under Janus and the baselines"),
+    ("cgroups", "janus.cli.cgroups", "inspect or remove cgroups left by a killed Janus run"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so that
+    every error of every sub-command is reported the same way by ``main``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see {self.prog} --help)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from janus import __version__
+
+    parser = _Parser(prog="janus", description="Late-binding sizing for serverless workflows.")
+    parser.add_argument("--version", action="version", version=f"janus {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = argv[0] if argv else None
+    modules = {}
+    for name, module, help_ in COMMANDS:
+        p = sub.add_parser(name, help=help_, description=help_)
+        modules[name] = module
+        if name == chosen:
+            importlib.import_module(module).add_arguments(p)
+    command = chosen if chosen in modules else "janus"
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return int(importlib.import_module(modules[args.command]).run(args) or 0)
+    except CliError as e:
+        return _fail(command, f"error: {e}", 2)
+    except KeyboardInterrupt:
+        return _fail(command, "interrupted", 130)
+    except Exception as e:
+        from janus._janus import JanusError
+
+        if isinstance(e, JanusError):
+            return _fail(command, f"{type(e).__name__}: {e}", 1)
+        if isinstance(e, OSError):
+            where = f": {e.filename}" if e.filename else ""
+            return _fail(command, f"{e.strerror or e}{where}", 1)
+        raise
+
+
+def _fail(command: str, message: str, status: int) -> int:
+    prefix = "janus" if command == "janus" else f"janus {command}"
+    print(f"{prefix}: {message}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
