@@ -36,7 +36,7 @@ fn keyed(stages: &[&str], n: usize, feat: impl Fn(usize) -> f64, lat: impl Fn(us
 }
 
 fn opts() -> SynthOptions {
-    SynthOptions { buckets: 200, smoothing: 0.0, ..SynthOptions::default() }
+    SynthOptions { buckets: 200, smoothing: 0.0, confidence: 0.5, ..SynthOptions::default() }
 }
 
 /// Every stage is driven by the request size. Small requests (kb 1-2): each

@@ -16,44 +16,69 @@ def sz(s):
     return {"cpu_millis": s.cpu_millis, "memory_mib": s.memory_mib}
 
 
-def hand_hints() -> dict:
-    wf = janus.Workflow("w", deadline_ms=1000, percentile=0.9)
+def hand_hints(features: bool = False) -> dict:
+    """One function f (1000m, 2000m, 4000m): rules 100 -> 4000m, 300 -> [2000m,
+    1000m], 600 -> 1000m; late runs get 2000m. With ``features``: a request
+    feature ``kb`` and two classes split at 10 (small requests: 1000m always)."""
+    wf = janus.Workflow("w", deadline_ms=1000, percentile=0.9, features=["kb"] if features else None)
     wf.add("f", [S1, S2, S4])
     rules = [(100.0, [S4]), (300.0, [S2, S1]), (600.0, [S1])]
-    return {
-        "schema_version": 1,
+    table = {"rules": [{"min_remaining_ms": m, "sizes": [sz(s) for s in ss]} for m, ss in rules]}
+    summary = {
+        "class": None,
+        "weight": 1.0,
+        "expected_cost": 1.0,
+        "miss_probability": 0.05,
+        "feasible": True,
+        "source": "dp",
+    }
+    h = {
+        "schema_version": 2,
         "workflow": json.loads(wf.native.to_json()),
+        "late": "static",
         "classes": None,
         "hints": [
             {
                 "function": "f",
                 "options": [sz(S1), sz(S2), sz(S4)],
                 "fastest": sz(S4),
-                "tables": [
-                    {
-                        "rules": [
-                            {"min_remaining_ms": m, "sizes": [sz(s) for s in ss]} for m, ss in rules
-                        ]
-                    }
-                ],
+                "fallback": sz(S2),
+                "tables": [table],
             }
         ],
-        "summary": [
-            {
-                "class": None,
-                "expected_cost": 1.0,
-                "miss_probability": 0.05,
-                "feasible": True,
-                "source": "dp",
-            }
-        ],
+        "summary": [summary],
+        "plan": {
+            "expected_cost": 1.0,
+            "miss_probability": 0.05,
+            "feasible": True,
+            "chosen": "unconditioned",
+            "candidates": [
+                {"name": "unconditioned", "expected_cost": 1.0, "miss_probability": 0.05, "feasible": True}
+            ],
+            "miss_target": 0.1,
+            "reason": "written by hand",
+        },
         "provenance": {
             "profile_digest": "0" * 64,
+            "workflow_digest": wf.native.digest,
             "created_unix_s": 0,
             "janus_version": "test",
             "synthesis": "hand",
         },
     }
+    if features:
+        h["classes"] = {
+            "features": ["kb"],
+            "nodes": [
+                {"split": {"feature": 0, "threshold": 10.0, "below": 1, "above": 2}},
+                {"leaf": {"class": 0}},
+                {"leaf": {"class": 1}},
+            ],
+        }
+        small = {"rules": [{"min_remaining_ms": 0.0, "sizes": [sz(S1)]}]}
+        h["hints"][0]["tables"] = [small, table, table]
+        h["summary"] = [summary | {"class": 0, "weight": 0.5}, summary | {"class": 1, "weight": 0.5}, summary]
+    return h
 
 
 @pytest.fixture
@@ -64,10 +89,44 @@ def hints():
 def test_decide_follows_the_remaining_budget(hints):
     a = janus.Adapter(hints)
     d = a.decide("f", elapsed_ms=200)
-    assert (d.size, d.rule, d.best_effort, d.remaining_ms) == (S1, 2, False, 800)
+    assert (d.size, d.rule, d.late, d.remaining_ms) == (S1, 2, False, 800)
     assert a.decide("f", elapsed_ms=600).size == S2
+    # Below every rule the run is late: the late fallback (here 2000m, static's), not the fastest.
     late = a.decide("f", elapsed_ms=950)
-    assert (late.size, late.rule, late.best_effort) == (S4, None, True)
+    assert (late.size, late.rule, late.late) == (S2, None, True)
+    assert hints.fallback("f") == S2 and hints.late == "static"
+
+
+def test_request_features_pick_the_class_at_every_call():
+    h = janus.HintSet.from_json(json.dumps(hand_hints(features=True)))
+    a = janus.Adapter(h)
+    assert h.classes["count"] == 2 and h.class_of([3.0]) == 0
+    assert h.classes["classes"][1]["description"] == "kb >= 10"
+    small = a.decide("f", 900, features={"kb": 3.0})
+    assert (small.size, small.input_class) == (S1, 0)
+    assert a.decide("f", 900, features=[30.0]).size == S4
+    assert a.decide("f", 900, features=30.0).input_class == 1
+    assert a.decide("f", 900).input_class is None  # features unknown: the unconditioned table
+    with pytest.raises(AdapterError, match="no value for request feature 'kb'"):
+        a.decide("f", 0, features={"mb": 1.0})
+    with pytest.raises(AdapterError, match="2 feature values"):
+        a.decide("f", 0, features=[1.0, 2.0])
+    out = a.decide_many("f", np.array([900.0, 900.0]), features=np.array([3.0, 30.0]))
+    assert out["cpu_millis"].tolist() == [1000, 4000] and out["input_class"].tolist() == [0, 1]
+
+
+def test_a_function_handle_and_run_keys_agree_with_decide(hints):
+    a = janus.Adapter(hints)
+    f = a.function("f")
+    for e in (0.0, 450.0, 800.0, 2000.0):
+        assert f.decide(e).size == a.decide("f", e).size
+    assert f.function == "f"
+    with pytest.raises(AdapterError, match="unknown function"):
+        a.function("nope")
+    assert janus.run_key("act-1") == janus.run_key("act-1") != janus.run_key("act-2")
+    assert a.decide("f", 200, run_key="act-1").size == a.decide("f", 200, run_key=7).size
+    with pytest.raises(AdapterError, match="run_key"):
+        a.decide("f", 200, run_key=-1)
 
 
 def test_decide_takes_the_first_ranked_size_that_fits(hints):
@@ -87,12 +146,14 @@ def test_decide_many_matches_decide(hints):
         assert out["cpu_millis"][i] == d.size.cpu_millis
         assert out["memory_mib"][i] == d.size.memory_mib
         assert out["rule"][i] == (-1 if d.rule is None else d.rule)
-        assert out["best_effort"][i] == d.best_effort
+        assert out["late"][i] == d.late
     assert out["cpu_millis"].dtype == np.uint32
     with pytest.raises(AdapterError, match="elapsed_ms"):
         a.decide_many("f", np.array([1.0, -1.0]))
-    with pytest.raises(AdapterError, match="feature values"):
+    with pytest.raises(AdapterError, match="feature rows"):
         a.decide_many("f", el, features=np.array([1.0]))
+    with pytest.raises(AdapterError, match="unknown function"):
+        a.decide_many("nope", np.array([], dtype=float))
 
 
 @pytest.mark.parametrize(
@@ -101,8 +162,7 @@ def test_decide_many_matches_decide(hints):
         (lambda a: a.decide("nope", 0), "unknown function 'nope'"),
         (lambda a: a.decide("f", -1), "elapsed_ms"),
         (lambda a: a.decide("f", float("nan")), "elapsed_ms"),
-        (lambda a: a.decide("f", 1, feature=float("inf")), "feature"),
-        (lambda a: a.observe("f", Size(3, 3), 10.0), "not an option"),
+        (lambda a: a.observe("f", Size(30, 30), 10.0), "not an option"),
         (lambda a: a.observe("f", S1, -10.0), "latency_ms"),
     ],
 )
@@ -142,6 +202,7 @@ def test_truncated_file(hints, tmp_path):
     "edit, match",
     [
         (lambda h: h.update(schema_version=7), "schema_version 7 is not supported"),
+        (lambda h: h.update(schema_version=1), "schema_version 1 is not supported"),
         (lambda h: h.pop("schema_version"), "schema_version"),
         (
             lambda h: h["hints"][0]["tables"][0]["rules"][1].update(min_remaining_ms=50),
@@ -156,15 +217,32 @@ def test_truncated_file(hints, tmp_path):
         ),
         (lambda h: h["hints"][0].update(function="g"), r"hints\[0\]\.function"),
         (lambda h: h["hints"][0].update(fastest={"cpu_millis": "x"}), r"hints\[0\]\.fastest"),
+        (
+            lambda h: h["hints"][0].update(fallback={"cpu_millis": 9000, "memory_mib": 512}),
+            r"hints\[0\]\.fallback",
+        ),
+        (lambda h: h["summary"][0].update({"class": 3}), r"summary\[0\]\.class"),
+        (lambda h: h["plan"].update(chosen="magic"), r"plan\.chosen"),
+        (lambda h: h["workflow"].update(name="renamed"), "workflow_digest"),
         (lambda h: h["hints"].clear(), "0 hints for 1 stages"),
         (lambda h: h["workflow"]["slo"].update(percentile=3), "percentile"),
-        (lambda h: h["summary"][0].update(mix=0.5), r"hints\[0\]\.alt_tables\[0\]"),
+        (
+            lambda h: h["summary"][0].update(mix=0.5, primary=[1.0, 0.0]),
+            r"hints\[0\]\.alt_tables\[0\]",
+        ),
         (
             lambda h: (
-                h["summary"][0].update(mix=1.5),
+                h["summary"][0].update(mix=1.5, primary=[1.0, 0.0]),
                 h["hints"][0].update(alt_tables=h["hints"][0]["tables"]),
             ),
             r"summary\[0\]\.mix",
+        ),
+        (
+            lambda h: (
+                h["summary"][0].update(mix=0.5),
+                h["hints"][0].update(alt_tables=h["hints"][0]["tables"]),
+            ),
+            "both `mix` and `primary`",
         ),
         (lambda h: h["hints"][0].update(alt_tables=[{"rules": []}] * 3), r"alt_tables: 3 tables"),
     ],
@@ -182,7 +260,10 @@ def test_swap_is_atomic_and_checks_workflow(hints):
     h["hints"][0]["tables"][0]["rules"] = [{"min_remaining_ms": 0.0, "sizes": [sz(S2)]}]
     a.swap(janus.HintSet.from_json(json.dumps(h)))
     assert a.decide("f", 10).size == S2
+    # Same name, another SLO: another workflow (the digest differs).
     other = hand_hints()
-    other["workflow"]["name"] = "other"
-    with pytest.raises(AdapterError, match="workflow 'other'"):
+    other["workflow"]["slo"]["deadline_ms"] = 300.0
+    wf = janus.NativeWorkflow.from_json(json.dumps(other["workflow"]))
+    other["provenance"]["workflow_digest"] = wf.digest
+    with pytest.raises(AdapterError, match="another workflow"):
         a.swap(janus.HintSet.from_json(json.dumps(other)))

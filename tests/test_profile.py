@@ -28,11 +28,14 @@ def test_bad_samples(bad, match):
 def test_csv_round_trip_and_errors(tmp_path):
     good = tmp_path / "p.csv"
     good.write_text(
-        "function,cpu_millis,memory_mib,latency_ms,feature\nf,500,256,10,1.5\nf,500,256,12,2.5\n"
+        "function,cpu_millis,memory_mib,latency_ms,key,feature.kb\n"
+        "f,500,256,10,r1,1.5\nf,500,256,12,r2,2.5\n"
     )
     p = janus.Profile.from_csv(good)
     assert p.latencies("f", Size(500, 256)).tolist() == [10.0, 12.0]
-    assert p.features("f", Size(500, 256)).tolist() == [1.5, 2.5]
+    assert p.features("f", Size(500, 256)).tolist() == [[1.5], [2.5]]
+    assert p.keys("f", Size(500, 256)) == ["r1", "r2"]
+    assert p.feature_names == ["kb"] and p.is_keyed
     bad = tmp_path / "bad.csv"
     bad.write_text("function,cpu_millis,memory_mib,latency_ms\nf,500,256,10\nf,500,256,-3\n")
     with pytest.raises(ProfileError, match=r"bad.csv:3"):
@@ -50,19 +53,45 @@ def test_json_save_load_and_split(tmp_path):
     p.save(tmp_path / "p.json")
     q = janus.Profile.load(tmp_path / "p.json")
     assert q.digest == p.digest
-    a, b = q.split(0.5)
-    assert a.latencies("f", Size(500, 256)).tolist() == [1.0, 2.0]
-    assert b.latencies("f", Size(500, 256)).tolist() == [3.0, 4.0]
+    a, b = q.split(0.5, seed=1)
+    la, lb = a.latencies("f", Size(500, 256)), b.latencies("f", Size(500, 256))
+    assert sorted([*la, *lb]) == [1.0, 2.0, 3.0, 4.0] and len(la) == 2
+    assert q.split(0.5, seed=1)[0].latencies("f", Size(500, 256)).tolist() == la.tolist()
     with pytest.raises(ProfileError, match="too few"):
         janus.Profile.from_samples({("f", Size(500, 256)): [1.0]}).split(0.5)
+
+
+def test_keyed_samples_split_by_request_and_features_must_agree():
+    s, b = Size(500, 256), Size(1000, 256)
+    p = janus.Profile(["kb"])
+    keys = [f"r{i}" for i in range(10)]
+    p.add("f", s, np.arange(10.0), keys=keys, features=np.arange(10.0))
+    p.add("f", b, np.arange(10.0) / 2, keys=keys, features=[[float(i)] for i in range(10)])
+    fit, held = p.split(0.5, seed=3)
+    for part in (fit, held):
+        # A request's samples stay together: the same keys at both sizes.
+        assert part.keys("f", s) == part.keys("f", b)
+    assert set(fit.keys("f", s)).isdisjoint(held.keys("f", s))
+    bad = janus.Profile(["kb"])
+    bad.add("f", s, [1.0], keys=["r0"], features=[1.0])
+    bad.add("f", b, [1.0], keys=["r0"], features=[2.0])
+    wf = janus.Workflow("k", deadline_ms=100, features=["kb"])
+    wf.add("f", [s, b])
+    with pytest.raises(ProfileError, match="'r0' has features"):
+        janus.replay(wf, bad, bad, {"m": "maxsize"})
+    with pytest.raises(ProfileError, match="2 values"):
+        p.add("f", s, [1.0], keys=["x"], features=[[1.0, 2.0]])
 
 
 def test_missing_entry_is_named(two_stage):
     _, prof = two_stage
     wf2 = janus.Workflow("two", deadline_ms=1000)
     wf2.add("a", [Size(500, 512), Size(3000, 512)])
-    with pytest.raises(ProfileError, match=r"'a' at size 3000m/512Mi"):
+    with pytest.raises(ProfileError, match=r"'b' is not a stage|'a' at size 3000m/512Mi"):
         prof.check_covers(wf2.native)
+    wf2.add("b", [Size(500, 512)])
+    with pytest.raises(ProfileError, match=r"'a' at size 3000m/512Mi"):
+        prof.check_covers(wf2)
 
 
 def test_orion_traces_load(orion):

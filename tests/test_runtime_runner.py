@@ -1,6 +1,6 @@
 """The profiler and the late-binding runner on real cgroups: a small workflow
-with a featured first stage and a fan-out, run with hints synthesized from a
-real profile and with static sizes."""
+with a request feature and a fan-out, profiled request by request (keyed),
+run with hints synthesized from that real profile and with static sizes."""
 
 from __future__ import annotations
 
@@ -41,14 +41,16 @@ def merge(parts: list) -> int:
 
 def make_workflow(deadline_ms: float = 400) -> janus.Workflow:
     wf = janus.Workflow("rt", deadline_ms=deadline_ms, percentile=0.9)
-    wf.add("prep", [S500, S1000], fn=prep, feature=lambda r: r["work"], feature_name="work")
+    wf.feature("work", lambda r: r["work"])
+    wf.add("prep", [S500, S1000], fn=prep)
     wf.add("fan", [S250, S1000], fn=fan, fanout=2)
     wf.add("merge", [S250, S500], fn=merge)
     wf.chain("prep", "fan", "merge")
     return wf
 
 
-SAMPLES = {"prep": [{"work": 20}, {"work": 60}], "fan": [{"n": 1}], "merge": [[1, 2]]}
+REQUESTS = [{"work": 20}, {"work": 60}]
+SAMPLES = {"prep": REQUESTS, "fan": [{"n": 1}], "merge": [[1, 2]]}
 
 
 class Recording:
@@ -80,25 +82,31 @@ def pool():
 def profiled(pool):
     wf = make_workflow()
     report = ProfileReport()
-    prof = profile_workflow(wf, SAMPLES, repetitions=3, pool=pool, progress=False, report=report)
+    prof = profile_workflow(wf, REQUESTS, repetitions=3, pool=pool, progress=False, report=report)
     return wf, prof, report
 
 
-def test_profile_covers_every_stage_and_size(profiled):
+def test_profile_measures_every_request_at_every_stage_and_size(profiled):
     wf, prof, report = profiled
     prof.check_covers(wf.native)
+    assert prof.is_keyed and prof.feature_names == ["work"]
     for st in wf.stages:
         assert {(s.cpu_millis, s.memory_mib) for s in prof.sizes(st)} == {
             (s.cpu_millis, s.memory_mib) for s in wf.stage(st).options
         }
-    assert len(prof.latencies("prep", S500)) == 3 * 2
-    assert sorted(set(prof.features("prep", S500))) == [20.0, 60.0]
+        for size in wf.stage(st).options:
+            # 2 requests x 3 repetitions, every sample with its request's key and feature
+            assert sorted(prof.keys(st, size)) == ["r0"] * 3 + ["r1"] * 3
+            assert sorted(prof.features(st, size)[:, 0].tolist()) == [20.0] * 3 + [60.0] * 3
     rows = report.to_rows()
-    assert len(rows) == 3 * (2 * 2 + 2 + 2) and not report.failures
+    assert len(rows) == 2 * 3 * (2 + 2 + 2) and not report.failures
     assert all(r["cpu_ms"] is not None and r["cpu_ms"] > 0 for r in rows)
-    # the 60 ms request is ~3x the 20 ms one at 1000m (CPU time, robust to load)
-    cpu = {r["feature"]: r["cpu_ms"] for r in rows if r["function"] == "prep"}
-    assert cpu[60.0] > 2 * cpu[20.0]
+    # the 60 ms request is ~3x the 20 ms one (CPU time, robust to load)
+    cpu = {r["key"]: r["cpu_ms"] for r in rows if r["function"] == "prep"}
+    assert cpu["r1"] > 2 * cpu["r0"]
+    # the fan-out stage got prep's real output for each request
+    fan_rows = [r for r in rows if r["function"] == "fan"]
+    assert {r["key"] for r in fan_rows} == {"r0", "r1"}
 
 
 def check_report(rep, wf, pool, log_before):
@@ -124,7 +132,7 @@ def check_report(rep, wf, pool, log_before):
 
 def test_runner_with_synthesized_hints(profiled, pool):
     wf, prof, _ = profiled
-    hints = janus.synthesize(wf, prof, boundaries=[40.0])
+    hints = janus.synthesize(wf, prof, min_class_samples=3, confidence=0.5)
     adapter = janus.Adapter(hints)
     with Runner(wf, pool, adapter=adapter) as runner:
         reqs = [{"work": 20}, {"work": 60}, {"work": 20}, {"work": 60}]
@@ -133,8 +141,8 @@ def test_runner_with_synthesized_hints(profiled, pool):
             before = len(pool.actuator.log)
             rep = runner.run(req)
             check_report(rep, wf, pool, before)
-            # the run's input class reaches every stage after the featured one
-            assert [i.feature for i in rep.invocations] == [req["work"]] * 4
+            # the request's features reach every stage
+            assert [i.features for i in rep.invocations] == [[req["work"]]] * 4
             reports.append(rep)
         assert reports[0].invocations[-1].remaining_ms is not None
         # the two fan-out instances ran in parallel, on different workers, at one size
@@ -149,7 +157,7 @@ def test_runner_with_synthesized_hints(profiled, pool):
 
 def test_runner_with_static_sizes(profiled, pool):
     wf, prof, _ = profiled
-    static = janus.best_static(wf, prof)
+    static = janus.best_static(wf, prof, confidence=0.5)
     with Runner(wf, pool, static_sizes=static) as runner:  # best_static's dict is accepted
         before = len(pool.actuator.log)
         rep = runner.run({"work": 20})
@@ -180,8 +188,16 @@ def test_runner_rejects_bad_configuration(pool):
         Runner(wf, pool)
     with pytest.raises(janus.JanusError, match="no size for"):
         Runner(wf, pool, static_sizes={"prep": S1000})
-    with pytest.raises(janus.JanusError, match="CPU must be in"):
+    with pytest.raises(janus.JanusError, match="at least 10"):
         Runner(wf, pool, static_sizes={"prep": S1000, "fan": janus.Size(0, 256), "merge": S500})
+
+
+def test_runner_refuses_hints_of_another_workflow(profiled, pool):
+    wf, prof, _ = profiled
+    hints = janus.synthesize(wf, prof, confidence=0.5)
+    # Same name and stages, another deadline: the hints were planned for another SLO.
+    with pytest.raises(janus.JanusError, match="another workflow"):
+        Runner(make_workflow(deadline_ms=300), pool, adapter=janus.Adapter(hints))
 
 
 def alloc(mib: int) -> int:
@@ -212,6 +228,24 @@ def test_profiler_records_failures_and_leaves_them_out():
     fails = report.failures
     assert len(fails) == 2 and all(f.error.startswith("WorkerOOMKilled") for f in fails)
     assert {r["memory_mib"] for r in report.summary() if r["failed"]} == {64}
+
+
+def test_profile_checkpoints_every_request_and_resumes(tmp_path):
+    wf = make_workflow()
+    ck = tmp_path / "keyed.json"
+    first = ProfileReport()
+    profile_workflow(
+        wf, REQUESTS[:1], progress=False, report=first, checkpoint=ck, dry_run=True
+    )
+    saved = janus.Profile.load(ck)  # what a crash after the first request would leave
+    assert saved.keys("prep", S500) == ["r0"]
+    again = ProfileReport()
+    prof = profile_workflow(
+        wf, REQUESTS, progress=False, report=again, checkpoint=ck, resume=True, dry_run=True
+    )
+    assert {r.key for r in again.rows} == {"r1"}  # r0 was not measured again
+    assert sorted(prof.keys("merge", S250)) == ["r0", "r1"]
+    assert janus.Profile.load(ck).digest == prof.digest
 
 
 def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
@@ -245,3 +279,4 @@ def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
     assert sorted(prof.functions()) == ["fan", "merge", "prep"]
     assert prof.latencies("prep", S500).tolist() == saved.latencies("prep", S500).tolist()
     assert sorted(janus.Profile.load(ck).functions()) == ["fan", "merge", "prep"]
+    assert not prof.is_keyed  # per-stage inputs: no requests to key them by

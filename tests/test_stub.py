@@ -41,34 +41,26 @@ def typed_dicts() -> dict[str, set[str]]:
 @pytest.fixture(scope="module")
 def samples() -> dict[str, dict]:
     """One real result per TypedDict of the stub."""
-    small, big = janus.Size(500, 512), janus.Size(2000, 512)
-    wf = janus.Workflow("stub", deadline_ms=1000, percentile=0.9)
-    wf.add("a", [small, big], feature=len, feature_name="n")
-    wf.add("b", [small, big])
-    wf.chain("a", "b")
-    rng = np.random.default_rng(0)
-    n = rng.integers(1, 10, 200).astype(float)
-    prof = janus.Profile.from_samples(
-        {
-            ("a", small): (n * 40, n),
-            ("a", big): (n * 20, n),
-            ("b", small): rng.uniform(300, 400, 200),
-            ("b", big): rng.uniform(150, 200, 200),
-        }
-    )
-    hints = janus.synthesize(wf, prof, buckets=50, mix=True)
+    from test_synthesis import featured_workflow
+
+    wf, prof = featured_workflow()
+    hints = janus.synthesize(wf, prof, buckets=100)
+    assert hints.classes is not None, hints.plan
     act = _janus.Actuator.dry_run(pool="stubcheck")
     act.create("w")
     usage = act.usage("w")
     act.remove_all()
-    replayed = _janus.simulate(wf.native, prof, runs=50, buckets=50)
+    replayed = _janus.simulate(wf.native, prof, runs=50, buckets=50, max_classes=1)
     return {
         "_ProfileRow": prof.summary()[0],
         "_HintSummary": hints.summary[0],
+        "_Plan": hints.plan,
+        "_Candidate": hints.plan["candidates"][0],
+        "_ClassInfo": hints.classes["classes"][0],
         "_Provenance": hints.provenance,
         "_Classes": hints.classes,
         "_StaticPlan": janus.best_static(wf, prof),
-        "_Decisions": janus.Adapter(hints).decide_many("b", np.array([0.0, 500.0])),
+        "_Decisions": janus.Adapter(hints).decide_many("work", np.array([0.0, 500.0])),
         "_Usage": usage,
         "_ReplayOutcome": replayed,
         "_PolicySummary": replayed["summary"][0],

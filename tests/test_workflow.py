@@ -63,8 +63,15 @@ def test_cycle_is_rejected_where_it_is_made_and_state_is_kept():
         (lambda wf: wf.add("../x", [Size(500, 256)]), "invalid"),
         (lambda wf: wf.add("f", [Size(500, 256)], fanout=0), "fanout"),
         (lambda wf: wf.add("f", ["big"]), "not a janus.Size"),
-        (lambda wf: (wf.add("f", [Size(1, 1)]), wf.edge("f", "nope")), "unknown stage"),
-        (lambda wf: (wf.add("f", [Size(1, 1)]), wf.add("f", [Size(1, 1)])), "defined twice"),
+        (lambda wf: wf.add("f", [Size(500, 256)], fanout=5000), "fanout 5000"),
+        (lambda wf: wf.add("f", [("a", "b")]), "must be an integer"),
+        (lambda wf: wf.add("f", [(5, 256)]), "at least 10"),
+        (lambda wf: (wf.add("f", [Size(10, 1)]), wf.edge("f", "nope")), "unknown stage"),
+        (lambda wf: (wf.add("f", [Size(10, 1)]), wf.add("f", [Size(10, 1)])), "defined twice"),
+        (lambda wf: wf.feature("a/b", len), "feature name"),
+        (lambda wf: (wf.feature("kb", len), wf.feature("kb", len)), "declared twice"),
+        (lambda wf: wf.feature("kb", 3), "needs a callable"),
+        (lambda wf: wf.function([Size(500, 256)], feature=len), "belong to the request"),
     ],
 )
 def test_bad_workflows(build, match):
@@ -79,6 +86,44 @@ def test_bad_workflows(build, match):
 def test_bad_slo(deadline, pct):
     with pytest.raises(WorkflowError):
         janus.Workflow("bad", deadline_ms=deadline, percentile=pct)
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a/b", "x\0y", "n" * 10_000])
+def test_bad_workflow_names(name):
+    with pytest.raises(WorkflowError, match="workflow name"):
+        janus.Workflow(name, deadline_ms=100)
+
+
+def test_an_empty_workflow_is_a_clear_error():
+    wf = janus.Workflow("empty", deadline_ms=100)
+    with pytest.raises(WorkflowError, match="no stages"):
+        wf.native
+    with pytest.raises(WorkflowError, match="no stages"):
+        janus.synthesize(wf, janus.Profile())
+
+
+def test_request_features_are_computed_from_the_request():
+    wf = janus.Workflow("feat", deadline_ms=100, features={"kb": lambda r: len(r) / 1024})
+    wf.feature("items", lambda r: r.count(b","))
+    wf.add("f", [Size(500, 256)])
+    assert wf.features == ["kb", "items"] and wf.native.features == ["kb", "items"]
+    assert wf.request_features(b"a,b," + b"x" * 1020) == [1.0, 2.0]
+    with pytest.raises(WorkflowError, match="'kb' failed: TypeError"):
+        wf.request_features(None)
+    names_only = janus.Workflow("trace", deadline_ms=100, features=["kb"])
+    assert names_only.request_features(b"x") is None  # no function: the value must come from elsewhere
+
+
+def test_a_failed_chain_leaves_the_workflow_as_it_was():
+    wf = janus.Workflow("chain", deadline_ms=100)
+    for n in "abc":
+        wf.add(n, [Size(500, 256)])
+    wf.chain("a", "b")
+    with pytest.raises(WorkflowError, match="cycle"):
+        wf.chain("b", "c", "a", "b")
+    assert wf.native.edges == [("a", "b")]
+    wf.chain("b", "c")
+    assert wf.blocks == [["a"], ["b"], ["c"]]
 
 
 def test_errors_share_one_hierarchy():
@@ -102,9 +147,10 @@ def test_size_and_cost_model():
     cm = janus.CostModel(cpu_price=2.0, mem_price=0.5)
     assert cm.cost(s, 2000) == pytest.approx(2 * (2.0 * 1.5 + 0.5 * 2.0))
     assert janus.CostModel.memory_only().rate(s) == pytest.approx(2.0)
-    with pytest.raises(ValueError):
-        Size(-1, 5)
-    with pytest.raises(ValueError):
+    for bad in [(-1, 5), (0, 512), (9, 512), (500, 0), ("a", 5)]:
+        with pytest.raises(WorkflowError):
+            Size(*bad)
+    with pytest.raises(WorkflowError, match="prices"):
         janus.CostModel(cpu_price=float("nan"))
     import pickle
 
@@ -120,6 +166,8 @@ def test_stages_can_be_added_before_edges_but_huge_blocks_cannot_be_synthesized(
     prof = janus.Profile.from_samples({(n, o): [100.0, 120.0] for n in names for o in opts})
     with pytest.raises(WorkflowError, match="joint size options"):
         janus.synthesize(wf, prof)
+    with pytest.raises(WorkflowError, match="joint size options"):
+        janus.simulate(wf, prof, runs=10)
     wf.chain(*names)
     assert len(wf.blocks) == 8
     assert janus.synthesize(wf, prof, buckets=50).feasible

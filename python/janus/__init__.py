@@ -39,6 +39,7 @@ from janus._janus import (
     quantile,
     run_key,
     synthesize,
+    wilson_interval,
 )
 from janus._janus import __version__ as __version__
 from janus.traces import orion_workflow
@@ -48,6 +49,7 @@ from janus.workflow import Workflow, sizes
 # provider's hot path and works without the optional analysis extras.
 _LAZY = {
     "simulate": "janus.analysis",
+    "replay": "janus.analysis",
     "sweep": "janus.analysis",
     "WorkerPool": "janus.runtime",
     "Runner": "janus.runtime",
@@ -89,9 +91,11 @@ __all__ = [
     "orion_workflow",
     "profile_workflow",
     "quantile",
+    "replay",
     "run_key",
     "simulate",
     "sizes",
     "sweep",
     "synthesize",
+    "wilson_interval",
 ]

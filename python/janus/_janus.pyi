@@ -25,6 +25,7 @@ __all__ = [
     "AdapterError",
     "CostModel",
     "Decision",
+    "FunctionAdapter",
     "HintError",
     "HintSet",
     "JanusError",
@@ -34,13 +35,17 @@ __all__ = [
     "ReplayError",
     "Size",
     "SynthesisError",
+    "WorkflowBuilder",
     "WorkflowError",
     "__version__",
     "best_static",
     "gc_cgroups",
+    "quantile",
     "replay",
+    "run_key",
     "simulate",
     "synthesize",
+    "wilson_interval",
 ]
 
 _Path: TypeAlias = str | PathLike[str]
@@ -96,10 +101,27 @@ class CostModel:
     def cost(self, size: _SizeLike, ms: float) -> float: ...
 
 @final
+class WorkflowBuilder:
+    def __new__(
+        cls,
+        name: str,
+        deadline_ms: float,
+        percentile: float = 0.95,
+        cost_model: CostModel | None = None,
+    ) -> WorkflowBuilder: ...
+    def add_feature(self, name: str) -> None: ...
+    def add_stage(self, name: str, options: Sequence[_SizeLike], fanout: int = 1) -> None: ...
+    def add_edge(self, a: str, b: str) -> None: ...
+    def has_stage(self, name: str) -> bool: ...
+    def build(self) -> NativeWorkflow: ...
+
+@final
 class NativeWorkflow:
     @staticmethod
     def from_json(text: str) -> NativeWorkflow: ...
     def to_json(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
     @property
     def name(self) -> str: ...
     @property
@@ -109,10 +131,11 @@ class NativeWorkflow:
     @property
     def cost_model(self) -> CostModel: ...
     @property
+    def features(self) -> list[str]: ...
+    @property
     def stages(self) -> list[str]: ...
     def options(self, stage: str) -> list[Size]: ...
     def fanout(self, stage: str) -> int: ...
-    def feature(self, stage: str) -> str | None: ...
     @property
     def blocks(self) -> list[list[str]]: ...
     @property
@@ -121,6 +144,9 @@ class NativeWorkflow:
     def approximation(self) -> str | None: ...
     def with_slo(self, deadline_ms: float, percentile: float | None = None) -> NativeWorkflow: ...
 
+# Anything with a `.native` NativeWorkflow (janus.Workflow) is accepted too.
+_AnyWorkflow: TypeAlias = Any
+
 # -- profile (src/py/profile.rs) ----------------------------------------------
 
 class _ProfileRow(TypedDict):
@@ -128,26 +154,30 @@ class _ProfileRow(TypedDict):
     cpu_millis: int
     memory_mib: int
     n: int
+    requests: int | None
     mean_ms: float
     p50_ms: float
     p95_ms: float
 
+_Keys: TypeAlias = Sequence[str | int]
+_FeatureRows: TypeAlias = Sequence[Sequence[float]] | Sequence[float] | _F64Array
+
 @final
 class Profile:
-    def __new__(cls) -> Profile: ...
+    def __new__(cls, features: list[str] | None = None) -> Profile: ...
     def add(
         self,
         function: str,
         size: _SizeLike,
         latencies_ms: Sequence[float] | _F64Array,
-        features: Sequence[float] | _F64Array | None = None,
+        *,
+        keys: _Keys | None = None,
+        features: _FeatureRows | None = None,
     ) -> None: ...
     @staticmethod
-    def from_samples(samples: Mapping[Any, Any]) -> Profile: ...
+    def from_samples(samples: Mapping[Any, Any], features: list[str] | None = None) -> Profile: ...
     @staticmethod
     def from_csv(path: _Path) -> Profile: ...
-    @staticmethod
-    def from_orion(path: _Path) -> Profile: ...
     @staticmethod
     def read_orion(path: _Path) -> tuple[Profile, list[str], list[Size]]: ...
     @staticmethod
@@ -156,27 +186,37 @@ class Profile:
     def save(self, path: _Path) -> None: ...
     @staticmethod
     def load(path: _Path) -> Profile: ...
+    @property
+    def feature_names(self) -> list[str]: ...
+    @property
+    def is_keyed(self) -> bool: ...
     def latencies(self, function: str, size: _SizeLike) -> _F64Array: ...
     def features(self, function: str, size: _SizeLike) -> _F64Array | None: ...
+    def keys(self, function: str, size: _SizeLike) -> list[str] | None: ...
     def functions(self) -> list[str]: ...
     def sizes(self, function: str) -> list[Size]: ...
-    def check_covers(self, workflow: NativeWorkflow) -> None: ...
-    def split(self, fraction: float) -> tuple[Profile, Profile]: ...
+    def check_covers(self, workflow: _AnyWorkflow) -> None: ...
+    def split(self, fraction: float, seed: int = 0) -> tuple[Profile, Profile]: ...
     def merge(self, other: Profile) -> None: ...
     @property
     def digest(self) -> str: ...
     def summary(self) -> list[_ProfileRow]: ...
     def __len__(self) -> int: ...
 
+def quantile(values: Sequence[float], q: float) -> float: ...
+def wilson_interval(hits: int, n: int) -> tuple[float, float]: ...
+
 # -- hints and synthesis (src/py/hints.rs) ------------------------------------
 
-# One per table. "class" is the input class (None: unconditioned); `mix` and
-# the `primary_*` keys are None unless synthesized with mix=True. Functional
-# syntax because "class" and "lambda" are keywords.
+# One per table (the classes', then the unconditioned one). "class" is the
+# input class (None: unconditioned); `mix` and the `primary_*` keys are None
+# unless synthesized with mix=True. Functional syntax because "class" and
+# "lambda" are keywords.
 _HintSummary = TypedDict(
     "_HintSummary",
     {
         "class": int | None,
+        "weight": float,
         "expected_cost": float,
         "miss_probability": float,
         "feasible": bool,
@@ -188,16 +228,38 @@ _HintSummary = TypedDict(
     },
 )
 
+class _Candidate(TypedDict):
+    name: str
+    expected_cost: float
+    miss_probability: float
+    feasible: bool
+
+class _Plan(TypedDict):
+    expected_cost: float
+    miss_probability: float
+    feasible: bool
+    chosen: str
+    miss_target: float
+    reason: str
+    candidates: list[_Candidate]
+
 class _Provenance(TypedDict):
     profile_digest: str
+    workflow_digest: str
     created_unix_s: int
     janus_version: str
     synthesis: str
 
+_ClassInfo = TypedDict(
+    "_ClassInfo",
+    {"class": int, "description": str, "ranges": dict[str, tuple[float, float]]},
+)
+
 class _Classes(TypedDict):
-    function: str
-    feature: str
-    boundaries: list[float]
+    features: list[str]
+    count: int
+    classes: list[_ClassInfo]
+    nodes: list[dict[str, Any]]
 
 _Rules: TypeAlias = list[tuple[float, list[Size]]]
 
@@ -220,31 +282,42 @@ class HintSet:
     @property
     def schema_version(self) -> int: ...
     @property
+    def late(self) -> str: ...
+    @property
+    def plan(self) -> _Plan: ...
+    @property
     def summary(self) -> list[_HintSummary]: ...
     @property
     def provenance(self) -> _Provenance: ...
     @property
     def classes(self) -> _Classes | None: ...
+    def class_of(self, features: Sequence[float]) -> int | None: ...
     def rules(
         self, function: str, input_class: int | None = None, alternative: bool = False
     ) -> _Rules: ...
+    def fallback(self, function: str) -> Size: ...
     @property
     def rule_count(self) -> int: ...
     def __eq__(self, value: object, /) -> bool: ...
 
 _Mode: TypeAlias = Literal["stochastic", "percentile"]
+_Late: TypeAlias = Literal["static", "cheapest", "fastest"]
 
 def synthesize(
-    workflow: NativeWorkflow,
+    workflow: _AnyWorkflow,
     profile: Profile,
     *,
-    mode: _Mode | str = "stochastic",
-    buckets: int = 400,
-    tolerance: float = 0.05,
+    mode: _Mode | None = None,
+    buckets: int | None = None,
+    tolerance: float | None = None,
     max_rules: int | None = None,
-    feature_classes: int = 2,
-    boundaries: list[float] | None = None,
-    mix: bool = False,
+    max_classes: int | None = None,
+    min_class_samples: int | None = None,
+    smoothing: float | None = None,
+    late: _Late | None = None,
+    min_gain: float | None = None,
+    confidence: float | None = None,
+    mix: bool | None = None,
 ) -> HintSet: ...
 
 class _StaticPlan(TypedDict):
@@ -254,7 +327,12 @@ class _StaticPlan(TypedDict):
     feasible: bool
 
 def best_static(
-    workflow: NativeWorkflow, profile: Profile, *, buckets: int = 400
+    workflow: _AnyWorkflow,
+    profile: Profile,
+    *,
+    buckets: int | None = None,
+    smoothing: float | None = None,
+    confidence: float | None = None,
 ) -> _StaticPlan: ...
 
 # -- adapter (src/py/adapter.rs) ----------------------------------------------
@@ -268,7 +346,7 @@ class Decision:
     @property
     def remaining_ms(self) -> float: ...
     @property
-    def best_effort(self) -> bool: ...
+    def late(self) -> bool: ...
     @property
     def fits(self) -> bool: ...
     @property
@@ -277,9 +355,13 @@ class Decision:
 class _Decisions(TypedDict):
     cpu_millis: npt.NDArray[np.uint32]
     memory_mib: npt.NDArray[np.uint32]
-    rule: npt.NDArray[np.int64]  # -1: no rule applied (best-effort fallback)
-    best_effort: npt.NDArray[np.bool_]
+    rule: npt.NDArray[np.int64]  # -1: a late run (no rule applied)
+    late: npt.NDArray[np.bool_]
     remaining_ms: _F64Array
+    input_class: npt.NDArray[np.int64]  # -1: unconditioned
+
+# Request features: one number, a sequence in the workflow's order, or a mapping.
+_Features: TypeAlias = float | Sequence[float] | Mapping[str, float] | _F64Array
 
 @final
 class Adapter:
@@ -288,10 +370,11 @@ class Adapter:
         self,
         function: str,
         elapsed_ms: float,
-        feature: float | None = None,
+        features: _Features | None = None,
         free: _SizeLike | None = None,
-        run_key: int | None = None,
+        run_key: int | str | None = None,
     ) -> Decision: ...
+    def function(self, function: str) -> FunctionAdapter: ...
     def decide_many(
         self,
         function: str,
@@ -308,6 +391,20 @@ class Adapter:
     def observed(self) -> int: ...
     def observed_profile(self) -> Profile: ...
     def drift(self, profile: Profile, min_samples: int = 5) -> list[tuple[str, Size, float]]: ...
+
+@final
+class FunctionAdapter:
+    def decide(
+        self,
+        elapsed_ms: float,
+        features: _Features | None = None,
+        free: _SizeLike | None = None,
+        run_key: int | str | None = None,
+    ) -> Decision: ...
+    @property
+    def function(self) -> str: ...
+
+def run_key(id: str) -> int: ...
 
 # -- actuate (src/py/actuate.rs) ----------------------------------------------
 
@@ -353,6 +450,7 @@ class _PolicySummary(TypedDict):
     cpu_core_s: float
     gib_s: float
     attainment: float
+    attainment_ci: tuple[float, float]
     p50_ms: float
     p95_ms: float
     p99_ms: float
@@ -363,6 +461,7 @@ class _PolicySummary(TypedDict):
 
 class _RunColumns(TypedDict):
     # One row per (policy, run); policy_index indexes the outcome's summary.
+    # execution and run_key are per run (index them with `run`).
     policy_index: npt.NDArray[np.uint32]
     run: npt.NDArray[np.uint64]
     latency_ms: _F64Array
@@ -370,6 +469,8 @@ class _RunColumns(TypedDict):
     cpu_core_s: _F64Array
     gib_s: _F64Array
     met: npt.NDArray[np.bool_]
+    execution: list[str | None]
+    run_key: npt.NDArray[np.uint64]
 
 class _ReplayOutcome(TypedDict):
     coupling: str
@@ -382,25 +483,33 @@ class _ReplayOutcome(TypedDict):
     columns: _RunColumns
 
 def simulate(
-    workflow: NativeWorkflow,
+    workflow: _AnyWorkflow,
     profile: Profile,
     *,
     runs: int = 20000,
     seed: int = 0,
     split: float = 0.5,
-    coupling: str = "rank",
+    coupling: str = "auto",
     modes: list[str] = ...,
     policies: list[str] | None = None,
-    buckets: int = 400,
-    mix: bool = False,
+    buckets: int | None = None,
+    tolerance: float | None = None,
+    max_rules: int | None = None,
+    max_classes: int | None = None,
+    min_class_samples: int | None = None,
+    smoothing: float | None = None,
+    late: _Late | None = None,
+    min_gain: float | None = None,
+    confidence: float | None = None,
+    mix: bool | None = None,
 ) -> _ReplayOutcome: ...
 def replay(
-    workflow: NativeWorkflow,
+    workflow: _AnyWorkflow,
     profile_fit: Profile,
     profile_replay: Profile,
     policies: Sequence[tuple[str, str, Any]],
     *,
     runs: int = 20000,
     seed: int = 0,
-    coupling: str = "rank",
+    coupling: str = "auto",
 ) -> _ReplayOutcome: ...

@@ -12,21 +12,37 @@ from janus._janus import HintSet
 def table_keys(h: HintSet) -> list[int | None]:
     """The tables of every hint, in order: each input class, then None (class unknown)."""
     c = h.classes
-    return [None] if c is None else [*range(len(c["boundaries"]) + 1), None]
+    return [None] if c is None else [*range(c["count"]), None]
 
 
-def table_label(key: int | None) -> str:
-    return "all inputs" if key is None else f"input class {key}"
+def table_label(h: HintSet, key: int | None) -> str:
+    """`input class 1 (kb >= 6000)`, `features unknown` or `all inputs`."""
+    c = h.classes
+    if key is None:
+        return "all inputs" if c is None else "features unknown"
+    return f"input class {key} ({c['classes'][key]['description']})" if c else f"input class {key}"
 
 
 def summary_lines(h: HintSet) -> list[str]:
-    """What synthesis predicted per table, and its warnings."""
-    out = []
+    """What synthesis predicted over all requests and per table, and its warnings."""
+    p = h.plan
+    out = [
+        f"  plan over all requests: expected cost {p['expected_cost']:.4g}, miss "
+        f"{p['miss_probability']:.4f} (allowed {p['miss_target']:.4f})"
+        f"{'' if p['feasible'] else ', INFEASIBLE'}",
+        f"  chosen '{p['chosen']}': {p['reason']}",
+        "  candidates: "
+        + "; ".join(
+            f"{c['name']} {c['expected_cost']:.4g}{'' if c['feasible'] else ' (misses)'}"
+            for c in p["candidates"]
+        ),
+        f"  late runs get: {h.late}",
+    ]
     for s in h.summary:
+        share = "" if s["class"] is None else f", {100 * s['weight']:.0f} % of requests"
         out.append(
-            f"  {table_label(s['class'])}: expected cost {s['expected_cost']:.4g}, "
-            f"miss {s['miss_probability']:.4f}, "
-            f"source {s['source']}{'' if s['feasible'] else ', INFEASIBLE'}"
+            f"  {table_label(h, s['class'])}: expected cost {s['expected_cost']:.4g}, "
+            f"miss {s['miss_probability']:.4f}{share}, source {s['source']}"
         )
         if s["mix"] is not None:
             out.append(
@@ -53,15 +69,15 @@ def describe(h: HintSet, origin: str) -> list[str]:
     out = [header, source, *summary_lines(h)]
     c = h.classes
     if c is not None:
-        out.append(
-            f"  input classes of {c['function']}.{c['feature']}: boundaries {c['boundaries']}"
-        )
+        out.append(f"  input classes over request features {c['features']}:")
+        out += [f"    class {x['class']}: {x['description']}" for x in c["classes"]]
     tables = table_keys(h)
     for fn in wf.stages:
-        out.append(f"\n{fn} (options: {', '.join(str(s) for s in wf.options(fn))})")
+        opts = ", ".join(str(s) for s in wf.options(fn))
+        out.append(f"\n{fn} (options: {opts}; late runs: {h.fallback(fn)})")
         for t in tables:
             if len(tables) > 1:
-                out.append(f"  {table_label(t)}:")
+                out.append(f"  {table_label(h, t)}:")
             out += _rule_lines(h.rules(fn, t), "    ")
             alt = h.rules(fn, t, alternative=True)
             if alt:

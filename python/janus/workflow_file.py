@@ -1,5 +1,6 @@
 """Workflow files: a Python file that defines ``workflow`` (a ``janus.Workflow``)
-and, for profiling, ``sample_inputs``. Every command that takes one loads it here."""
+and, for profiling, ``sample_requests`` (or ``sample_inputs``). Every command that
+takes one loads it here."""
 
 from __future__ import annotations
 

@@ -239,33 +239,46 @@ impl PyHintSet {
     }
 }
 
-/// Synthesis options from keyword arguments (defaults are the core's).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn synth_options(
-    mode: Option<&str>,
-    buckets: Option<usize>,
-    tolerance: Option<f64>,
-    max_rules: Option<usize>,
-    max_classes: Option<usize>,
-    min_class_samples: Option<usize>,
-    smoothing: Option<f64>,
-    late: Option<&str>,
-    min_gain: Option<f64>,
-    mix: Option<bool>,
-) -> PyResult<SynthOptions> {
-    let d = SynthOptions::default();
-    Ok(SynthOptions {
-        mode: mode.map(|m| m.parse::<Mode>()).transpose().map_err(err)?.unwrap_or(d.mode),
-        buckets: buckets.unwrap_or(d.buckets),
-        tolerance: tolerance.unwrap_or(d.tolerance),
-        max_rules: max_rules.or(d.max_rules),
-        max_classes: max_classes.unwrap_or(d.max_classes),
-        min_class_samples: min_class_samples.unwrap_or(d.min_class_samples),
-        smoothing: smoothing.unwrap_or(d.smoothing),
-        late: late.map(|l| l.parse::<Late>()).transpose().map_err(synthesis_error)?.unwrap_or(d.late),
-        min_gain: min_gain.unwrap_or(d.min_gain),
-        mix: mix.unwrap_or(d.mix),
-    })
+/// Synthesis options from keyword arguments: every key names a field of
+/// `SynthOptions`; an unknown key or a value of the wrong type is a
+/// `SynthesisError` naming it. Defaults are the core's (`SynthOptions::default`).
+pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<SynthOptions> {
+    let mut o = SynthOptions::default();
+    let Some(kw) = kwargs else { return Ok(o) };
+    for (k, v) in kw.iter() {
+        let key: String = k.extract()?;
+        if v.is_none() {
+            continue;
+        }
+        let bad = |what: &str| {
+            synthesis_error(format!(
+                "synthesis option {key}: expected {what}, got {}",
+                v.repr().map_or("?".into(), |r| r.to_string())
+            ))
+        };
+        match key.as_str() {
+            "mode" => o.mode = v.extract::<String>().map_err(|_| bad("a str"))?.parse::<Mode>().map_err(err)?,
+            "buckets" => o.buckets = v.extract().map_err(|_| bad("an int >= 0"))?,
+            "tolerance" => o.tolerance = v.extract().map_err(|_| bad("a number"))?,
+            "max_rules" => o.max_rules = Some(v.extract().map_err(|_| bad("an int >= 0"))?),
+            "max_classes" => o.max_classes = v.extract().map_err(|_| bad("an int >= 0"))?,
+            "min_class_samples" => o.min_class_samples = v.extract().map_err(|_| bad("an int >= 0"))?,
+            "smoothing" => o.smoothing = v.extract().map_err(|_| bad("a number"))?,
+            "late" => {
+                o.late = v.extract::<String>().map_err(|_| bad("a str"))?.parse::<Late>().map_err(synthesis_error)?
+            }
+            "min_gain" => o.min_gain = v.extract().map_err(|_| bad("a number"))?,
+            "confidence" => o.confidence = v.extract().map_err(|_| bad("a number"))?,
+            "mix" => o.mix = v.extract().map_err(|_| bad("a bool"))?,
+            other => {
+                return Err(synthesis_error(format!(
+                    "unknown synthesis option '{other}' (options: mode, buckets, tolerance, max_rules, max_classes, \
+                     min_class_samples, smoothing, late, min_gain, confidence, mix)"
+                )))
+            }
+        }
+    }
+    Ok(o)
 }
 
 /// Profiles + workflow + SLO -> hint set. Runs in parallel without the GIL.
@@ -274,56 +287,37 @@ pub(crate) fn synth_options(
 /// buckets (400) of the time grid; tolerance (0.05) of ranked alternatives;
 /// max_rules (none) per function and table; max_classes (8) input classes
 /// over the request features; min_class_samples (20) per class and
-/// (stage, size); smoothing (1.0) of the latency histograms; late ("static")
+/// (stage, size); smoothing (0) of the latency histograms; late ("static")
 /// what late runs get: "static" | "cheapest" | "fastest"; min_gain (0.005)
-/// a more complex plan must save; mix (False) per-run mixtures.
+/// a more complex plan must save; confidence (0.9) that the percentile holds
+/// despite the profile's sampling error (0.5: plan on the profile as it is);
+/// mix (False) per-run mixtures.
 #[pyfunction(name = "synthesize")]
-#[pyo3(signature = (workflow, profile, *, mode = None, buckets = None, tolerance = None, max_rules = None,
-    max_classes = None, min_class_samples = None, smoothing = None, late = None, min_gain = None, mix = None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (workflow, profile, **options))]
 fn py_synthesize(
     py: Python<'_>,
     workflow: AnyWorkflow,
     profile: &PyProfile,
-    mode: Option<&str>,
-    buckets: Option<usize>,
-    tolerance: Option<f64>,
-    max_rules: Option<usize>,
-    max_classes: Option<usize>,
-    min_class_samples: Option<usize>,
-    smoothing: Option<f64>,
-    late: Option<&str>,
-    min_gain: Option<f64>,
-    mix: Option<bool>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyHintSet> {
-    let opts = synth_options(
-        mode,
-        buckets,
-        tolerance,
-        max_rules,
-        max_classes,
-        min_class_samples,
-        smoothing,
-        late,
-        min_gain,
-        mix,
-    )?;
+    let opts = synth_options(options)?;
     let (wf, prof) = (&workflow.0, &profile.0);
     Ok(PyHintSet(py.detach(|| synthesize(wf, prof, &opts)).map_err(err)?))
 }
 
 /// The cheapest one-size-per-function assignment meeting the percentile on
 /// the profile: dict(sizes={stage: Size}, expected_cost, miss_probability, feasible).
+/// Takes the synthesis options that matter to it (buckets, smoothing,
+/// confidence), so it is the static plan `synthesize` compares with.
 #[pyfunction(name = "best_static")]
-#[pyo3(signature = (workflow, profile, *, buckets = None, smoothing = None))]
+#[pyo3(signature = (workflow, profile, **options))]
 fn py_best_static<'py>(
     py: Python<'py>,
     workflow: AnyWorkflow,
     profile: &PyProfile,
-    buckets: Option<usize>,
-    smoothing: Option<f64>,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let opts = synth_options(None, buckets, None, None, None, None, smoothing, None, None, None)?;
+    let opts = synth_options(options)?;
     let (wf, prof) = (&workflow.0, &profile.0);
     let plan = py.detach(|| best_static(wf, prof, &opts)).map_err(err)?;
     let d = PyDict::new(py);

@@ -258,10 +258,15 @@ impl<'py> FromPyObject<'_, 'py> for AnyWorkflow {
         if let Ok(w) = ob.cast::<PyWorkflow>() {
             return Ok(AnyWorkflow(w.get().0.clone()));
         }
-        if let Ok(n) = ob.getattr("native") {
-            if let Ok(w) = n.cast::<PyWorkflow>() {
-                return Ok(AnyWorkflow(w.get().0.clone()));
+        match ob.getattr("native") {
+            Ok(n) => {
+                if let Ok(w) = n.cast::<PyWorkflow>() {
+                    return Ok(AnyWorkflow(w.get().0.clone()));
+                }
             }
+            // A janus.Workflow that is not valid yet (no stage): its own error says why.
+            Err(e) if e.is_instance_of::<super::errors::JanusError>(ob.py()) => return Err(e),
+            Err(_) => {}
         }
         Err(workflow_error(format!("expected a janus.Workflow, got {}", ob.get_type().name()?)))
     }

@@ -288,8 +288,19 @@ fn quantile(values: Vec<f64>, q: f64) -> f64 {
     crate::stats::quantile(&values, q)
 }
 
+/// The 95 % Wilson score interval of a share `hits / n` (the sampling error
+/// of an attainment; `(nan, nan)` for no runs).
+#[pyfunction]
+fn wilson_interval(hits: usize, n: usize) -> PyResult<(f64, f64)> {
+    if hits > n {
+        return Err(profile_error(format!("wilson_interval: {hits} hits out of {n} runs")));
+    }
+    Ok(crate::stats::wilson_interval(hits, n))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyProfile>()?;
     m.add_function(wrap_pyfunction!(quantile, m)?)?;
+    m.add_function(wrap_pyfunction!(wilson_interval, m)?)?;
     Ok(())
 }

@@ -23,7 +23,8 @@ fn config(runs: usize, seed: u64, coupling: &str) -> PyResult<ReplayConfig> {
 fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("coupling", o.coupling.to_string())?;
-    d.set_item("runs", o.config.runs)?;
+    // Executions replayed (every held-out request when keyed, else the draws asked for).
+    d.set_item("runs", o.run_keys.len())?;
     d.set_item("seed", o.config.seed)?;
     d.set_item("deadline_ms", o.deadline_ms)?;
     d.set_item("percentile", o.percentile)?;
@@ -84,8 +85,7 @@ fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict
 /// `runs` draws with `coupling`. `policies` filters by kind.
 #[pyfunction(name = "simulate")]
 #[pyo3(signature = (workflow, profile, *, runs = 20000, seed = 0, split = 0.5, coupling = "auto",
-    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, buckets = None, tolerance = None,
-    max_rules = None, max_classes = None, min_class_samples = None, smoothing = None, late = None, min_gain = None, mix = None))]
+    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, **synthesis))]
 #[allow(clippy::too_many_arguments)]
 fn py_simulate<'py>(
     py: Python<'py>,
@@ -97,32 +97,13 @@ fn py_simulate<'py>(
     coupling: &str,
     modes: Vec<String>,
     policies: Option<Vec<String>>,
-    buckets: Option<usize>,
-    tolerance: Option<f64>,
-    max_rules: Option<usize>,
-    max_classes: Option<usize>,
-    min_class_samples: Option<usize>,
-    smoothing: Option<f64>,
-    late: Option<&str>,
-    min_gain: Option<f64>,
-    mix: Option<bool>,
+    synthesis: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let modes = modes.iter().map(|m| m.parse::<Mode>().map_err(err)).collect::<PyResult<Vec<_>>>()?;
     let kinds = policies
         .map(|ps| ps.iter().map(|p| p.parse::<PolicyKind>().map_err(err)).collect::<PyResult<Vec<_>>>())
         .transpose()?;
-    let synth = synth_options(
-        None,
-        buckets,
-        tolerance,
-        max_rules,
-        max_classes,
-        min_class_samples,
-        smoothing,
-        late,
-        min_gain,
-        mix,
-    )?;
+    let synth = synth_options(synthesis)?;
     let opts = SimulateOptions { replay: config(runs, seed, coupling)?, split, modes, kinds, synth };
     let (wf, prof) = (&workflow.0, &profile.0);
     let out = py.detach(|| simulate(wf, prof, &opts)).map_err(err)?;

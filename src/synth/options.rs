@@ -69,6 +69,12 @@ pub struct SynthOptions {
     /// cheaper by at least this share to be chosen: a saving smaller than
     /// the model's error is not worth the extra tables.
     pub min_gain: f64,
+    /// One-sided confidence that the miss probability meets the target
+    /// despite the profile's sampling error: plans are held to the largest
+    /// miss rate whose Wilson upper bound at this confidence over the
+    /// profile's requests is within `1 - percentile`. 0.5 plans on the
+    /// profile as it is.
+    pub confidence: f64,
     /// Mix per run with the policy just below the target when the chosen
     /// one over-achieves: cheaper at exactly the target on the profile, for
     /// providers that pass run keys. Off by default: it spends the whole
@@ -85,9 +91,10 @@ impl Default for SynthOptions {
             max_rules: None,
             max_classes: 8,
             min_class_samples: 20,
-            smoothing: 1.0,
+            smoothing: 0.0,
             late: Late::Static,
             min_gain: 0.005,
+            confidence: 0.9,
             mix: false,
         }
     }
@@ -115,6 +122,9 @@ pub(crate) fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
     }
     if !(opts.min_gain.is_finite() && (0.0..1.0).contains(&opts.min_gain)) {
         return bad("min_gain", format!("{} must be in [0, 1)", opts.min_gain));
+    }
+    if !(opts.confidence.is_finite() && (0.5..0.999).contains(&opts.confidence)) {
+        return bad("confidence", format!("{} must be in [0.5, 0.999)", opts.confidence));
     }
     Ok(())
 }

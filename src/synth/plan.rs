@@ -52,11 +52,22 @@ pub(crate) struct Setup<'a> {
 }
 
 impl<'a> Setup<'a> {
-    pub fn new(wf: &'a Workflow, profile: &Profile, opts: &SynthOptions) -> Result<Setup<'a>, SynthError> {
+    /// With `margin`, plans are held to the planning target (the percentile
+    /// less a margin for the profile's sampling error at `opts.confidence`),
+    /// else to the percentile itself.
+    pub fn new(
+        wf: &'a Workflow,
+        profile: &Profile,
+        opts: &SynthOptions,
+        margin: bool,
+    ) -> Result<Setup<'a>, SynthError> {
         validate(opts)?;
         wf.check_joint_options()?;
         let data = Data::new(wf, profile)?;
-        let target = 1.0 - wf.slo().percentile + FEASIBILITY_EPS;
+        let raw = 1.0 - wf.slo().percentile;
+        let target =
+            if margin { crate::stats::planning_target(raw, runs_behind(&data) as f64, opts.confidence) } else { raw }
+                + FEASIBILITY_EPS;
         let classifiers = if opts.mode == Mode::Stochastic && opts.max_classes > 1 {
             classes::candidates(&data, opts.max_classes, opts.min_class_samples)
         } else {
@@ -106,6 +117,15 @@ impl<'a> Setup<'a> {
         l.of_ref =
             (0..finest.count()).map(|j| representative(&self.data, finest, j).map_or(0, |x| c.class_of(&x))).collect();
         Ok(l)
+    }
+}
+
+/// How many runs the profile's estimate of a miss rate rests on: the keyed
+/// requests, else the fewest samples of any (stage, size).
+pub(crate) fn runs_behind(data: &Data) -> usize {
+    match &data.keyed {
+        Some(k) => k.len(),
+        None => data.entries.iter().flatten().map(|e| e.lat.len()).min().unwrap_or(0),
     }
 }
 
@@ -327,21 +347,18 @@ fn mixture(
     Ok((MIN_MIX_SHARE..1.0).contains(&share).then_some(Mix { tables, aggregate, share }))
 }
 
-/// Synthesize the hint set of `wf` from `profile`.
-pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<HintSet, SynthError> {
-    let setup = Setup::new(wf, profile, opts)?;
+/// Every candidate plan of one setup, in order of complexity (static,
+/// unconditioned, 2 classes, ...; or static, percentile), with the levels
+/// they were planned on and notes for the provenance.
+struct Candidates {
+    cands: Vec<Candidate>,
+    levels: Vec<Level>,
+    notes: Vec<String>,
+}
+
+fn candidates(wf: &Workflow, setup: &Setup, opts: &SynthOptions) -> Result<Candidates, SynthError> {
     let target = setup.target;
-    let mut warnings = Vec::new();
     let mut notes = Vec::new();
-    if !wf.features().is_empty() && !setup.data.featured {
-        warnings.push(format!(
-            "workflow '{}' declares request features {:?} but the profile's samples do not all carry them: \
-             no input classes (profile with the workflow's requests to record them)",
-            wf.name(),
-            wf.features()
-        ));
-    }
-    thin_profile_warning(&setup, &mut warnings);
     let st = &setup.static_plan;
     let level1 = setup.level(&setup.classifiers[0], opts)?;
     let static_tables_ = static_tables(wf, &level1.models[0], &st.choice);
@@ -359,7 +376,6 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         .push(format!("static({}) cost={:.6} miss={:.6}", st.method, static_c.aggregate.cost, static_c.aggregate.miss));
     let mut cands = vec![static_c];
     let mut levels = vec![level1];
-    let mut solved: Vec<Option<Solved>> = vec![None];
     match opts.mode {
         Mode::Stochastic => {
             for c in &setup.classifiers[1..] {
@@ -368,7 +384,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             let s: Vec<Solved> =
                 levels.par_iter().map(|l| solve(l, &setup.reference, target, opts.tolerance)).collect();
             for (i, (l, sv)) in levels.iter().zip(&s).enumerate() {
-                let c = dp_candidate(wf, &setup, l, i, sv, opts)?;
+                let c = dp_candidate(wf, setup, l, i, sv, opts)?;
                 notes.push(format!(
                     "[{}: lambda={:.6e} dp_feasible={} dp_passes={} policy_cost={:.6} (model {:.6}) policy_miss={:.6} (model {:.6}, requests {}) rules_cost={:.6} rules_miss={:.6}]",
                     c.name,
@@ -385,13 +401,11 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
                 ));
                 cands.push(c);
             }
-            solved.extend(s.into_iter().map(Some));
         }
         Mode::Percentile => {
             let l = &levels[0];
             let pp = percentile::solve(&l.models[0], wf.slo().percentile, opts.tolerance);
-            let (tables, aggregate) =
-                condensed(wf, &setup, l, &[pp.policy], &[Some(&pp.ranked)], opts.max_rules, None)?;
+            let (tables, aggregate) = condensed(wf, setup, l, &[pp.policy], &[Some(&pp.ranked)], opts.max_rules, None)?;
             notes.push(format!("[percentile: per-block quantile={:.6}]", pp.q));
             cands.push(Candidate {
                 name: "percentile".into(),
@@ -403,6 +417,50 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
                 mix: None,
             });
         }
+    }
+    Ok(Candidates { cands, levels, notes })
+}
+
+/// The setup with the margin for sampling error, or without it when no plan
+/// can afford the margin but some meets the percentile itself (a thin
+/// profile should not force the most expensive sizes); the flag says which.
+fn setup_and_candidates<'a>(
+    wf: &'a Workflow,
+    profile: &Profile,
+    opts: &SynthOptions,
+) -> Result<(Setup<'a>, Candidates, bool), SynthError> {
+    let setup = Setup::new(wf, profile, opts, true)?;
+    let cs = candidates(wf, &setup, opts)?;
+    let raw = 1.0 - wf.slo().percentile + FEASIBILITY_EPS;
+    if cs.cands.iter().any(|c| c.feasible(setup.target)) || setup.target >= raw {
+        return Ok((setup, cs, true));
+    }
+    let bare = Setup::new(wf, profile, opts, false)?;
+    let cs = candidates(wf, &bare, opts)?;
+    Ok((bare, cs, false))
+}
+
+/// Synthesize the hint set of `wf` from `profile`.
+pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<HintSet, SynthError> {
+    let (setup, Candidates { cands, levels, mut notes }, margin) = setup_and_candidates(wf, profile, opts)?;
+    let target = setup.target;
+    let mut warnings = Vec::new();
+    if !wf.features().is_empty() && !setup.data.featured {
+        warnings.push(format!(
+            "workflow '{}' declares request features {:?} but the profile's samples do not all carry them: \
+             no input classes (profile with the workflow's requests to record them)",
+            wf.name(),
+            wf.features()
+        ));
+    }
+    thin_profile_warning(&setup, &mut warnings);
+    if !margin {
+        warnings.push(format!(
+            "no plan meets the percentile with {:.0} % confidence over the profile's {} runs: planned to the \
+             percentile itself, with no margin for sampling error (profile more runs)",
+            100.0 * opts.confidence,
+            runs_behind(&setup.data)
+        ));
     }
     // Percentile mode is a baseline: its plan is the answer, whatever static costs.
     let chosen_i = match opts.mode {
@@ -426,7 +484,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             wf.slo().deadline_ms,
             wf.slo().percentile,
             chosen.miss(),
-            1.0 - wf.slo().percentile
+            target - FEASIBILITY_EPS
         ));
     }
     if let Some(a) = wf.approximation() {
@@ -517,7 +575,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         .collect();
     let dt = wf.slo().deadline_ms / opts.buckets as f64;
     let synthesis = format!(
-        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} keyed_requests={} {}",
+        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} keyed_requests={} {}",
         opts.mode.name(),
         opts.buckets,
         opts.tolerance,
@@ -527,6 +585,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         opts.smoothing,
         opts.late,
         opts.min_gain,
+        opts.confidence,
         setup.data.keyed.as_ref().map_or(0, |k| k.len()),
         notes.join(" ")
     );
@@ -625,7 +684,11 @@ pub(crate) fn best_static(
     profile: &Profile,
     opts: &SynthOptions,
 ) -> Result<(Vec<Size>, f64, f64, bool), SynthError> {
-    let setup = Setup::new(wf, profile, opts)?;
+    // As synthesis does: with the margin for sampling error when a static plan can afford it.
+    let mut setup = Setup::new(wf, profile, opts, true)?;
+    if !setup.static_plan.feasible {
+        setup = Setup::new(wf, profile, opts, false)?;
+    }
     let st = &setup.static_plan;
     let mut sizes = vec![Size::new(0, 0); wf.stages().len()];
     for (blk, &o) in setup.reference.models[0].blocks.iter().zip(&st.choice) {

@@ -13,12 +13,11 @@ Needs the ``analysis`` extra (pandas, matplotlib).
 from janus.analysis.hints_plot import plot_hints
 from janus.analysis.plot import plot_sweep
 from janus.analysis.result import SimulationResult
-from janus.analysis.simulate import POLICY_KINDS, replay, simulate
+from janus.analysis.simulate import replay, simulate
 from janus.analysis.sweep import reference_latency, sweep
 from janus.traces import orion_dir  # re-exported: the notebook and examples use it here
 
 __all__ = [
-    "POLICY_KINDS",
     "SimulationResult",
     "orion_dir",
     "plot_hints",

@@ -14,7 +14,7 @@ def plot_hints(hints: HintSet, functions: list[str] | None = None, ax: Any = Non
     remaining budget, and memory (dashed, right axis) when the function's
     options differ in memory. Lines of input classes are drawn thick to thin
     so that equal ones stay visible. The shaded region is below every rule
-    (the adapter falls back to the fastest size, best effort)."""
+    (a late run: the adapter gives it the hint set's late fallback)."""
     import matplotlib.pyplot as plt
 
     wf = hints.workflow
@@ -41,7 +41,7 @@ def plot_hints(hints: HintSet, functions: list[str] | None = None, ax: Any = Non
             xs = [ms for ms, _ in rules] + [deadline]
             cpu = [sizes[0].cpu_millis for _, sizes in rules]
             mem = [sizes[0].memory_mib for _, sizes in rules]
-            label = table_label(t)
+            label = table_label(hints, t)
             width = 3.5 - 2.5 * k / max(1, len(tables) - 1)
             line = a.step(xs, cpu + cpu[-1:], where="post", label=label, linewidth=width)[0]
             if a2 is not None:

@@ -12,7 +12,10 @@ SUMMARY_COLUMNS = [
     "cpu_core_s",
     "gib_s",
     "attainment",
+    "attainment_lo",
+    "attainment_hi",
     "target",
+    "slo",
     "p50_ms",
     "p95_ms",
     "p99_ms",
@@ -24,6 +27,14 @@ SUMMARY_COLUMNS = [
     "runs",
     "coupling",
 ]
+
+
+def slo_verdict(attainment: float, upper: float, target: float) -> str:
+    """Whether the SLO was met: "met", "within error" (below the target but
+    the target is inside the 95 % interval of the attainment) or "MISSED"."""
+    if attainment >= target:
+        return "met"
+    return "within error" if upper >= target else "MISSED"
 
 
 class SimulationResult:
@@ -64,6 +75,12 @@ class SimulationResult:
                 "cpu_core_s": c["cpu_core_s"],
                 "gib_s": c["gib_s"],
                 "met": c["met"],
+                "execution": np.asarray(c["execution"], dtype=object)[
+                    np.asarray(c["run"], dtype=np.int64)
+                ],
+                "run_key": np.asarray(c["run_key"], dtype=np.uint64)[
+                    np.asarray(c["run"], dtype=np.int64)
+                ],
             }
         )
 
@@ -71,7 +88,8 @@ class SimulationResult:
         """One row per policy (index: policy name).
 
         cost / cpu_core_s / gib_s: mean per run; attainment: share of runs
-        within the deadline (target: the SLO percentile); p50/p95/p99_ms:
+        within the deadline (target: the SLO percentile), with its sampling
+        error as a 95 % Wilson interval (attainment_lo, attainment_hi); p50/p95/p99_ms:
         end-to-end latency; saving_vs_static: (static - policy) / static;
         oracle_share: (static - policy) / (static - oracle), NaN when the
         oracle saves next to nothing over static; decisions_per_s: adapter
@@ -82,7 +100,9 @@ class SimulationResult:
 
         rows = []
         for s in self._raw["summary"]:
-            r = {k: (np.nan if v is None else v) for k, v in s.items()}
+            r = {k: (np.nan if v is None else v) for k, v in s.items() if k != "attainment_ci"}
+            r["attainment_lo"], r["attainment_hi"] = s["attainment_ci"]
+            r["slo"] = slo_verdict(s["attainment"], r["attainment_hi"], self.percentile)
             r.update(
                 target=self.percentile,
                 deadline_ms=self.deadline_ms,
@@ -98,6 +118,7 @@ class SimulationResult:
         cols = [
             "cost",
             "attainment",
+            "slo",
             "p95_ms",
             "saving_vs_static",
             "oracle_share",

@@ -1,4 +1,9 @@
-"""`simulate` (split, fit, replay every policy) and `replay` (explicit policies)."""
+"""`simulate` (split, fit, replay every policy) and `replay` (explicit policies).
+
+Both forward to the Rust engine; names of policies, couplings and synthesis
+options are checked there (one definition), and errors are ``ReplayError``
+or ``SynthesisError`` naming the bad value.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from janus import _janus
-from janus._janus import HintSet, NativeWorkflow, Profile, ReplayError
+from janus._janus import HintSet, NativeWorkflow, Profile
 from janus.analysis.result import SimulationResult
 from janus.workflow import Workflow, native_of
-
-POLICY_KINDS = ("janus", "static", "maxsize", "stepconf", "oracle")
-COUPLINGS = ("rank", "independent")
-
-
-def _check_coupling(coupling: str) -> None:
-    if coupling not in COUPLINGS:
-        raise ReplayError(f"replay: unknown coupling {coupling!r} (use 'rank' or 'independent')")
 
 
 def simulate(
@@ -26,31 +23,29 @@ def simulate(
     runs: int = 20_000,
     seed: int = 0,
     split: float = 0.5,
-    coupling: str = "rank",
+    coupling: str = "auto",
     modes: Sequence[str] = ("stochastic", "percentile"),
     policies: Sequence[str] | None = None,
-    buckets: int = 400,
-    mix: bool = False,
+    **synthesis: Any,
 ) -> SimulationResult:
-    """Replay ``runs`` executions under Janus and the baselines, on held-apart data.
+    """Replay Janus and the baselines on held-out data.
 
-    Each (function, size)'s samples are split in measurement order: the first
+    The profile is split at random (``seed``): by request when its samples
+    are keyed, else each (function, size)'s samples on their own. The
     ``split`` share fits the hint sets (one per synthesis mode in ``modes``),
-    the static sizing and StepConf's means; executions are drawn from the
-    rest. ``coupling`` says how one execution's latencies at different sizes
-    relate: "rank" (one quantile per run and stage, comonotone across sizes)
-    or "independent". ``policies`` keeps only these kinds (see POLICY_KINDS).
-    ``mix`` synthesizes Janus hints with per-run mixtures (see
-    ``janus.synthesize``); the replay passes each execution's run key.
-    Deterministic for a fixed ``seed``; runs in parallel without the GIL.
+    the static sizing and StepConf's means; the rest is replayed.
+
+    Executions (``coupling``): "auto" replays every held-out request of a
+    keyed profile exactly (its own measured latency at every stage and size,
+    its own features; ``runs`` is then ignored) and otherwise draws ``runs``
+    executions with "rank" coupling across sizes; "keyed" insists on the
+    former, "rank" / "independent" force draws. ``result.notes`` says which
+    was used and why. ``policies`` keeps only these kinds (janus, static,
+    maxsize, stepconf, oracle). Every ``janus.synthesize`` option (buckets,
+    tolerance, max_rules, max_classes, min_class_samples, smoothing, late,
+    min_gain, mix) applies to the Janus policies. Deterministic for a fixed
+    ``seed``; runs in parallel without the GIL.
     """
-    _check_coupling(coupling)
-    if policies is not None:
-        unknown = [p for p in policies if p not in POLICY_KINDS]
-        if unknown:
-            raise ReplayError(
-                f"replay: unknown policy kinds {unknown} (use {', '.join(POLICY_KINDS)})"
-            )
     wf = native_of(workflow)
     raw = _janus.simulate(
         wf,
@@ -61,8 +56,7 @@ def simulate(
         coupling=coupling,
         modes=list(modes),
         policies=list(policies) if policies is not None else None,
-        buckets=int(buckets),
-        mix=bool(mix),
+        **synthesis,
     )
     return SimulationResult(raw, workflow=wf.name, split=float(split))
 
@@ -75,7 +69,7 @@ def replay(
     *,
     runs: int = 20_000,
     seed: int = 0,
-    coupling: str = "rank",
+    coupling: str = "auto",
 ) -> SimulationResult:
     """Replay explicit policies on ``profile_replay``.
 
@@ -83,9 +77,8 @@ def replay(
     (Janus) / list or dict of sizes (static) / kind string ("maxsize",
     "stepconf", "oracle"). ``profile_fit`` is what the policies may know
     (StepConf plans from its means); pass the same profile twice to replay on
-    the fit data itself.
+    the fit data itself. Executions as in ``simulate``.
     """
-    _check_coupling(coupling)
     if isinstance(policies, Mapping):
         triples = []
         for name, arg in policies.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from janus._janus import NativeWorkflow, Profile, ReplayError
+from janus._janus import NativeWorkflow, Profile, ReplayError, quantile
 from janus.analysis.simulate import replay, simulate
 from janus.workflow import Workflow, native_of
 
@@ -21,9 +21,10 @@ def reference_latency(
 ) -> float:
     """End-to-end latency at the SLO percentile with every stage at its
     largest size (on the whole profile): the tightest deadline worth asking."""
-    res = replay(workflow, profile, profile, [("maxsize", "maxsize", None)], runs=runs, seed=seed)
-    df = res.to_pandas()
-    return float(df["latency_ms"].quantile(res.percentile))
+    res = replay(
+        workflow, profile, profile, [("maxsize", "maxsize", None)], runs=runs, seed=seed, coupling="auto"
+    )
+    return quantile(list(res.to_pandas()["latency_ms"]), res.percentile)
 
 
 def sweep(

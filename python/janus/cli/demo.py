@@ -13,10 +13,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--requests", type=POSITIVE_INT, default=40, help="requests served per policy (40)"
     )
     p.add_argument(
-        "--repetitions",
+        "--profile-requests",
         type=POSITIVE_INT,
-        default=6,
-        help="profiling repetitions per function, size and sample input (6)",
+        default=30,
+        help="sample requests profiled at every stage and size (30)",
     )
     p.add_argument(
         "--out",

@@ -1,7 +1,10 @@
 """``janus profile FILE.py``: profile a workflow module's functions at each size option.
 
-The module must define ``workflow`` (a ``janus.Workflow``) and ``sample_inputs``
-(a dict stage -> list of sample arguments, or a callable stage -> list).
+The module must define ``workflow`` (a ``janus.Workflow``) and either
+``sample_requests`` (a list of requests: each runs through the whole workflow
+and every sample is keyed by its request, with the request's features; the
+recommended way) or ``sample_inputs`` (a dict stage -> list of sample
+arguments, or a callable stage -> list; no keys, no features).
 """
 
 from __future__ import annotations
@@ -14,15 +17,22 @@ from janus.cli.args import POSITIVE, POSITIVE_INT, output_file
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("module", help="a .py file defining `workflow` and `sample_inputs`")
     p.add_argument(
-        "--repetitions", type=POSITIVE_INT, default=5, help="runs per size and input (5)"
+        "module", help="a .py file defining `workflow` and `sample_requests` (or `sample_inputs`)"
+    )
+    p.add_argument(
+        "--repetitions",
+        type=POSITIVE_INT,
+        default=None,
+        help="runs per size and input (1 per request; 5 per per-stage input)",
     )
     p.add_argument("--out", default="profile.json", help="where to save the profile (JSON)")
     p.add_argument(
         "--report", default=None, help="also save CPU time / peak memory per call as CSV here"
     )
-    p.add_argument("--stages", default=None, help="comma-separated subset of stages")
+    p.add_argument(
+        "--stages", default=None, help="comma-separated subset of stages (sample_inputs only)"
+    )
     p.add_argument(
         "--timeout", type=POSITIVE, default=300.0, help="per-call timeout in s, > 0 (300)"
     )
@@ -31,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         action="store_true",
-        help="keep the stages already complete in --out (saved after every stage) and measure the rest",
+        help="keep what --out already holds (saved after every request or stage) and measure the rest",
     )
 
 
@@ -44,8 +54,16 @@ def run(args: argparse.Namespace) -> int:
     from janus.runtime.profiler import ProfileReport, profile_workflow
     from janus.workflow_file import load_workflow_file
 
-    mod = load_workflow_file(args.module, need=("workflow", "sample_inputs"))
+    from janus._janus import JanusError
+
+    mod = load_workflow_file(args.module)
     wf = mod.workflow
+    if hasattr(mod, "sample_requests"):
+        inputs, reps = mod.sample_requests, 1
+    elif hasattr(mod, "sample_inputs"):
+        inputs, reps = mod.sample_inputs, 5
+    else:
+        raise JanusError(f"{args.module}: defines neither `sample_requests` nor `sample_inputs`")
     stages = args.stages.split(",") if args.stages else None
     report = ProfileReport()
     with WorkerPool(wf, size=1, dry_run=args.dry_run) as pool:
@@ -56,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
         )
         prof = profile_workflow(
             wf,
-            mod.sample_inputs,
-            repetitions=args.repetitions,
+            inputs,
+            repetitions=args.repetitions or reps,
             pool=pool,
             progress=not args.quiet,
             report=report,

@@ -16,6 +16,7 @@ from typing import Any
 
 from janus._janus import Profile, ReplayError
 from janus.cli.args import FINITE, POSITIVE, POSITIVE_INT, SEED, output_dir
+from janus.cli.synth_options import add_synthesis_arguments, synthesis_kwargs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,26 +42,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="SLO percentile (default 0.95 / the workflow's)",
     )
     p.add_argument(
-        "--runs", type=POSITIVE_INT, default=20_000, help="executions to replay (default 20000)"
+        "--runs",
+        type=POSITIVE_INT,
+        default=20_000,
+        help="executions to draw when the profile is not keyed (default 20000); a keyed "
+        "profile replays every held-out request",
     )
     p.add_argument("--seed", type=SEED, default=0, help="seed of the draws, >= 0 (default 0)")
     p.add_argument(
-        "--split", type=FINITE, default=0.5, help="share of samples used to fit (default 0.5)"
+        "--split",
+        type=FINITE,
+        default=0.5,
+        help="share of the requests (samples, unkeyed) used to fit, chosen at random (0.5)",
     )
     p.add_argument(
         "--coupling",
-        choices=["rank", "independent", "both"],
-        default="rank",
-        help="coupling across sizes",
+        choices=["auto", "keyed", "rank", "independent", "both"],
+        default="auto",
+        help="executions: keyed requests when the profile has them, else rank coupling "
+        "across sizes (auto); 'both' replays rank and independent",
     )
-    p.add_argument(
-        "--buckets", type=POSITIVE_INT, default=400, help="synthesis time buckets per deadline"
-    )
-    p.add_argument(
-        "--mix",
-        action="store_true",
-        help="Janus hints with per-run mixtures (each replayed run has a run key)",
-    )
+    add_synthesis_arguments(p, modes=False)
     p.add_argument(
         "--sweep",
         action="store_true",
@@ -125,13 +127,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(output_dir(args.out, "--out"))
     wf, prof = load_inputs(args)
     out.mkdir(parents=True, exist_ok=True)
-    kw = {
-        "runs": args.runs,
-        "seed": args.seed,
-        "split": args.split,
-        "buckets": args.buckets,
-        "mix": args.mix,
-    }
+    kw = {"runs": args.runs, "seed": args.seed, "split": args.split, **synthesis_kwargs(args)}
     couplings = ["rank", "independent"] if args.coupling == "both" else [args.coupling]
     for c in couplings:
         res = simulate(wf, prof, coupling=c, **kw)

@@ -2,13 +2,17 @@
 
 ``run(args)`` takes the options parsed by ``janus.cli.demo`` (which checks them).
 
-Steps: (1) profile the three stages of ``janus.examples.demo_workflow`` at each
-size option on a warm worker pool in real cgroups; (2) pick the deadline from
-the profile (unless ``--deadline``): 15 % above the p95 of the all-fastest plan,
-tight enough that running everything at the largest size is wasteful and loose
-enough to be feasible; (3) synthesize hints and the best static sizing;
-(4) serve the same requests with both policies, alternating per request so that
-both see the same machine; (5) print them side by side and save a plot.
+Steps: (1) profile ``janus.examples.demo_workflow`` request by request: each
+sample request runs through the three stages and every stage is measured at
+each size option on a warm worker pool in real cgroups (a keyed profile);
+(2) pick the deadline from the profile (unless ``--deadline``): 10 % above the
+slowest profiled request's end-to-end latency with every stage at its fastest
+size, tight enough that large requests need large sizes and loose enough to be
+feasible; (3) synthesize hints and the best
+static sizing (both planned with the same confidence against the profile's
+sampling error); (4) serve the same new requests with both policies,
+alternating per request so that both see the same machine; (5) print them side
+by side, with the sampling error of each attainment, and save a plot.
 """
 
 from __future__ import annotations
@@ -31,12 +35,18 @@ from janus.runtime.runner import Runner, RunReport, summarize
 
 
 def auto_deadline(wf: Any, prof: janus.Profile) -> float:
-    """15 % above the sum over stages of the p95 latency at each stage's fastest size."""
-    total = 0.0
+    """10 % above the slowest profiled request's end-to-end latency with every
+    stage at its fastest size (the lowest median): every profiled request can
+    make it, so the deadline is feasible with a margin for sampling error,
+    and most requests can make it at much smaller sizes."""
+    e2e: dict[str, float] = {}
     for st in wf.stages:
-        p95s = [float(np.percentile(prof.latencies(st, s), 95)) for s in prof.sizes(st)]
-        total += min(p95s)
-    return round(total * 1.15 / 10) * 10
+        sizes = prof.sizes(st)
+        fastest = min(sizes, key=lambda s: janus.quantile(list(prof.latencies(st, s)), 0.5))
+        keys = prof.keys(st, fastest) or []
+        for k, x in zip(keys, prof.latencies(st, fastest)):
+            e2e[k] = e2e.get(k, 0.0) + float(x)
+    return round(max(e2e.values()) * 1.1 / 10) * 10
 
 
 def _say(msg: str = "") -> None:
@@ -46,8 +56,8 @@ def _say(msg: str = "") -> None:
 def run(args: argparse.Namespace) -> int:
     from janus.examples import demo_workflow as demo
 
-    if args.requests < 1 or args.repetitions < 1:
-        raise janus.JanusError("--requests and --repetitions must be at least 1")
+    if args.requests < 1 or args.profile_requests < 1:
+        raise janus.JanusError("--requests and --profile-requests must be at least 1")
     os.makedirs(args.out, exist_ok=True)
     t_start = time.perf_counter()
     wf = demo.workflow
@@ -66,17 +76,16 @@ def run(args: argparse.Namespace) -> int:
         # 1. profile
         report = ProfileReport()
         t0 = time.perf_counter()
+        samples = demo.make_requests(args.profile_requests, seed=12345 + args.seed)
         prof = profile_workflow(
-            wf,
-            demo.sample_inputs,
-            repetitions=args.repetitions,
-            pool=pool,
-            progress=not args.quiet,
-            report=report,
+            wf, samples, repetitions=1, pool=pool, progress=not args.quiet, report=report
         )
         t_prof = time.perf_counter() - t0
         prof.save(os.path.join(args.out, "profile.json"))
-        _say(f"profiled {len(report.rows)} calls in {t_prof:.0f} s ({len(report.failures)} failed)")
+        _say(
+            f"profiled {len(samples)} requests at every stage and size: {len(report.rows)} calls "
+            f"in {t_prof:.0f} s ({len(report.failures)} failed)"
+        )
         for row in report.summary():
             _say(
                 f"  {row['function']:<10} {row['cpu_millis']:>5}m/{row['memory_mib']}Mi "
@@ -87,16 +96,18 @@ def run(args: argparse.Namespace) -> int:
         # 2. deadline, 3. hints and static sizing
         deadline = args.deadline or auto_deadline(wf, prof)
         wf = wf.with_deadline(deadline)
-        hints = janus.synthesize(wf, prof, boundaries=[demo.BOUNDARY_KB])
+        hints = janus.synthesize(wf, prof)
         hints.save(os.path.join(args.out, "hints.json"))
         static = janus.best_static(wf, prof)
         _say(
             f"deadline {deadline:.0f} ms at p{wf.percentile * 100:.0f}"
             f"{' (from the profile)' if not args.deadline else ''}; "
-            f"hints: {hints.size_bytes} bytes, feasible={hints.feasible}"
+            f"hints: {hints.size_bytes} bytes"
         )
-        for w in hints.warnings:
-            _say(f"  hint warning: {w}")
+        from janus.hints_text import summary_lines
+
+        for line in summary_lines(hints):
+            _say(line)
         _say(
             "static sizing: "
             + ", ".join(f"{k}={v}" for k, v in static["sizes"].items())
@@ -128,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
 
     # 5. report
     _say()
-    _print_table(summaries, deadline)
-    _print_sizes(runs, requests, demo.BOUNDARY_KB)
+    _print_table(summaries, deadline, wf.percentile)
+    _print_sizes(runs, requests, hints)
     _save(
         args.out,
         runs,
@@ -138,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         pool_kind=pool.kind,
         deadline=deadline,
         static=static,
+        hints=hints,
         t_prof=t_prof,
         t_serve=t_serve,
     )
@@ -154,11 +166,23 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(s["failed"] == 0 for s in summaries.values()) else 1
 
 
-def _print_table(s: dict[str, dict], deadline: float) -> None:
+def _verdict(x: dict, target: float) -> str:
+    """met / within error / MISSED, from the attainment's Wilson interval."""
+    from janus.analysis.result import slo_verdict
+
+    return slo_verdict(x["slo_attainment"], x["attainment_hi"], target)
+
+
+def _print_table(s: dict[str, dict], deadline: float, target: float) -> None:
     j, st = s["janus"], s["static"]
     rows = [
         ("runs (failed)", lambda x: f"{x['runs']} ({x['failed']})"),
         (f"SLO attainment (<= {deadline:.0f} ms)", lambda x: f"{x['slo_attainment'] * 100:.1f} %"),
+        (
+            "  95 % interval",
+            lambda x: f"{x['attainment_lo'] * 100:.0f}-{x['attainment_hi'] * 100:.0f} %",
+        ),
+        (f"  SLO (p{target * 100:g})", lambda x: _verdict(x, target)),
         ("p50 latency", lambda x: f"{x['p50_ms']:.0f} ms"),
         ("p95 latency", lambda x: f"{x['p95_ms']:.0f} ms"),
         ("resource use (cost units)", lambda x: f"{x['cost']:.3f}"),
@@ -166,26 +190,30 @@ def _print_table(s: dict[str, dict], deadline: float) -> None:
         ("CPU-core-s allocated", lambda x: f"{x['cpu_core_s']:.2f}"),
         ("GiB-s allocated", lambda x: f"{x['gib_s']:.2f}"),
         ("CPU-s used", lambda x: f"{x['cpu_used_s']:.2f}"),
-        ("best-effort decisions", lambda x: f"{x['best_effort']}"),
+        ("late decisions", lambda x: f"{x['late']}"),
     ]
     w = max(len(r[0]) for r in rows)
     _say(f"{'':<{w}}  {'janus':>12}  {'static':>12}")
     for label, f in rows:
         _say(f"{label:<{w}}  {f(j):>12}  {f(st):>12}")
     if st["cost"] > 0:
-        _say(f"{'janus saving vs static':<{w}}  {(1 - j['cost'] / st['cost']) * 100:>11.1f} %")
+        saving = (1 - j["cost"] / st["cost"]) * 100
+        _say(
+            f"{'janus saving vs static':<{w}}  {saving:>11.1f} %  "
+            f"(SLO: janus {_verdict(j, target)}, static {_verdict(st, target)}; "
+            f"{j['runs']} runs each cannot tell attainments closer than the intervals above)"
+        )
 
 
-def _print_sizes(runs: dict, requests: list, boundary: float) -> None:
-    _say("\nsizes chosen (runs per size):")
+def _print_sizes(runs: dict, requests: list, hints: janus.HintSet) -> None:
+    _say("\nsizes chosen (runs per size), by the hints' input class of the request:")
+    c = hints.classes
+    labels = {None: "all"} if c is None else {x["class"]: x["description"] for x in c["classes"]}
     for policy, reps in runs.items():
-        for cls, pick in (
-            ("small", lambda r: r["kb"] < boundary),
-            ("large", lambda r: r["kb"] >= boundary),
-        ):
+        for cls, label in labels.items():
             counts: dict[str, dict[str, int]] = {}
             for rep, req in zip(reps, requests):
-                if not pick(req):
+                if c is not None and hints.class_of([float(req["kb"])]) != cls:
                     continue
                 for stage, sizes in rep.sizes().items():
                     key = str(sizes[0])
@@ -195,7 +223,7 @@ def _print_sizes(runs: dict, requests: list, boundary: float) -> None:
                 f"{stg}: " + ", ".join(f"{k} x{n}" for k, n in c.items())
                 for stg, c in counts.items()
             )
-            _say(f"  {policy:<6} {cls:<5} {desc}")
+            _say(f"  {policy:<6} {label:<24} {desc}")
 
 
 def _save(out: str, runs: dict, summaries: dict, requests: list, **meta: Any) -> None:
@@ -238,6 +266,7 @@ def _save(out: str, runs: dict, summaries: dict, requests: list, **meta: Any) ->
                         rep.error or "",
                     ]
                 )
+    meta["hints_plan"] = meta.pop("hints").plan
     meta["static"] = {
         "sizes": {k: str(v) for k, v in meta["static"]["sizes"].items()},
         "feasible": meta["static"]["feasible"],

@@ -8,11 +8,11 @@
 The DAG runs block by block (``workflow.native.blocks``). Root stages receive
 the request; a stage with one predecessor receives its output, with several a
 dict ``{predecessor: output}``; a fan-out stage runs ``fanout`` parallel calls
-on the same input and outputs the list of their results. Before each stage the
-adapter is asked for a size with the real time elapsed since the run started
-and the run's input feature (declared by one stage; every later stage uses
-the same input class); the size is applied by the pool before
-dispatch and the latency observed afterwards. A failed call marks the run
+on the same input and outputs the list of their results. When a run starts,
+the workflow's request features are computed from the request; before each
+stage the adapter is asked for a size with the real time elapsed since the
+run started and those features (the same at every stage); the size is applied
+by the pool before dispatch and the latency observed afterwards. A failed call marks the run
 failed; the runner itself keeps going. With a ``janus.Resynthesizer`` the
 runner checks for drift after every run, and new hints are synthesised in the
 background and swapped in.
@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from janus._janus import JanusError, Size
+from janus._janus import JanusError, Size, quantile, wilson_interval
 from janus.runtime.errors import PoolError
 from janus.runtime.pool import WorkerPool
 from janus.runtime.progress import Bar
@@ -56,8 +56,8 @@ class Invocation:
     worker: str = ""
     rule: int | None = None
     remaining_ms: float | None = None
-    best_effort: bool = False
-    feature: float | None = None
+    late: bool = False
+    features: list[float] | None = None
     cost: float = 0.0
     error: str | None = None
 
@@ -115,35 +115,29 @@ class RunReport:
         }
 
 
-def _percentile(xs: list[float], q: float) -> float:
-    if not xs:
-        return math.nan
-    xs = sorted(xs)
-    k = (len(xs) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-
 def summarize(reports: list[RunReport]) -> dict:
     """SLO attainment, latency percentiles and resource use of a list of runs."""
     n = len(reports)
     e2e = [r.e2e_ms for r in reports if r.ok]
     met = sum(r.slo_met for r in reports)
+    lo, hi = wilson_interval(met, n)
     return {
         "policy": reports[0].policy if reports else "",
         "runs": n,
         "failed": sum(not r.ok for r in reports),
         "slo_attainment": met / n if n else math.nan,
+        "attainment_lo": lo,
+        "attainment_hi": hi,
         "deadline_ms": reports[0].deadline_ms if reports else math.nan,
-        "p50_ms": _percentile(e2e, 0.5),
-        "p95_ms": _percentile(e2e, 0.95),
+        "p50_ms": quantile(e2e, 0.5),
+        "p95_ms": quantile(e2e, 0.95),
         "mean_ms": statistics.fmean(e2e) if e2e else math.nan,
         "cost": sum(r.cost for r in reports),
         "cost_per_run": sum(r.cost for r in reports) / n if n else math.nan,
         "cpu_core_s": sum(r.cpu_core_s for r in reports),
         "gib_s": sum(r.gib_s for r in reports),
         "cpu_used_s": sum(r.cpu_used_s for r in reports),
-        "best_effort": sum(i.best_effort for r in reports for i in r.invocations),
+        "late": sum(i.late for r in reports for i in r.invocations),
     }
 
 
@@ -180,6 +174,14 @@ class Runner:
         missing = [s for s in self.native.stages if s not in pool.functions]
         if missing:
             raise PoolError(f"the pool has no function for stage(s) {', '.join(missing)}")
+        if adapter is not None and adapter.hints.workflow.digest != self.native.digest:
+            hw = adapter.hints.workflow
+            raise PoolError(
+                f"the adapter's hints are for another workflow: '{hw.name}' "
+                f"(deadline {hw.deadline_ms:g} ms, stages {hw.stages}) vs '{self.native.name}' "
+                f"(deadline {self.native.deadline_ms:g} ms, stages {self.native.stages}); "
+                "synthesize hints for this workflow"
+            )
         self.policy = policy or ("janus" if adapter is not None else "static")
         self.observe = observe
         # a janus.online.Resynthesizer watching this runner's adapter, or None
@@ -208,13 +210,15 @@ class Runner:
         self.close()
 
     # -- sizing ----------------------------------------------------------------
-    def _choose(self, stage: str, elapsed_ms: float, feature: float | None, run_id: int) -> tuple:
+    def _choose(
+        self, stage: str, elapsed_ms: float, features: list[float] | None, run_id: int
+    ) -> tuple:
         if self.static is not None:
             return self.static[stage], None, None, False
         # the run id is the run key: a hint set mixing two policies per run
         # then picks one for this run, the same for all its stages
-        d = self.adapter.decide(stage, elapsed_ms, feature=feature, run_key=run_id)
-        return d.size, d.rule, d.remaining_ms, bool(d.best_effort)
+        d = self.adapter.decide(stage, elapsed_ms, features=features, run_key=run_id)
+        return d.size, d.rule, d.remaining_ms, bool(d.late)
 
     # -- one run -----------------------------------------------------------------
     def run(self, request: Any) -> RunReport:
@@ -223,21 +227,16 @@ class Runner:
             self._runs += 1
         rep = RunReport(run_id, self.policy, 0.0, self.deadline_ms, True)
         outputs: dict[str, Any] = {}
-        run_feature: float | None = None
         t0 = time.perf_counter()
         try:
+            # Request features are known from the start, for every stage.
+            features = self.workflow.request_features(request)
             for block in self.native.blocks:
                 futures = []
                 for stage in block:
                     arg = self._input_of(stage, request, outputs)
-                    spec = self.workflow.stage(stage)
-                    if spec.feature is not None:
-                        run_feature = float(spec.feature(arg))
-                    # Every stage after the featured one uses the run's input class too:
-                    # the hint set has a rule table per class for every stage.
-                    feat = run_feature
                     elapsed = (time.perf_counter() - t0) * 1000
-                    size, rule, remaining, best = self._choose(stage, elapsed, feat, run_id)
+                    size, rule, remaining, late = self._choose(stage, elapsed, features, run_id)
                     for k in range(self.native.fanout(stage)):
                         inv = Invocation(
                             stage,
@@ -247,8 +246,8 @@ class Runner:
                             0.0,
                             rule=rule,
                             remaining_ms=remaining,
-                            best_effort=best,
-                            feature=feat,
+                            late=late,
+                            features=features,
                         )
                         futures.append(
                             (stage, inv, self._exec.submit(self._invoke, stage, arg, inv, t0))

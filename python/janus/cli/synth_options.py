@@ -9,17 +9,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from janus.cli.args import NON_NEGATIVE, POSITIVE_INT
+
 _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--mode", {"choices": ["stochastic", "percentile"], "help": "synthesis mode (stochastic)"}),
-    ("--buckets", {"type": int, "help": "time buckets per deadline (400)"}),
-    ("--tolerance", {"type": float, "help": "relative cost tolerance of ranked alternatives (0.05)"}),
-    ("--max-rules", {"type": int, "help": "cap on rules per function and table (none)"}),
-    ("--max-classes", {"type": int, "help": "input classes over the request features (8; 1 = none)"}),
-    ("--min-class-samples", {"type": int, "help": "samples per class and (stage, size) (20)"}),
-    ("--smoothing", {"type": float, "help": "kernel smoothing of latency histograms (1.0; 0 = raw)"}),
-    ("--late", {"choices": ["static", "cheapest", "fastest"], "help": "what late runs get (static)"}),
-    ("--min-gain", {"type": float, "help": "saving a more complex plan must bring (0.005)"}),
-    ("--mix", {"action": "store_true", "default": None, "help": "per-run mixtures (needs run keys)"}),
+    ("--buckets", {"type": POSITIVE_INT, "help": "time buckets per deadline (400)"}),
+    ("--tolerance", {"type": NON_NEGATIVE, "help": "cost tolerance of ranked alternatives (0.05)"}),
+    ("--max-rules", {"type": POSITIVE_INT, "help": "cap on rules per function and table (none)"}),
+    ("--max-classes", {"type": POSITIVE_INT, "help": "input classes over request features (8)"}),
+    ("--min-class-samples", {"type": POSITIVE_INT, "help": "samples per class and size (20)"}),
+    ("--smoothing", {"type": NON_NEGATIVE, "help": "histogram smoothing (0 = raw samples)"}),
+    ("--late", {"choices": ["static", "cheapest", "fastest"], "help": "late runs get (static)"}),
+    ("--min-gain", {"type": NON_NEGATIVE, "help": "saving a more complex plan needs (0.005)"}),
+    ("--confidence", {"type": NON_NEGATIVE, "help": "confidence despite sampling error (0.9)"}),
+    ("--mix", {"action": "store_true", "default": None, "help": "per-run mixtures (run keys)"}),
 ]
 
 
