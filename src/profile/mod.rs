@@ -3,6 +3,7 @@
 
 mod dist;
 mod error;
+mod file;
 mod import;
 mod store;
 
