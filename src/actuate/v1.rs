@@ -14,7 +14,7 @@
 //! the limit was hit (reclaim included), so it over-counts kills: treat a
 //! non-zero value as "ran into its limit".
 
-use super::fs::{self, Res, CGROUP_PROCS, REMOVE_TIMEOUT};
+use super::fs::{self, CgroupFs, Res, CGROUP_PROCS, KILL_TIMEOUT, REMOVE_TIMEOUT};
 use super::limits::{check_pid, limits};
 use super::tree::Tree;
 use super::{ActuateError, Actuator, Usage};
@@ -87,6 +87,7 @@ impl CgroupV1 {
                     why: "no cgroup v1 hierarchy mounted there".into(),
                 });
             }
+            fs::require_cgroupfs(p, CgroupFs::V1)?;
         }
         let tree = Tree::new(vec![mounts.cpu.clone(), mounts.cpuacct.clone(), mounts.memory.clone()], pool)?;
         tree.ensure_pool(&no_prepare)?;
@@ -95,10 +96,6 @@ impl CgroupV1 {
 
     pub fn mounts(&self) -> &V1Mounts {
         &self.mounts
-    }
-
-    pub fn ncpus(&self) -> u32 {
-        self.ncpus
     }
 
     fn write_memory(&self, dir: &Path, limit: u64) -> Res<()> {
@@ -149,6 +146,15 @@ impl Actuator for CgroupV1 {
             fs::write(&d.join(CGROUP_PROCS), &pid.to_string())?;
         }
         Ok(())
+    }
+
+    fn kill(&self, worker: &str) -> Result<usize, ActuateError> {
+        let dirs: Vec<PathBuf> = self.worker_dirs(worker)?.into_iter().filter(|d| d.is_dir()).collect();
+        fs::kill_members(&dirs, KILL_TIMEOUT)
+    }
+
+    fn ncpus(&self) -> u32 {
+        self.ncpus
     }
 
     fn apply(&self, worker: &str, size: Size) -> Result<(), ActuateError> {

@@ -6,7 +6,8 @@
 //! stops with [`ActuateError::ControllerUnavailable`]. Inside its root it
 //! enables them (`+cpu +memory`) in `janus` and `janus/<pool>`.
 //!
-//! Files written: `memory.max`, `cpu.max` (`"<millis*100> 100000"`). Swap
+//! Files written: `memory.max`, `cpu.max` (`"<millis*100> 100000"`), and
+//! `cgroup.kill` to kill a worker's processes (where the kernel has it). Swap
 //! (`memory.swap.max`) is left as inherited. Read back: `cpu.stat`
 //! (`usage_usec`, `nr_periods`, `nr_throttled`, `throttled_usec`),
 //! `memory.peak` and the `oom_kill` line of `memory.events`.
@@ -18,7 +19,7 @@
 //! that descriptor open and `usage` reads through it until the worker is
 //! removed. Older kernels refuse the write and `reset_peak` returns false.
 
-use super::fs::{self, Res, CGROUP_PROCS, REMOVE_TIMEOUT};
+use super::fs::{self, CgroupFs, Res, CGROUP_PROCS, KILL_TIMEOUT, REMOVE_TIMEOUT};
 use super::limits::{check_pid, limits};
 use super::tree::Tree;
 use super::{ActuateError, Actuator, Usage};
@@ -77,6 +78,7 @@ impl CgroupV2 {
                 why: "a machine has at least one CPU".into(),
             });
         }
+        fs::require_cgroupfs(&base, CgroupFs::V2)?;
         let available = words(&base.join(CGROUP_CONTROLLERS))?;
         let enabled = words(&base.join(CGROUP_SUBTREE_CONTROL))?;
         for c in NEEDED {
@@ -107,10 +109,6 @@ impl CgroupV2 {
 
     pub fn base(&self) -> &Path {
         &self.base
-    }
-
-    pub fn ncpus(&self) -> u32 {
-        self.ncpus
     }
 
     /// `<base>/janus/<pool>/<worker>`.
@@ -164,6 +162,18 @@ impl Actuator for CgroupV2 {
     fn attach(&self, worker: &str, pid: u32) -> Result<(), ActuateError> {
         check_pid(pid)?;
         fs::write(&self.dir(worker)?.join(CGROUP_PROCS), &pid.to_string())
+    }
+
+    fn kill(&self, worker: &str) -> Result<usize, ActuateError> {
+        let dir = self.worker_dir(worker)?;
+        if !dir.is_dir() {
+            return Ok(0);
+        }
+        fs::kill_members(&[dir], KILL_TIMEOUT)
+    }
+
+    fn ncpus(&self) -> u32 {
+        self.ncpus
     }
 
     fn apply(&self, worker: &str, size: Size) -> Result<(), ActuateError> {
