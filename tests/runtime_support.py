@@ -10,7 +10,10 @@ import pytest
 
 from janus._janus import ActuationError, Actuator
 
-PREFIX = "jt-"  # every pool made by the runtime tests is named jt-...
+# Every pool made by the runtime tests is named jt<pid>-...: unique to this
+# test process, so runs in parallel (other checkouts on the same machine) never
+# share a cgroup, and each run checks only its own leftovers.
+PREFIX = f"jt{os.getpid()}-"
 
 
 def cgroups_or_skip(pool: str) -> None:

@@ -5,7 +5,7 @@ uncaught exception, after Ctrl-C, when a pool is garbage-collected, and on
 SIGTERM for programs that opt in. The library installs no signal handlers.
 
 Each scenario runs a few times. The tests end only processes they started (by
-pid) and touch only the cgroups of their own pools (named jt-...)."""
+pid) and touch only the cgroups of their own pools (named runtime_support.PREFIX...)."""
 
 from __future__ import annotations
 

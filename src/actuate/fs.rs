@@ -91,7 +91,7 @@ pub(crate) fn require_cgroupfs(path: &Path, expected: CgroupFs) -> Res<()> {
 
 /// Write a kernel file: `open(O_WRONLY | O_TRUNC)` without `O_CREAT`, one
 /// `write(2)` of the whole value. A missing file is an error, never created.
-pub(crate) fn write(path: &Path, value: &str) -> Res<()> {
+pub(crate) fn write_existing(path: &Path, value: &str) -> Res<()> {
     let result =
         OpenOptions::new().write(true).truncate(true).open(path).and_then(|mut f| f.write_all(value.as_bytes()));
     match result {
@@ -190,7 +190,7 @@ pub(crate) fn kill_members(dirs: &[PathBuf], timeout: Duration) -> Res<usize> {
             }
             let kill_file = d.join(CGROUP_KILL);
             if kill_file.is_file() && !includes_me {
-                write(&kill_file, "1")?;
+                write_existing(&kill_file, "1")?;
             } else {
                 signal_members(d, &pids)?;
             }

@@ -104,7 +104,7 @@ impl CgroupV1 {
         if limit < usage {
             return Err(ActuateError::MemoryBelowUsage { path, usage, limit });
         }
-        match fs::write(&path, &limit.to_string()) {
+        match fs::write_existing(&path, &limit.to_string()) {
             // v1 answers EBUSY when it cannot reclaim down to the new limit
             // (usage grew since we read it): same refusal, fresh number.
             Err(ActuateError::Io { source, .. }) if source.raw_os_error() == Some(libc::EBUSY) => {
@@ -143,7 +143,7 @@ impl Actuator for CgroupV1 {
             .map(|m| self.tree.existing(m, worker))
             .collect::<Res<_>>()?;
         for d in dirs {
-            fs::write(&d.join(CGROUP_PROCS), &pid.to_string())?;
+            fs::write_existing(&d.join(CGROUP_PROCS), &pid.to_string())?;
         }
         Ok(())
     }
@@ -165,8 +165,8 @@ impl Actuator for CgroupV1 {
         // previous size in force; only a CPU failure after the memory write
         // leaves a mixed state, which `applied` then reports as unknown.
         self.write_memory(&mem, l.memory_bytes)?;
-        let cpu_result = fs::write(&cpu.join(CPU_CFS_PERIOD), &l.cpu_period_us.to_string())
-            .and_then(|()| fs::write(&cpu.join(CPU_CFS_QUOTA), &l.cpu_quota_us.to_string()));
+        let cpu_result = fs::write_existing(&cpu.join(CPU_CFS_PERIOD), &l.cpu_period_us.to_string())
+            .and_then(|()| fs::write_existing(&cpu.join(CPU_CFS_QUOTA), &l.cpu_quota_us.to_string()));
         self.tree.state.record_apply(worker, size, cpu_result)
     }
 
@@ -193,7 +193,7 @@ impl Actuator for CgroupV1 {
 
     fn reset_peak(&self, worker: &str) -> Result<bool, ActuateError> {
         let mem = self.tree.existing(&self.mounts.memory, worker)?;
-        fs::write(&mem.join(MEMORY_MAX_USAGE), "0")?;
+        fs::write_existing(&mem.join(MEMORY_MAX_USAGE), "0")?;
         Ok(true)
     }
 

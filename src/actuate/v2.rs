@@ -57,7 +57,7 @@ fn enable_controllers(dir: &Path) -> Res<()> {
     if NEEDED.iter().all(|c| on.split_whitespace().any(|x| x == *c)) {
         return Ok(());
     }
-    fs::write(&p, "+cpu +memory")
+    fs::write_existing(&p, "+cpu +memory")
 }
 
 fn words(path: &Path) -> Res<Vec<String>> {
@@ -161,7 +161,7 @@ impl Actuator for CgroupV2 {
 
     fn attach(&self, worker: &str, pid: u32) -> Result<(), ActuateError> {
         check_pid(pid)?;
-        fs::write(&self.dir(worker)?.join(CGROUP_PROCS), &pid.to_string())
+        fs::write_existing(&self.dir(worker)?.join(CGROUP_PROCS), &pid.to_string())
     }
 
     fn kill(&self, worker: &str) -> Result<usize, ActuateError> {
@@ -187,8 +187,8 @@ impl Actuator for CgroupV2 {
         // v2 does not refuse a limit below usage: it reclaims and, failing that,
         // OOM-kills. Usage can only have grown in the microseconds since the
         // check if the worker is running, which is why sizes change between calls.
-        fs::write(&mem_path, &l.memory_bytes.to_string())?;
-        let cpu_result = fs::write(&dir.join(CPU_MAX), &format!("{} {}", l.cpu_quota_us, l.cpu_period_us));
+        fs::write_existing(&mem_path, &l.memory_bytes.to_string())?;
+        let cpu_result = fs::write_existing(&dir.join(CPU_MAX), &format!("{} {}", l.cpu_quota_us, l.cpu_period_us));
         self.tree.state.record_apply(worker, size, cpu_result)
     }
 
