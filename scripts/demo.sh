@@ -3,6 +3,6 @@
 # workflow on this machine with real cgroups (dry run where not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-JANUS_EXTRAS=analysis bash scripts/install.sh
+JANUS_EXTRAS=analysis,runtime bash scripts/install.sh
 . .venv/bin/activate
 janus demo "$@"

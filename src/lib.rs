@@ -7,6 +7,7 @@
 pub mod actuate;
 pub mod adapter;
 pub mod error;
+pub mod file_io;
 pub mod hints;
 pub mod model;
 pub mod profile;

@@ -49,6 +49,16 @@ struct Guard {
 }
 
 impl Guard {
+    /// Start `/bin/sh -c script` (which should sleep a little first, so that
+    /// it is attached before it does anything), attach it to worker `w`.
+    fn spawn_attached(&mut self, script: &str) -> u32 {
+        let child = Command::new("/bin/sh").args(["-c", script]).stdin(Stdio::null()).spawn().expect("spawn /bin/sh");
+        let pid = child.id();
+        self.child = Some(child);
+        self.actuator.attach("w", pid).unwrap();
+        pid
+    }
+
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
@@ -102,15 +112,9 @@ fn real_cgroup_limits_and_measures_a_busy_child() {
     }
 
     // A child that waits to be attached, touches ~30 MiB once, then spins.
-    let child = Command::new("/bin/sh")
-        .args(["-c", "sleep 0.3; dd if=/dev/zero of=/dev/null bs=30M count=1 2>/dev/null; while :; do :; done"])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn /bin/sh");
-    let pid = child.id();
-    g.child = Some(child);
+    let pid =
+        g.spawn_attached("sleep 0.3; dd if=/dev/zero of=/dev/null bs=30M count=1 2>/dev/null; while :; do :; done");
     let a = &g.actuator;
-    a.attach("w", pid).unwrap();
     for d in &dirs {
         let procs = read(&d.join("cgroup.procs"));
         assert!(procs.split_whitespace().any(|p| p == pid.to_string()), "{}: {procs}", d.display());
@@ -210,4 +214,46 @@ fn real_gc_removes_leftovers_of_a_killed_run() {
         .iter()
         .chain(&removed_later)
         .all(|p| p.starts_with(actuate::CGROUP_BASE) && p.components().any(|c| c.as_os_str() == root.as_str())));
+}
+
+/// State letter of a process from /proc (None when it is gone).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+}
+
+#[test]
+fn real_kill_reaches_children_in_a_new_session() {
+    let pool = unique("kill");
+    let Some(actuator) = real_actuator(&pool) else { return };
+    let mut g = Guard { actuator, child: None };
+    g.actuator.create("w").unwrap();
+    // The child waits to be attached, then starts a grandchild in a session of
+    // its own (out of reach of the child's process group) and waits.
+    let pid = g.spawn_attached("sleep 0.3; setsid sleep 60 & wait");
+    let a = &g.actuator;
+    let procs_file = a.worker_dirs("w").unwrap()[0].join("cgroup.procs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let members = loop {
+        let m: Vec<u32> = read(&procs_file).split_whitespace().map(|p| p.parse().unwrap()).collect();
+        if m.len() >= 2 || Instant::now() > deadline {
+            break m;
+        }
+        sleep(Duration::from_millis(20));
+    };
+    assert!(members.len() >= 2 && members.contains(&pid), "child and grandchild: {members:?}");
+    let grandchild = *members.iter().find(|&&p| p != pid && proc_state(p).is_some()).unwrap();
+
+    let n = a.kill("w").unwrap();
+    assert!(n >= 2, "killed {n}");
+    assert_eq!(read(&procs_file), "", "nothing left in the cgroup");
+    // The grandchild was orphaned and reaped by init, or is a zombie about to be.
+    assert!(
+        matches!(proc_state(grandchild), None | Some('Z')),
+        "grandchild {grandchild}: {:?}",
+        proc_state(grandchild)
+    );
+    a.remove("w").unwrap();
+    assert!(!procs_file.exists());
+    g.kill(); // reap our own child
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 
 import pytest
 
@@ -64,6 +65,23 @@ def leftover_workers() -> list[str]:
     return out
 
 
+def echo(x: object) -> object:
+    return x
+
+
+def nap(s: float) -> float:
+    time.sleep(s)
+    return s
+
+
+def fail(msg: str) -> None:
+    raise ValueError(msg)
+
+
+def die(code: int) -> None:
+    os._exit(code)
+
+
 def burn(n: int) -> int:
     """Single-threaded CPU work, ~0.3 s for n=2_000_000 on a modern core."""
     x = 0
@@ -73,8 +91,6 @@ def burn(n: int) -> int:
 
 
 def calibrate_burn(target_s: float = 0.3) -> int:
-    import time
-
     n = 200_000
     t = time.perf_counter()
     burn(n)

@@ -66,3 +66,57 @@ def test_real_cgroup_limits_a_process_and_is_removed():
     finally:
         a.remove_all()  # also when an assertion failed: nothing left behind
     assert not any(os.path.exists(d) for d in dirs)
+
+
+def test_errors_carry_kind_path_and_subclass():
+    from janus import CgroupBusyError, CgroupsUnavailableError, MemoryBelowUsageError
+
+    for sub in (CgroupBusyError, CgroupsUnavailableError, MemoryBelowUsageError):
+        assert issubclass(sub, ActuationError)
+    a = Actuator.dry_run()
+    a.create("w")
+    with pytest.raises(ActuationError) as ei:
+        a.apply("w", 0, 256)
+    assert ei.value.kind == "bad_size" and ei.value.path is None
+    with pytest.raises(ActuationError) as ei:
+        a.create("../x")
+    assert ei.value.kind == "bad_name"
+    # Raised from Python code, the class defaults apply.
+    e = ActuationError("made in Python")
+    assert e.kind == "actuation" and e.path is None
+
+
+def test_a_plain_folder_shaped_like_a_cgroup_tree_is_refused_and_untouched(tmp_path):
+    from janus import CgroupsUnavailableError
+
+    (tmp_path / "cgroup.controllers").write_text("cpu memory\n")
+    (tmp_path / "cgroup.subtree_control").write_text("cpu memory\n")
+    for c in ("cpu", "cpuacct", "memory"):
+        (tmp_path / c).mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(CgroupsUnavailableError, match="dry_run=True") as ei:
+        Actuator.cgroup(pool=PREFIX + "plain", base=str(tmp_path))
+    assert ei.value.kind == "no_cgroups"
+    assert "Actuator.dry_run()" not in str(ei.value), "points to something that does not exist"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before, "nothing created"
+
+
+def test_removing_a_busy_cgroup_is_a_cgroup_busy_error():
+    from janus import CgroupBusyError
+
+    pool = f"{PREFIX}busy-{uuid.uuid4().hex[:8]}"
+    a = real_actuator(pool)
+    a.create("w")
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        a.attach("w", child.pid)
+        with pytest.raises(CgroupBusyError) as ei:
+            a.remove("w")
+        assert ei.value.kind == "busy" and ei.value.path and ei.value.path.endswith("/w")
+        assert a.kill("w") == 1
+        child.wait(timeout=10)
+        a.remove("w")
+    finally:
+        child.kill()
+        child.wait()
+        a.remove_all()

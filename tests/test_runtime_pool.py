@@ -8,8 +8,6 @@ import glob
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import threading
 import time
 import warnings
@@ -20,7 +18,11 @@ from runtime_support import (
     burn,
     calibrate_burn,
     cgroups_or_skip,
+    die,
+    echo,
+    fail,
     leftover_cgroups,
+    nap,
 )
 
 import janus
@@ -65,25 +67,8 @@ def hog_buf(mib: int) -> bytearray:
     return b
 
 
-def nap(s: float) -> float:
-    time.sleep(s)
-    return s
-
-
-def fail(msg: str) -> None:
-    raise ValueError(msg)
-
-
-def die(code: int) -> None:
-    os._exit(code)
-
-
 def segv(_: object) -> None:
     os.kill(os.getpid(), signal.SIGSEGV)
-
-
-def echo(x: object) -> object:
-    return x
 
 
 def spawn_and_hang(s: float) -> None:
@@ -292,32 +277,6 @@ def test_close_removes_cgroups_even_on_exception():
         assert not os.path.exists(f"/proc/{pid}/stat"), f"worker {pid} still exists"
     with pytest.raises(janus.runtime.PoolClosed):
         p.call("echo", 1, janus.Size(500, 256))
-
-
-def test_sigterm_removes_cgroups(tmp_path):
-    cgroups_or_skip(PREFIX + "probe")
-    script = tmp_path / "victim.py"
-    script.write_text(
-        textwrap.dedent(f"""
-        import sys, time, janus
-        from janus.runtime import WorkerPool
-        def f(x):
-            return x
-        p = WorkerPool({{"f": f}}, size=2, pool_name="{PREFIX}term")
-        p.call("f", 1, janus.Size(500, 256))
-        print("ready", flush=True)
-        time.sleep(60)
-    """)
-    )
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        assert any(PREFIX + "term" in d for d in leftover_cgroups())
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == -signal.SIGTERM
-    finally:
-        proc.kill()
-    assert not any(PREFIX + "term" in d for d in leftover_cgroups())
 
 
 def test_dry_run_is_announced_and_never_pretends():

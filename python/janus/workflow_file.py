@@ -9,8 +9,6 @@ import os
 import sys
 from types import ModuleType
 
-import cloudpickle
-
 from janus._janus import JanusError
 
 
@@ -19,8 +17,9 @@ def load_workflow_file(
 ) -> ModuleType:
     """Import the file under a private module name.
 
-    Its functions are registered with cloudpickle by value, so worker
-    processes receive them without importing the file themselves.
+    Its module is not importable by that name elsewhere, so a ``WorkerPool``
+    ships its functions to the workers by value (see
+    ``janus.runtime.functions``); loading a file needs no runtime extra.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -33,7 +32,6 @@ def load_workflow_file(
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
-    cloudpickle.register_pickle_by_value(mod)
     for attr in need:
         if not hasattr(mod, attr):
             raise JanusError(f"{path}: defines no `{attr}`")

@@ -4,8 +4,13 @@
 //! its `cgroup.controllers` (a pure v2 host). Otherwise the v1 mounts of
 //! `cpu`, `cpuacct` and `memory` are used (v1 and "hybrid" hosts, where the
 //! `cgroup2` mount at `/sys/fs/cgroup/unified` has no controllers).
+//!
+//! A mount (or a `base` given by the caller) counts only if `statfs` says it
+//! is a cgroup file system of that version: the actuators' constructors check
+//! it before reading or creating anything, so a plain directory shaped like a
+//! cgroup tree is refused, not reported as real.
 
-use super::fs::{self, Res};
+use super::fs::{self, CgroupFs, Res};
 use super::limits::online_cpus;
 use super::v1::{CgroupV1, V1Mounts};
 use super::v2::{CgroupV2, CGROUP_CONTROLLERS};
@@ -98,17 +103,24 @@ pub fn detect(pool: &str) -> Result<Box<dyn Actuator>, ActuateError> {
     detect_from(&parse_mountinfo(&text), pool, online_cpus())
 }
 
-/// The actuator for a cgroup tree at `base`, told apart by its files:
-/// `base/cgroup.controllers` means v2, `base/cpu` and `base/memory` mean v1.
+/// The actuator for a cgroup tree at `base`, told apart by its file system:
+/// `base` on cgroup2 means v2, `base/cpu` and `base/memory` on cgroup v1 mean
+/// v1. Anything else (a plain directory, whatever files it holds) is
+/// [`ActuateError::NoCgroups`], and nothing is created in it.
 pub fn detect_at(base: impl AsRef<Path>, pool: &str) -> Result<Box<dyn Actuator>, ActuateError> {
     let base = base.as_ref();
-    if base.join(CGROUP_CONTROLLERS).is_file() {
+    let v1 = |c: &str| fs::cgroupfs(&base.join(c)) == Some(CgroupFs::V1);
+    if fs::cgroupfs(base) == Some(CgroupFs::V2) {
         Ok(Box::new(CgroupV2::with_root(base, pool, online_cpus())?))
-    } else if base.join("cpu").is_dir() && base.join("memory").is_dir() {
+    } else if v1("cpu") && v1("memory") {
         Ok(Box::new(CgroupV1::with_root(base, pool, online_cpus())?))
     } else {
         Err(ActuateError::NoCgroups {
-            why: format!("{} has neither cgroup.controllers (v2) nor cpu/ and memory/ (v1)", base.display()),
+            why: format!(
+                "{} is neither a cgroup2 mount nor a folder holding cgroup v1 mounts cpu/ and memory/ \
+                 (checked with statfs, whatever files it holds)",
+                base.display()
+            ),
         })
     }
 }

@@ -88,6 +88,15 @@ impl Actuator for DryRun {
         self.known(worker)
     }
 
+    fn kill(&self, worker: &str) -> Result<usize, ActuateError> {
+        check_name(worker)?;
+        Ok(0)
+    }
+
+    fn ncpus(&self) -> u32 {
+        self.ncpus
+    }
+
     fn apply(&self, worker: &str, size: Size) -> Result<(), ActuateError> {
         limits(size, self.ncpus)?;
         self.known(worker)?;

@@ -1,10 +1,18 @@
 //! Small file-system helpers shared by the cgroup actuators: every error
-//! carries its path; cgroup directories are removed with a short retry.
+//! carries its path; kernel files are opened for writing without create;
+//! cgroup directories are recognised by their file system (statfs magic),
+//! emptied by cgroup membership and removed with a short retry.
+//!
+//! The unit tests run the actuators against fake trees: plain directories
+//! registered with [`super::fake`], whose "kernel files" that module creates.
+//! Everything that treats a plain directory as a cgroup is compiled only
+//! into the tests (`#[cfg(test)]`), so a library build never creates a file
+//! in, or reports as real, a folder that is not a cgroup file system.
 
 use super::ActuateError;
 use std::collections::HashMap;
-use std::fs;
-use std::io::{self, ErrorKind};
+use std::fs::{self, OpenOptions};
+use std::io::{self, ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -14,33 +22,85 @@ pub(crate) const CGROUP_PROCS: &str = "cgroup.procs";
 
 /// How long `remove` waits for a cgroup to become empty/removable. `rmdir`
 /// can return EBUSY for a moment after the last process exited (it is still
-/// being torn down, or is an unreaped zombie still listed in `cgroup.procs`).
+/// being torn down).
 pub(crate) const REMOVE_TIMEOUT: Duration = Duration::from_millis(1000);
 
-const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+/// How long `kill` keeps killing and waits for the processes of a cgroup to exit.
+pub(crate) const KILL_TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// `statfs` `f_type` of a cgroup v1 hierarchy (linux/magic.h).
+pub(crate) const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+/// `statfs` `f_type` of the cgroup v2 unified hierarchy (linux/magic.h).
+pub(crate) const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 pub(crate) type Res<T> = Result<T, ActuateError>;
 
-/// True when `path` lives on a cgroup (v1 or v2) file system. The fake trees
-/// of the unit tests live on an ordinary file system, where an "empty" cgroup
-/// directory still holds the plain files the test (or Janus) wrote.
-pub(crate) fn is_cgroupfs(path: &Path) -> bool {
+/// Which cgroup file system a directory is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CgroupFs {
+    V1,
+    V2,
+}
+
+impl CgroupFs {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            CgroupFs::V1 => "cgroup (v1)",
+            CgroupFs::V2 => "cgroup2",
+        }
+    }
+}
+
+/// `statfs(2)` file-system type of `path`, or `None` when it cannot be read.
+fn fs_magic(path: &Path) -> Option<i64> {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     // SAFETY: `c` is a valid NUL-terminated string and `st` a properly sized, zeroed out-parameter.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
     #[allow(clippy::unnecessary_cast)]
-    let t = st.f_type as i64;
-    rc == 0 && (t == CGROUP_SUPER_MAGIC || t == CGROUP2_SUPER_MAGIC)
+    (rc == 0).then_some(st.f_type as i64)
 }
 
-/// Write a kernel file (plain `write(2)` of the whole value).
-pub(crate) fn write(path: &Path, value: &str) -> Res<()> {
-    match fs::write(path, value) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == ErrorKind::PermissionDenied && !path.exists() => Err(ActuateError::io(
+/// The cgroup file system `path` lives on, if any (fake trees count in tests).
+pub(crate) fn cgroupfs(path: &Path) -> Option<CgroupFs> {
+    #[cfg(test)]
+    if let Some(v) = super::fake::version_of(path) {
+        return Some(v);
+    }
+    match fs_magic(path) {
+        Some(CGROUP_SUPER_MAGIC) => Some(CgroupFs::V1),
+        Some(CGROUP2_SUPER_MAGIC) => Some(CgroupFs::V2),
+        _ => None,
+    }
+}
+
+/// `Ok` when `path` is on the `expected` cgroup file system, else
+/// [`ActuateError::NotCgroupfs`] (or `Io` when it cannot be examined).
+pub(crate) fn require_cgroupfs(path: &Path, expected: CgroupFs) -> Res<()> {
+    if cgroupfs(path) == Some(expected) {
+        return Ok(());
+    }
+    match fs_magic(path) {
+        Some(found) => Err(ActuateError::NotCgroupfs { path: path.to_path_buf(), expected: expected.name(), found }),
+        None => {
+            Err(ActuateError::io(path, fs::metadata(path).err().unwrap_or_else(|| io::Error::other("statfs failed"))))
+        }
+    }
+}
+
+/// Write a kernel file: `open(O_WRONLY | O_TRUNC)` without `O_CREAT`, one
+/// `write(2)` of the whole value. A missing file is an error, never created.
+pub(crate) fn write_existing(path: &Path, value: &str) -> Res<()> {
+    let result =
+        OpenOptions::new().write(true).truncate(true).open(path).and_then(|mut f| f.write_all(value.as_bytes()));
+    match result {
+        Ok(()) => {
+            #[cfg(test)]
+            super::fake::after_write(path, value);
+            Ok(())
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => Err(ActuateError::io(
             path,
             io::Error::new(ErrorKind::NotFound, "no such kernel file (is the controller mounted and enabled?)"),
         )),
@@ -95,6 +155,110 @@ pub(crate) fn procs(dir: &Path) -> Res<Vec<u32>> {
     }
 }
 
+/// `cgroup.kill` (cgroup v2, Linux 5.14+): writing `1` kills every process
+/// of the cgroup and its descendants at once.
+pub(crate) const CGROUP_KILL: &str = "cgroup.kill";
+
+/// Kill (SIGKILL) every process that is a member of the cgroups `dirs`, and
+/// wait until none is left. Processes are found by membership, not by
+/// parentage or process group, so a child started in a new session dies too.
+/// Where `dir/cgroup.kill` exists it is used (atomic, race-free); elsewhere
+/// the pids in `cgroup.procs` are signalled over and over until the lists
+/// stay empty, so processes forked in the meantime die as well. The calling
+/// process is never signalled, should it be a member. Returns how many
+/// distinct processes were found; [`ActuateError::Busy`] if some remain
+/// after `timeout`.
+pub(crate) fn kill_members(dirs: &[PathBuf], timeout: Duration) -> Res<usize> {
+    let deadline = Instant::now() + timeout;
+    let me = std::process::id();
+    let mut seen: Vec<u32> = Vec::new();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let mut left = 0;
+        for d in dirs {
+            let all = procs(d)?;
+            let includes_me = all.contains(&me);
+            let pids: Vec<u32> = all.into_iter().filter(|&p| p != me).collect();
+            if pids.is_empty() {
+                continue;
+            }
+            left += pids.len();
+            for &p in &pids {
+                if !seen.contains(&p) {
+                    seen.push(p);
+                }
+            }
+            let kill_file = d.join(CGROUP_KILL);
+            if kill_file.is_file() && !includes_me {
+                write_existing(&kill_file, "1")?;
+            } else {
+                signal_members(d, &pids)?;
+            }
+        }
+        if left == 0 {
+            return Ok(seen.len());
+        }
+        if Instant::now() >= deadline {
+            let pids: Vec<u32> = dirs.iter().flat_map(|d| procs(d).unwrap_or_default()).collect();
+            return Err(ActuateError::Busy {
+                path: dirs.first().cloned().unwrap_or_default(),
+                why: format!(
+                    "{} process(es) still in it after SIGKILL for {timeout:?}: {:?}",
+                    pids.len(),
+                    &pids[..pids.len().min(10)]
+                ),
+            });
+        }
+        sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// SIGKILL the processes `pids` listed in `dir/cgroup.procs`, without the
+/// pid-reuse race: each pid is pinned with a pidfd first, then signalled only
+/// if it is still listed (a pidfd keeps naming the same process, so a pid
+/// that exited and was reused by an unrelated process is never hit). Kernels
+/// without pidfds (before 5.3) get a plain `kill(2)`.
+fn signal_members(dir: &Path, pids: &[u32]) -> Res<()> {
+    #[cfg(test)]
+    if super::fake::version_of(dir).is_some() {
+        return super::fake::kill(dir, pids);
+    }
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut pinned: Vec<(u32, OwnedFd)> = Vec::new();
+    for &pid in pids {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+        if fd >= 0 {
+            // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
+            pinned.push((pid, unsafe { OwnedFd::from_raw_fd(fd as i32) }));
+            continue;
+        }
+        match io::Error::last_os_error().raw_os_error() {
+            Some(libc::ESRCH) => {} // already gone
+            Some(libc::ENOSYS) => {
+                // SAFETY: kill has no memory preconditions; the pid was just listed as a member.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+            _ => return Err(ActuateError::io(dir.join(CGROUP_PROCS), io::Error::last_os_error())),
+        }
+    }
+    let still = procs(dir)?;
+    for (pid, fd) in &pinned {
+        if still.contains(pid) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a valid pidfd, a signal number, no siginfo, no flags.
+            let rc = unsafe {
+                libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, std::ptr::null::<u8>(), 0)
+            };
+            if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
+                return Err(ActuateError::io(dir.join(CGROUP_PROCS), io::Error::last_os_error()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Sub-directories (child cgroups) of `dir`, symlinks not followed.
 pub(crate) fn child_dirs(dir: &Path) -> Res<Vec<PathBuf>> {
     let rd = match fs::read_dir(dir) {
@@ -122,7 +286,11 @@ fn is_denied(e: &io::Error) -> bool {
 /// [`ActuateError::NotWritable`] (pointing at the dry-run actuator).
 pub(crate) fn mkdir(dir: &Path) -> Res<()> {
     match fs::create_dir(dir) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            #[cfg(test)]
+            super::fake::populate(dir);
+            Ok(())
+        }
         Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) if is_denied(&e) => Err(ActuateError::NotWritable { path: dir.to_path_buf(), source: e }),
         Err(e) => Err(ActuateError::io(dir, e)),
@@ -134,9 +302,8 @@ pub(crate) fn mkdir(dir: &Path) -> Res<()> {
 /// EBUSY. Processes are never moved or killed here: if some remain after the
 /// timeout the result is [`ActuateError::Busy`]. A missing directory is fine.
 ///
-/// On a real cgroup file system this is a plain `rmdir` (the kernel files go
-/// with the directory). On an ordinary file system (the fake trees of the
-/// tests) the plain files in it are unlinked first.
+/// This is a plain `rmdir` (the kernel files go with the directory); in the
+/// fake trees of the tests the plain files in it are unlinked first.
 pub(crate) fn remove_cgroup_dir(dir: &Path, timeout: Duration) -> Res<()> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(5);
@@ -179,14 +346,8 @@ enum RmErr {
 }
 
 fn rmdir_once(dir: &Path) -> Result<(), RmErr> {
-    if !is_cgroupfs(dir) {
-        let rd = fs::read_dir(dir).map_err(|e| RmErr::Fatal(ActuateError::io(dir, e)))?;
-        for ent in rd.flatten() {
-            if ent.file_type().map(|t| t.is_file()).unwrap_or(false) {
-                fs::remove_file(ent.path()).map_err(|e| RmErr::Fatal(ActuateError::io(ent.path(), e)))?;
-            }
-        }
-    }
+    #[cfg(test)]
+    super::fake::remove_files(dir).map_err(RmErr::Fatal)?;
     match fs::remove_dir(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
@@ -231,6 +392,7 @@ mod tests {
     #[test]
     fn remove_refuses_with_processes_and_children() {
         let t = tempfile::tempdir().unwrap();
+        super::super::fake::register_v1(t.path());
         let d = t.path().join("w");
         fs::create_dir(&d).unwrap();
         fs::write(d.join(CGROUP_PROCS), "4242\n").unwrap();

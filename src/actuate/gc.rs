@@ -9,8 +9,9 @@ use std::time::Duration;
 /// `<base>/<controller>/<janus_root>` (each v1 controller mount), depth
 /// first, the `janus_root` directories included once they are empty.
 ///
-/// Only directories below a `janus_root` directory are ever touched;
-/// symlinks (such as v1's `cpu -> cpu,cpuacct`) are not followed. Cgroups
+/// Only directories below a `janus_root` directory on a cgroup file system
+/// (statfs magic) are ever touched; symlinks (such as v1's `cpu ->
+/// cpu,cpuacct`) are not followed. Cgroups
 /// that still hold processes (or child cgroups that do) are left in place,
 /// as are directories the kernel refuses to remove. Returns the removed
 /// directories, deepest first.
@@ -24,7 +25,7 @@ pub fn gc(base: impl AsRef<Path>, janus_root: &str) -> Result<Vec<PathBuf>, supe
     let mut removed = Vec::new();
     for r in roots {
         let is_dir = std::fs::symlink_metadata(&r).map(|m| m.is_dir()).unwrap_or(false);
-        if is_dir {
+        if is_dir && fs::cgroupfs(&r).is_some() {
             sweep(&r, &mut removed)?;
         }
     }

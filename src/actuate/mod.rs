@@ -9,8 +9,13 @@
 //! The usual sequence for one worker is `create`, `apply`, `attach` (the
 //! worker's pid; apply before attach so the limits are in force from the
 //! first instruction), then per call `reset_peak`, dispatch, `usage`, and at
-//! the end: kill the worker, `remove`. Janus never kills or moves processes:
+//! the end: `kill` (every process in the worker's cgroup, found by
+//! membership), `remove`. Janus never moves processes out of a cgroup, and
 //! `remove` fails with [`ActuateError::Busy`] while processes remain.
+//!
+//! Kernel files are opened without create, and a directory counts as a
+//! cgroup only on a cgroup file system (statfs magic): a plain folder shaped
+//! like a cgroup tree is refused, never written into.
 //!
 //! The layout and the choice of writing the kernel files directly (rather than
 //! through the `cgroups-rs` crate) are described in `docs/actuation.md`.
@@ -18,6 +23,8 @@
 mod detect;
 mod dry_run;
 mod error;
+#[cfg(test)]
+mod fake;
 mod fs;
 mod gc;
 mod limits;
@@ -87,6 +94,17 @@ pub trait Actuator: Send + Sync {
 
     /// Move process `pid` (and its threads) into the worker's cgroup.
     fn attach(&self, worker: &str, pid: u32) -> Result<(), ActuateError>;
+
+    /// SIGKILL every process in the worker's cgroup (found by membership, so
+    /// children in new sessions too; `cgroup.kill` on v2 where the kernel has
+    /// it) and wait until they are gone. Returns how many were found; fails
+    /// with [`ActuateError::Busy`] if some survive. The dry run has no
+    /// membership to go by and returns 0: its caller kills what it started.
+    fn kill(&self, worker: &str) -> Result<usize, ActuateError>;
+
+    /// The online CPUs sizes are checked against: CPU may be at most
+    /// `ncpus * 1000` millicores (see [`online_cpus`]).
+    fn ncpus(&self) -> u32;
 
     /// Write `size` into the worker's cgroup: memory first (refused with
     /// [`ActuateError::MemoryBelowUsage`] when below current usage), then CPU.

@@ -1,7 +1,9 @@
 //! Unit tests of the cgroup actuators against fake v1 and v2 trees: plain
-//! directories and files in a temp dir, with the kernel's files written by
-//! the test where the kernel would provide them.
+//! directories in a temp dir registered with [`super::fake`], which gives
+//! each new cgroup the kernel's files; the tests overwrite the counters the
+//! kernel would update.
 
+use super::fake;
 use super::*;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ fn fake_v1() -> tempfile::TempDir {
     for c in ["cpu", "cpuacct", "memory", "pids"] {
         fs::create_dir(t.path().join(c)).unwrap();
     }
+    fake::register_v1(t.path());
     t
 }
 
@@ -41,6 +44,13 @@ fn v1_kernel_files(base: &Path, pool: &str, worker: &str, usage: u64) {
 }
 
 fn fake_v2(enabled: &str) -> tempfile::TempDir {
+    let t = v2_shaped_dir(enabled);
+    fake::register_v2(t.path(), false);
+    t
+}
+
+/// A plain directory with the files of a v2 root, not registered as fake.
+fn v2_shaped_dir(enabled: &str) -> tempfile::TempDir {
     let t = tempfile::tempdir().unwrap();
     put(&t.path().join("cgroup.controllers"), "cpuset cpu io memory pids\n");
     put(&t.path().join("cgroup.subtree_control"), enabled);
@@ -190,8 +200,9 @@ fn v1_rejects_cpu_out_of_range() {
         let e = a.apply("w", s).unwrap_err();
         assert!(matches!(e, ActuateError::BadSize { .. }), "{s}: {e}");
     }
-    assert!(!t.path().join("cpu/janus/p/w/cpu.cfs_quota_us").exists());
-    assert!(!t.path().join("memory/janus/p/w/memory.limit_in_bytes").exists());
+    // Nothing was written: the kernel's defaults are still there.
+    assert_eq!(get(&t.path().join("cpu/janus/p/w/cpu.cfs_quota_us")), "-1\n");
+    assert_eq!(get(&t.path().join("memory/janus/p/w/memory.limit_in_bytes")), "9223372036854771712\n");
     a.apply("w", Size::new(2000, 64)).unwrap();
     // A bigger machine allows more.
     let big = CgroupV1::with_root(t.path(), "p2", 8).unwrap();
@@ -253,6 +264,7 @@ fn v1_remove_all_cleans_up_and_create_works_again() {
 #[test]
 fn v1_comounted_cpu_cpuacct() {
     let t = tempfile::tempdir().unwrap();
+    fake::register_v1(t.path());
     fs::create_dir(t.path().join("cpu,cpuacct")).unwrap();
     fs::create_dir(t.path().join("memory")).unwrap();
     std::os::unix::fs::symlink("cpu,cpuacct", t.path().join("cpu")).unwrap();
@@ -273,20 +285,24 @@ fn v1_comounted_cpu_cpuacct() {
 }
 
 #[test]
-fn v1_missing_controller_and_unwritable_root() {
+fn v1_missing_controller_and_not_a_cgroup_fs() {
     let t = tempfile::tempdir().unwrap();
+    fake::register_v1(t.path());
     fs::create_dir(t.path().join("cpu")).unwrap();
     let e = CgroupV1::with_root(t.path(), "p", 2).unwrap_err();
     assert!(matches!(e, ActuateError::ControllerUnavailable { controller: "memory", .. }), "{e}");
     assert!(matches!(CgroupV1::with_root(t.path(), "p", 0), Err(ActuateError::BadSize { what: "ncpus", .. })));
-    // sysfs refuses mkdir even to root: the error names the path and the dry-run way out.
+    // sysfs is not a cgroup file system: refused before anything is made,
+    // and the error names the path and the dry-run way out.
     let sys = Path::new("/sys/kernel");
     if sys.is_dir() {
         let m = V1Mounts { cpu: sys.into(), cpuacct: sys.into(), memory: sys.into() };
         let e = CgroupV1::with_mounts(m, "p", 2).unwrap_err();
-        assert!(matches!(e, ActuateError::NotWritable { .. }), "{e}");
+        assert!(matches!(e, ActuateError::NotCgroupfs { .. }), "{e}");
+        assert_eq!(e.kind(), "not_cgroupfs");
         let s = e.to_string();
-        assert!(s.contains("/sys/kernel/janus") && s.contains("dry-run"), "{s}");
+        assert!(s.contains("/sys/kernel") && s.contains("dry_run=True"), "{s}");
+        assert!(!s.contains("Actuator.dry_run()"), "points to something that does not exist: {s}");
     }
 }
 
@@ -352,7 +368,7 @@ fn v2_refuses_memory_below_usage_and_bad_sizes() {
     v2_kernel_files(&w, 300 * MI);
     let e = a.apply("w", Size::new(1000, 256)).unwrap_err();
     assert!(matches!(e, ActuateError::MemoryBelowUsage { usage, limit, .. } if usage == 300 * MI && limit == 256 * MI));
-    assert!(!w.join("memory.max").exists() && !w.join("cpu.max").exists());
+    assert_eq!((get(&w.join("memory.max")), get(&w.join("cpu.max"))), ("max\n".into(), "max 100000\n".into()));
     for s in [Size::new(0, 512), Size::new(4001, 512)] {
         assert!(matches!(a.apply("w", s), Err(ActuateError::BadSize { what: "cpu_millis", .. })), "{s}");
     }
@@ -404,6 +420,98 @@ fn detect_at_tells_versions_apart() {
     assert_eq!(detect_at(v2.path(), "p").unwrap().kind(), "cgroup-v2");
     let none = tempfile::tempdir().unwrap();
     assert!(matches!(detect_at(none.path(), "p"), Err(ActuateError::NoCgroups { .. })));
+}
+
+#[test]
+fn plain_folders_shaped_like_cgroup_trees_are_refused_and_left_untouched() {
+    // v2-shaped: cgroup.controllers and subtree_control with cpu and memory.
+    let v2 = v2_shaped_dir("cpu memory\n");
+    let before = dirs(v2.path());
+    let e = detect_at(v2.path(), "p").err().expect("a plain folder is not a cgroup tree");
+    assert!(matches!(e, ActuateError::NoCgroups { .. }), "{e}");
+    let e = CgroupV2::with_root(v2.path(), "p", 2).unwrap_err();
+    assert!(matches!(e, ActuateError::NotCgroupfs { expected: "cgroup2", .. }), "{e}");
+    let mountinfo = format!("29 1 0:26 / {} rw - cgroup2 cgroup2 rw\n", v2.path().display());
+    assert!(detect_from(&parse_mountinfo(&mountinfo), "p", 2).is_err(), "mountinfo alone is not enough");
+    assert_eq!(dirs(v2.path()), before, "nothing created");
+    assert!(!v2.path().join("cpu.max").exists() && !v2.path().join("janus").exists());
+    // v1-shaped: cpu/ and memory/ folders.
+    let v1 = tempfile::tempdir().unwrap();
+    for c in ["cpu", "cpuacct", "memory"] {
+        fs::create_dir(v1.path().join(c)).unwrap();
+    }
+    let before = dirs(v1.path());
+    assert!(matches!(detect_at(v1.path(), "p"), Err(ActuateError::NoCgroups { .. })));
+    assert!(matches!(CgroupV1::with_root(v1.path(), "p", 2), Err(ActuateError::NotCgroupfs { .. })));
+    assert_eq!(dirs(v1.path()), before, "nothing created");
+    // gc leaves a plain folder's `janus` alone.
+    fs::create_dir_all(v1.path().join("cpu/janus/p/w")).unwrap();
+    assert_eq!(gc(v1.path(), JANUS_ROOT).unwrap(), Vec::<PathBuf>::new());
+    assert!(v1.path().join("cpu/janus/p/w").is_dir());
+}
+
+#[test]
+fn kernel_files_are_never_created() {
+    let t = fake_v1();
+    let a = CgroupV1::with_root(t.path(), "p", 2).unwrap();
+    a.create("w").unwrap();
+    let quota = t.path().join("cpu/janus/p/w/cpu.cfs_quota_us");
+    fs::remove_file(&quota).unwrap(); // a kernel without the file (controller not really there)
+    let e = a.apply("w", Size::new(500, 64)).unwrap_err();
+    assert!(matches!(&e, ActuateError::Io { path, .. } if path == &quota), "{e}");
+    assert!(e.to_string().contains("no such kernel file"), "{e}");
+    assert!(!quota.exists(), "the write must not create it");
+    assert_eq!(a.applied("w"), None, "half-applied is not applied");
+}
+
+// ---------------------------------------------------------------- kill
+
+#[test]
+fn v1_kill_by_membership_on_every_hierarchy_then_remove() {
+    let t = fake_v1();
+    let a = CgroupV1::with_root(t.path(), "p", 2).unwrap();
+    a.create("w").unwrap();
+    // The worker and a child it started in a new session, both members.
+    put(&t.path().join("memory/janus/p/w/cgroup.procs"), "4242\n4243\n");
+    put(&t.path().join("cpu/janus/p/w/cgroup.procs"), "4242\n4243\n");
+    assert!(matches!(a.remove("w"), Err(ActuateError::Busy { .. })));
+    assert_eq!(a.kill("w").unwrap(), 2);
+    let mut killed = fake::killed(t.path());
+    killed.sort_unstable();
+    killed.dedup();
+    assert_eq!(killed, vec![4242, 4243]);
+    a.remove("w").unwrap();
+    assert!(!t.path().join("memory/janus/p/w").exists());
+    assert_eq!(a.kill("w").unwrap(), 0, "a removed worker has nothing to kill");
+    assert!(matches!(a.kill("../x"), Err(ActuateError::BadName { .. })));
+}
+
+#[test]
+fn v2_kill_uses_cgroup_kill_where_the_kernel_has_it() {
+    for with_kill in [true, false] {
+        let t = v2_shaped_dir("cpu memory");
+        fake::register_v2(t.path(), with_kill);
+        let a = CgroupV2::with_root(t.path(), "p", 2).unwrap();
+        a.create("w").unwrap();
+        let w = t.path().join("janus/p/w");
+        assert_eq!(w.join("cgroup.kill").exists(), with_kill);
+        put(&w.join("cgroup.procs"), "77\n78\n");
+        assert_eq!(a.kill("w").unwrap(), 2, "cgroup.kill: {with_kill}");
+        assert_eq!(get(&w.join("cgroup.procs")), "");
+        if with_kill {
+            assert_eq!(get(&w.join("cgroup.kill")), "1");
+        }
+        a.remove_all().unwrap();
+        assert!(!t.path().join("janus").exists());
+    }
+}
+
+#[test]
+fn dry_run_kill_has_nothing_to_go_by() {
+    let d = DryRun::with_pool("p", 2).unwrap();
+    d.create("w").unwrap();
+    assert_eq!(d.kill("w").unwrap(), 0);
+    assert_eq!(d.ncpus(), 2);
 }
 
 #[test]

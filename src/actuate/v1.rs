@@ -14,7 +14,7 @@
 //! the limit was hit (reclaim included), so it over-counts kills: treat a
 //! non-zero value as "ran into its limit".
 
-use super::fs::{self, Res, CGROUP_PROCS, REMOVE_TIMEOUT};
+use super::fs::{self, CgroupFs, Res, CGROUP_PROCS, KILL_TIMEOUT, REMOVE_TIMEOUT};
 use super::limits::{check_pid, limits};
 use super::tree::Tree;
 use super::{ActuateError, Actuator, Usage};
@@ -87,6 +87,7 @@ impl CgroupV1 {
                     why: "no cgroup v1 hierarchy mounted there".into(),
                 });
             }
+            fs::require_cgroupfs(p, CgroupFs::V1)?;
         }
         let tree = Tree::new(vec![mounts.cpu.clone(), mounts.cpuacct.clone(), mounts.memory.clone()], pool)?;
         tree.ensure_pool(&no_prepare)?;
@@ -97,17 +98,13 @@ impl CgroupV1 {
         &self.mounts
     }
 
-    pub fn ncpus(&self) -> u32 {
-        self.ncpus
-    }
-
     fn write_memory(&self, dir: &Path, limit: u64) -> Res<()> {
         let usage = fs::read_u64(&dir.join(MEMORY_USAGE))?;
         let path = dir.join(MEMORY_LIMIT);
         if limit < usage {
             return Err(ActuateError::MemoryBelowUsage { path, usage, limit });
         }
-        match fs::write(&path, &limit.to_string()) {
+        match fs::write_existing(&path, &limit.to_string()) {
             // v1 answers EBUSY when it cannot reclaim down to the new limit
             // (usage grew since we read it): same refusal, fresh number.
             Err(ActuateError::Io { source, .. }) if source.raw_os_error() == Some(libc::EBUSY) => {
@@ -146,9 +143,18 @@ impl Actuator for CgroupV1 {
             .map(|m| self.tree.existing(m, worker))
             .collect::<Res<_>>()?;
         for d in dirs {
-            fs::write(&d.join(CGROUP_PROCS), &pid.to_string())?;
+            fs::write_existing(&d.join(CGROUP_PROCS), &pid.to_string())?;
         }
         Ok(())
+    }
+
+    fn kill(&self, worker: &str) -> Result<usize, ActuateError> {
+        let dirs: Vec<PathBuf> = self.worker_dirs(worker)?.into_iter().filter(|d| d.is_dir()).collect();
+        fs::kill_members(&dirs, KILL_TIMEOUT)
+    }
+
+    fn ncpus(&self) -> u32 {
+        self.ncpus
     }
 
     fn apply(&self, worker: &str, size: Size) -> Result<(), ActuateError> {
@@ -159,8 +165,8 @@ impl Actuator for CgroupV1 {
         // previous size in force; only a CPU failure after the memory write
         // leaves a mixed state, which `applied` then reports as unknown.
         self.write_memory(&mem, l.memory_bytes)?;
-        let cpu_result = fs::write(&cpu.join(CPU_CFS_PERIOD), &l.cpu_period_us.to_string())
-            .and_then(|()| fs::write(&cpu.join(CPU_CFS_QUOTA), &l.cpu_quota_us.to_string()));
+        let cpu_result = fs::write_existing(&cpu.join(CPU_CFS_PERIOD), &l.cpu_period_us.to_string())
+            .and_then(|()| fs::write_existing(&cpu.join(CPU_CFS_QUOTA), &l.cpu_quota_us.to_string()));
         self.tree.state.record_apply(worker, size, cpu_result)
     }
 
@@ -187,7 +193,7 @@ impl Actuator for CgroupV1 {
 
     fn reset_peak(&self, worker: &str) -> Result<bool, ActuateError> {
         let mem = self.tree.existing(&self.mounts.memory, worker)?;
-        fs::write(&mem.join(MEMORY_MAX_USAGE), "0")?;
+        fs::write_existing(&mem.join(MEMORY_MAX_USAGE), "0")?;
         Ok(true)
     }
 

@@ -6,7 +6,8 @@
 //! stops with [`ActuateError::ControllerUnavailable`]. Inside its root it
 //! enables them (`+cpu +memory`) in `janus` and `janus/<pool>`.
 //!
-//! Files written: `memory.max`, `cpu.max` (`"<millis*100> 100000"`). Swap
+//! Files written: `memory.max`, `cpu.max` (`"<millis*100> 100000"`), and
+//! `cgroup.kill` to kill a worker's processes (where the kernel has it). Swap
 //! (`memory.swap.max`) is left as inherited. Read back: `cpu.stat`
 //! (`usage_usec`, `nr_periods`, `nr_throttled`, `throttled_usec`),
 //! `memory.peak` and the `oom_kill` line of `memory.events`.
@@ -18,7 +19,7 @@
 //! that descriptor open and `usage` reads through it until the worker is
 //! removed. Older kernels refuse the write and `reset_peak` returns false.
 
-use super::fs::{self, Res, CGROUP_PROCS, REMOVE_TIMEOUT};
+use super::fs::{self, CgroupFs, Res, CGROUP_PROCS, KILL_TIMEOUT, REMOVE_TIMEOUT};
 use super::limits::{check_pid, limits};
 use super::tree::Tree;
 use super::{ActuateError, Actuator, Usage};
@@ -56,7 +57,7 @@ fn enable_controllers(dir: &Path) -> Res<()> {
     if NEEDED.iter().all(|c| on.split_whitespace().any(|x| x == *c)) {
         return Ok(());
     }
-    fs::write(&p, "+cpu +memory")
+    fs::write_existing(&p, "+cpu +memory")
 }
 
 fn words(path: &Path) -> Res<Vec<String>> {
@@ -77,6 +78,7 @@ impl CgroupV2 {
                 why: "a machine has at least one CPU".into(),
             });
         }
+        fs::require_cgroupfs(&base, CgroupFs::V2)?;
         let available = words(&base.join(CGROUP_CONTROLLERS))?;
         let enabled = words(&base.join(CGROUP_SUBTREE_CONTROL))?;
         for c in NEEDED {
@@ -107,10 +109,6 @@ impl CgroupV2 {
 
     pub fn base(&self) -> &Path {
         &self.base
-    }
-
-    pub fn ncpus(&self) -> u32 {
-        self.ncpus
     }
 
     /// `<base>/janus/<pool>/<worker>`.
@@ -163,7 +161,19 @@ impl Actuator for CgroupV2 {
 
     fn attach(&self, worker: &str, pid: u32) -> Result<(), ActuateError> {
         check_pid(pid)?;
-        fs::write(&self.dir(worker)?.join(CGROUP_PROCS), &pid.to_string())
+        fs::write_existing(&self.dir(worker)?.join(CGROUP_PROCS), &pid.to_string())
+    }
+
+    fn kill(&self, worker: &str) -> Result<usize, ActuateError> {
+        let dir = self.worker_dir(worker)?;
+        if !dir.is_dir() {
+            return Ok(0);
+        }
+        fs::kill_members(&[dir], KILL_TIMEOUT)
+    }
+
+    fn ncpus(&self) -> u32 {
+        self.ncpus
     }
 
     fn apply(&self, worker: &str, size: Size) -> Result<(), ActuateError> {
@@ -177,8 +187,8 @@ impl Actuator for CgroupV2 {
         // v2 does not refuse a limit below usage: it reclaims and, failing that,
         // OOM-kills. Usage can only have grown in the microseconds since the
         // check if the worker is running, which is why sizes change between calls.
-        fs::write(&mem_path, &l.memory_bytes.to_string())?;
-        let cpu_result = fs::write(&dir.join(CPU_MAX), &format!("{} {}", l.cpu_quota_us, l.cpu_period_us));
+        fs::write_existing(&mem_path, &l.memory_bytes.to_string())?;
+        let cpu_result = fs::write_existing(&dir.join(CPU_MAX), &format!("{} {}", l.cpu_quota_us, l.cpu_period_us));
         self.tree.state.record_apply(worker, size, cpu_result)
     }
 

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use crate::file_io::FileError;
 use thiserror::Error;
 
 /// Everything that can be wrong with a hint set or its file.
@@ -12,6 +12,7 @@ pub enum HintError {
     Version { origin: String, found: u64, supported: u32 },
     #[error("{origin}: invalid hint set at {json_path}: {message}")]
     Invalid { origin: String, json_path: String, message: String },
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// The file could not be saved or read (not a regular file, too large, I/O).
+    #[error(transparent)]
+    File(#[from] FileError),
 }

@@ -1,7 +1,7 @@
 //! Loading (with validation that names the JSON path) and atomic saving.
 
 use super::{Classifier, HintError, HintSet, Node, SCHEMA_VERSION};
-use std::io::Write;
+use crate::file_io::{read_document, save_atomic};
 use std::path::Path;
 
 impl HintSet {
@@ -197,24 +197,16 @@ impl HintSet {
         Ok(())
     }
 
-    /// Write atomically: a temporary file in the same folder, then rename,
-    /// so a crash never leaves a half-written hint set behind.
+    /// Write atomically (see [`crate::file_io`]): a crash never leaves a
+    /// half-written hint set, only a regular file is ever replaced, a new
+    /// file honours the umask and an existing one keeps its mode.
     pub fn save(&self, path: &Path) -> Result<(), HintError> {
-        let io = |source| HintError::Io { path: path.to_path_buf(), source };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(self.to_json_compact().as_bytes()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        Ok(save_atomic(path, self.to_json_compact().as_bytes())?)
     }
 
+    /// Read (a regular file of at most [`crate::file_io::MAX_FILE_BYTES`]) and validate.
     pub fn load(path: &Path) -> Result<HintSet, HintError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| HintError::Io { path: path.to_path_buf(), source })?;
+        let text = read_document(path)?;
         HintSet::from_json(&text, &path.display().to_string())
     }
 }

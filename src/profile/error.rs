@@ -1,3 +1,4 @@
+use crate::file_io::FileError;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -36,4 +37,10 @@ pub enum ProfileError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("profile: invalid bin width {0} ms (must be positive and finite)")]
     BadBin(f64),
+    /// A profile JSON document that does not parse; `origin` is its path (or "<string>").
+    #[error("{origin}: not a Janus profile {message}")]
+    Json { origin: String, message: String },
+    /// The file could not be saved or read (not a regular file, too large, I/O).
+    #[error(transparent)]
+    File(#[from] FileError),
 }

@@ -3,6 +3,7 @@
 //! (CSV, ORION DAG_Profiler traces); random held-apart splits.
 
 mod error;
+mod file;
 mod import;
 mod requests;
 mod store;

@@ -258,9 +258,14 @@ impl Profile {
 
     /// Parse the JSON form (this version's object, or version 1's bare list of entries).
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let any: AnyProfileFile =
-            serde_path_to_error::deserialize(de).map_err(|e| format!("at {}: {}", e.path(), e.inner()))?;
+        // Which version decides the shape; then errors can name the JSON path.
+        let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("at $: {e}"))?;
+        let path_err = |e: serde_path_to_error::Error<serde_json::Error>| format!("at {}: {}", e.path(), e.inner());
+        let any = if raw.is_array() {
+            AnyProfileFile::V1(serde_path_to_error::deserialize(raw).map_err(path_err)?)
+        } else {
+            AnyProfileFile::V2(serde_path_to_error::deserialize(raw).map_err(path_err)?)
+        };
         let (names, entries) = match any {
             AnyProfileFile::V2(f) => {
                 if f.format != FORMAT || f.version != VERSION {
@@ -368,8 +373,6 @@ struct EntryV1 {
     features: Option<Vec<f64>>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum AnyProfileFile {
     V2(ProfileFile),
     V1(Vec<EntryV1>),

@@ -74,6 +74,21 @@ impl PyActuator {
         self.inner.attach(worker, pid).map_err(err)
     }
 
+    /// SIGKILL every process in the worker's cgroup, found by membership (so
+    /// also children started in a new session), and wait until they are
+    /// gone; returns how many there were. The dry run has no membership to go
+    /// by and returns 0.
+    fn kill(&self, py: Python<'_>, worker: &str) -> PyResult<usize> {
+        py.detach(|| self.inner.kill(worker)).map_err(err)
+    }
+
+    /// Online CPUs that sizes are checked against: CPU may be at most
+    /// ``ncpus * 1000`` millicores.
+    #[getter]
+    fn ncpus(&self) -> u32 {
+        self.inner.ncpus()
+    }
+
     /// Apply a size: memory first (refused below current usage), then CPU.
     fn apply(&self, worker: &str, cpu_millis: u32, memory_mib: u32) -> PyResult<()> {
         self.inner.apply(worker, Size::new(cpu_millis, memory_mib)).map_err(err)
@@ -134,8 +149,17 @@ fn gc_cgroups(py: Python<'_>, base: Option<PathBuf>) -> PyResult<Vec<String>> {
     Ok(removed.into_iter().map(|p| p.display().to_string()).collect())
 }
 
+/// Online CPUs of this machine: what a size's CPU is checked against
+/// (at most ``online_cpus() * 1000`` millicores). Not the affinity mask of
+/// the calling process: a worker's cgroup may use the whole machine.
+#[pyfunction]
+fn online_cpus() -> u32 {
+    actuate::online_cpus()
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyActuator>()?;
+    m.add_function(wrap_pyfunction!(online_cpus, m)?)?;
     m.add_function(wrap_pyfunction!(gc_cgroups, m)?)?;
     Ok(())
 }

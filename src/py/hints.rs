@@ -26,7 +26,8 @@ impl PyHintSet {
     fn from_json(text: &str, origin: &str) -> PyResult<Self> {
         Ok(PyHintSet(HintSet::from_json(text, origin).map_err(err)?))
     }
-    /// Write atomically (temp file + rename).
+    /// Write atomically (temp file, fsync, rename); only a regular file is
+    /// ever replaced, a new file honours the umask, an existing one keeps its mode.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| self.0.save(&path)).map_err(err)
     }

@@ -151,22 +151,17 @@ impl PyProfile {
         self.0.to_json()
     }
 
-    /// Write as JSON (atomically: temp file + rename).
-    fn save(&self, path: PathBuf) -> PyResult<()> {
-        let io = |e: std::io::Error| profile_error(format!("{}: {e}", path.display()));
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        std::io::Write::write_all(&mut tmp, self.0.to_json().as_bytes()).map_err(io)?;
-        tmp.persist(&path).map_err(|e| io(e.error))?;
-        Ok(())
+    /// Write as JSON, atomically (temp file, fsync, rename); only a regular
+    /// file is ever replaced, a new file honours the umask, an existing one
+    /// keeps its mode.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| self.0.save(&path)).map_err(err)
     }
 
+    /// Read a profile saved with ``save`` (a regular file of at most 64 MiB).
     #[staticmethod]
-    fn load(path: PathBuf) -> PyResult<Self> {
-        let text = std::fs::read_to_string(&path).map_err(|e| profile_error(format!("{}: {e}", path.display())))?;
-        Profile::from_json(&text)
-            .map(PyProfile)
-            .map_err(|m| profile_error(format!("{}: not a Janus profile {m}", path.display())))
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        py.detach(|| Profile::load(&path)).map(PyProfile).map_err(err)
     }
 
     /// Names of the request features the samples carry.

@@ -2,12 +2,20 @@
 
 Everything derives from ``janus.JanusError``. Failures of a call on a worker
 derive from ``WorkerError``; misuse of the pool (bad names, arguments that
-cannot be sent, impossible sizes) derives from ``PoolError``.
+cannot be sent, impossible sizes or timeouts) derives from ``PoolError``.
+Cgroup errors are ``ActuationError``s (from the Rust core, with ``kind`` and
+``path``), re-exported here with the subclasses a caller acts on.
 """
 
 from __future__ import annotations
 
-from janus._janus import ActuationError, JanusError
+from janus._janus import (
+    ActuationError,
+    CgroupBusyError,
+    CgroupsUnavailableError,
+    JanusError,
+    MemoryBelowUsageError,
+)
 
 
 class PoolError(JanusError):
@@ -29,6 +37,11 @@ class InvalidSize(PoolError, ValueError):
     """A size this machine cannot give (0 millicores, more CPUs than it has, ...)."""
 
 
+class InvalidTimeout(PoolError, ValueError):
+    """A timeout that is not a number of seconds the pool can wait for
+    (NaN, infinite, zero or negative, or beyond what the OS wait supports)."""
+
+
 class PoolClosed(PoolError):
     """The pool was closed."""
 
@@ -47,6 +60,23 @@ class WorkerError(JanusError):
 
 class CallTimeout(WorkerError):
     """The call ran longer than its timeout; the worker was killed and replaced."""
+
+
+class WorkerWaitTimeout(CallTimeout):
+    """The call's timeout ran out while it waited for a free worker (all were
+    busy or being replaced). Nothing was sent; no worker was touched."""
+
+
+class WorkerProtocolError(WorkerError):
+    """The worker's reply did not belong to this call (or was malformed); the
+    worker was replaced, since its state is unknown. The function may or may
+    not have run."""
+
+
+class ResultNotUnpicklable(WorkerError):
+    """The function returned, but its value cannot be unpickled in the caller
+    (a class missing here, a ``__reduce__`` that fails). The worker is healthy
+    and stays in the pool."""
 
 
 class WorkerCrashed(WorkerError):
@@ -88,13 +118,20 @@ __all__ = [
     "ActuationError",
     "ArgumentNotPicklable",
     "CallTimeout",
+    "CgroupBusyError",
+    "CgroupsUnavailableError",
     "FunctionFailed",
     "InvalidSize",
+    "InvalidTimeout",
     "JanusError",
+    "MemoryBelowUsageError",
     "PoolClosed",
     "PoolError",
+    "ResultNotUnpicklable",
     "UnknownFunction",
     "WorkerCrashed",
     "WorkerError",
     "WorkerOOMKilled",
+    "WorkerProtocolError",
+    "WorkerWaitTimeout",
 ]

@@ -6,43 +6,47 @@
 
 The size is applied to the worker's cgroup *before* the call is dispatched.
 A worker that times out, crashes or is OOM-killed is replaced and the call
-raises a typed ``WorkerError``; the pool keeps serving.
+raises a typed ``WorkerError``; the pool keeps serving. While a worker is
+being replaced, callers wait for it (within their timeout) rather than fail.
 """
 
 from __future__ import annotations
 
-import atexit
-import importlib.util
 import itertools
 import logging
+import numbers
 import os
 import pickle
 import signal
 import subprocess
 import sys
-import sysconfig
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-import cloudpickle
-
-from janus._janus import ActuationError, Size
+from janus._janus import Size, online_cpus
+from janus.runtime import cleanup
 from janus.runtime.actuator import check_pool_name, default_actuator
 from janus.runtime.errors import (
+    ActuationError,
     ArgumentNotPicklable,
     CallTimeout,
     FunctionFailed,
     InvalidSize,
+    InvalidTimeout,
+    MemoryBelowUsageError,
     PoolClosed,
     PoolError,
+    ResultNotUnpicklable,
     UnknownFunction,
     WorkerCrashed,
     WorkerOOMKilled,
+    WorkerProtocolError,
+    WorkerWaitTimeout,
 )
+from janus.runtime.functions import default_size, functions_of, pickle_function
+from janus.runtime.worker_process import WorkerProcess
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -50,9 +54,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("janus.runtime")
 
 MIB = 1024 * 1024
+# The longest timeout the pool can wait for: poll(2) takes an int of milliseconds.
+MAX_TIMEOUT_S = float((2**31 - 1) // 1000)
 _pool_ids = itertools.count()
-# run by path, not with -m: the worker imports nothing heavy before it is in its cgroup
-_WORKER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+
+
+def check_timeout(timeout_s: Any, what: str = "timeout_s") -> float | None:
+    """``timeout_s`` as a float, None for no limit, else ``InvalidTimeout``."""
+    if timeout_s is None:
+        return None
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, numbers.Real):
+        raise InvalidTimeout(f"{what} must be a number of seconds or None, got {timeout_s!r}")
+    t = float(timeout_s)
+    if not 0 < t <= MAX_TIMEOUT_S:  # also false for NaN
+        raise InvalidTimeout(
+            f"{what} must be in (0, {MAX_TIMEOUT_S:.0f}] seconds (the longest wait the OS "
+            f"supports), or None for no limit; got {timeout_s!r}"
+        )
+    return t
 
 
 @dataclass
@@ -78,91 +97,15 @@ class CallResult:
     enforced: bool = True
 
 
-def _machine() -> tuple[int, int]:
-    """(CPU millicores, memory MiB) of this machine."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MIB
-    return (cpus or 1) * 1000, int(mem)
+def _memory_mib() -> int:
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MIB)
 
 
-def _trusted_dirs() -> list[str]:
-    paths = sysconfig.get_paths()
-    dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    dirs.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # janus itself
-    return [os.path.realpath(d) for d in dirs if d]
-
-
-def _pickle_function(name: str, fn: Callable) -> bytes:
-    """cloudpickle a function; by value unless its module is installed code."""
-    mod = sys.modules.get(getattr(fn, "__module__", "") or "")
-    if mod is not None and mod.__name__ != "__main__":
-        f = os.path.realpath(getattr(mod, "__file__", "") or "")
-        installed = f and any(f.startswith(d + os.sep) for d in _trusted_dirs())
-        if not installed:
-            try:
-                spec = importlib.util.find_spec(mod.__name__)
-            except (ImportError, ValueError):
-                spec = None
-            if spec is None or "site-packages" not in (spec.origin or ""):
-                cloudpickle.register_pickle_by_value(mod)
-    try:
-        return cloudpickle.dumps(fn)
-    except Exception as e:
-        raise PoolError(f"function {name!r} cannot be sent to a worker: {e}") from e
-
-
-def _functions_of(src: Any) -> dict[str, Callable]:
-    if hasattr(src, "functions") and hasattr(src, "native"):
-        fns = dict(src.functions)
-    elif isinstance(src, Mapping):
-        fns = dict(src)
-    elif isinstance(src, Iterable):
-        fns = {f.__name__: f for f in src}
-    else:
-        raise PoolError(f"expected a janus.Workflow, a dict or a list of functions, got {src!r}")
-    if not fns:
-        raise PoolError("the pool has no functions to run")
-    for n, f in fns.items():
-        if not callable(f):
-            raise PoolError(f"function {n!r} is not callable: {f!r}")
-    return fns
-
-
-def _default_size(src: Any) -> int:
-    """Enough workers for the widest block of a workflow (sum of fan-outs)."""
-    try:
-        wf = src.native
-        return max(sum(wf.fanout(s) for s in block) for block in wf.blocks)
-    except (AttributeError, TypeError, ValueError):
-        return 2
-
-
-class _Worker:
-    def __init__(self, name: str, proc: subprocess.Popen, tx: Connection, rx: Connection):
-        self.name = name
-        self.proc = proc
-        self.tx = tx
-        self.rx = rx
-        self.calls = 0
-
-    def kill(self) -> None:
-        # The worker leads its own session: kill its process group, so that
-        # processes a function started do not keep the cgroup busy. Only while
-        # the worker is not reaped: until then its pid (= the group id) is ours.
-        if self.proc.returncode is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            log.error("worker %s (pid %s) did not die", self.name, self.proc.pid)
-        for c in (self.tx, self.rx):
-            try:
-                c.close()
-            except OSError:
-                pass
+def _is_reply(msg: Any, call_id: int) -> bool:
+    """Whether ``msg`` is a well-formed reply to call ``call_id`` (see worker.py)."""
+    if not isinstance(msg, tuple) or len(msg) < 2 or msg[1] != call_id:
+        return False
+    return (msg[0], len(msg)) in (("ok", 5), ("err", 8))
 
 
 class WorkerPool:
@@ -181,25 +124,31 @@ class WorkerPool:
         self.pool_name = check_pool_name(
             f"p{os.getpid()}-{next(_pool_ids)}" if pool_name is None else pool_name
         )
-        self._fns = _functions_of(workflow_or_functions)
-        self._blobs = {n: _pickle_function(n, f) for n, f in self._fns.items()}
-        n = _default_size(workflow_or_functions) if size is None else size
-        if not isinstance(n, int) or n < 1:
+        self._fns = functions_of(workflow_or_functions)
+        self._blobs = {n: pickle_function(n, f) for n, f in self._fns.items()}
+        n = default_size(workflow_or_functions) if size is None else size
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise PoolError(f"pool size must be a positive int, got {size!r}")
+        self.start_timeout_s = check_timeout(start_timeout_s, "start_timeout_s")
         self.actuator = (
             actuator if actuator is not None else default_actuator(self.pool_name, dry_run=dry_run)
         )
         self.kind = self.actuator.kind
         self.enforced = bool(self.actuator.is_real)
-        self.start_timeout_s = start_timeout_s
-        self.max_cpu_millis, self.max_memory_mib = _machine()
+        # CPU capacity is the actuator's (Rust's online CPUs): one definition
+        # for the pool's check and the kernel values the actuator writes.
+        ncpus = getattr(self.actuator, "ncpus", None) or online_cpus()
+        self.max_cpu_millis, self.max_memory_mib = int(ncpus) * 1000, _memory_mib()
         self._cond = threading.Condition()
-        self._idle: list[_Worker] = []
-        self._all: dict[str, _Worker] = {}
+        self._idle: list[WorkerProcess] = []
+        self._all: dict[str, WorkerProcess] = {}
+        self._starting = 0  # workers being started (replacements, top-ups)
+        self._target = n
         self._gen = itertools.count()
+        self._call_ids = itertools.count(1)
         self._closed = False
         self.replacements: list[tuple[str, str, str]] = []  # (old, new, reason)
-        _register(self)
+        self._finalizer = cleanup.track(self, self._all, self._cond)
         try:
             for _ in range(n):
                 w = self._spawn()
@@ -233,7 +182,7 @@ class WorkerPool:
         if not 0 < size.cpu_millis <= self.max_cpu_millis:
             raise InvalidSize(
                 f"{size}: CPU must be in (0, {self.max_cpu_millis}] millicores on this machine "
-                f"({self.max_cpu_millis // 1000} CPUs)"
+                f"({self.max_cpu_millis // 1000} online CPUs)"
             )
         if not 0 < size.memory_mib <= self.max_memory_mib:
             raise InvalidSize(
@@ -244,7 +193,13 @@ class WorkerPool:
     def call(
         self, function: str, arg: Any, size: Any, timeout_s: float | None = 300.0
     ) -> CallResult:
-        """Run ``function(arg)`` on a warm worker at ``size``; thread-safe."""
+        """Run ``function(arg)`` on a warm worker at ``size``; thread-safe.
+
+        ``timeout_s`` (None: no limit) counts from this call: waiting for a
+        free worker, applying the size and running the function all fit in it.
+        """
+        timeout_s = check_timeout(timeout_s)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         if self._closed:
             raise PoolClosed(f"pool {self.pool_name} is closed")
         if function not in self._fns:
@@ -260,41 +215,34 @@ class WorkerPool:
                 f"the argument of {function!r} cannot be pickled ({type(e).__name__}: {e}); "
                 f"pass plain data (numbers, strings, bytes, lists, dicts, numpy arrays)"
             ) from e
-        w: _Worker | None = self._acquire(size)
+        w: WorkerProcess | None = self._acquire(function, size, timeout_s, deadline)
         try:
             w = self._apply(w, size)
-            return self._dispatch(w, function, blob, size, timeout_s)
-        except (KeyboardInterrupt, SystemExit):
-            # interrupted mid-call: the worker may still be running; never reuse it
-            if w is not None:
-                self._replace_or_closed(w, "interrupted")
-            w = None
+            return self._dispatch(w, function, blob, size, timeout_s, deadline)
+        except BaseException as e:
+            if w is not None and w.in_flight is not None:
+                # Abandoned with a call in flight (Ctrl-C, an unexpected error):
+                # its reply may still come, so the worker is never reused.
+                # (Timeouts and crashes have replaced it already.)
+                with self._cond:
+                    still_ours = self._all.get(w.name) is w
+                if still_ours:
+                    reason = f"call abandoned in {function} ({type(e).__name__})"
+                    self._replace_or_closed(w, reason)
+                w = None
             raise
         finally:
             self._release(w)
 
     def close(self) -> None:
-        """Kill every worker and remove every cgroup this pool created. Idempotent."""
+        """Kill every worker (and all it started) and remove every cgroup this
+        pool created. Idempotent."""
         with self._cond:
-            if self._closed and not self._all:
-                return
             self._closed = True
-            workers = list(self._all.values())
-            self._all.clear()
             self._idle.clear()
             self._cond.notify_all()
-        for w in workers:
-            w.kill()
-        for w in workers:
-            try:
-                self.actuator.remove(w.name)
-            except ActuationError as e:
-                log.error("pool %s: %s", self.pool_name, e)
-        try:
-            self.actuator.remove_all()
-        except ActuationError as e:
-            log.error("pool %s: %s", self.pool_name, e)
-        _unregister(self)
+        self._finalizer()
+        cleanup.untrack(self)
 
     def __enter__(self) -> Self:
         return self
@@ -309,37 +257,28 @@ class WorkerPool:
         )
 
     # -- workers --------------------------------------------------------
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> WorkerProcess:
+        if self._closed:
+            raise PoolClosed(f"pool {self.pool_name} is closed")
         name = f"w{next(self._gen)}"
         self.actuator.create(name)
-        r1, w1 = os.pipe()
-        r2, w2 = os.pipe()
         try:
-            proc = subprocess.Popen(
-                [sys.executable, _WORKER_PY, str(r1), str(w2)],
-                pass_fds=(r1, w2),
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            w = WorkerProcess.start(name)
         except BaseException:
-            for fd in (r1, w1, r2, w2):
-                os.close(fd)
             self.actuator.remove(name)
             raise
-        os.close(r1)
-        os.close(w2)
-        w = _Worker(name, proc, Connection(w1, readable=False), Connection(r2, writable=False))
         with self._cond:
             closed = self._closed
             if not closed:
                 self._all[name] = w
         if closed:  # close() ran meanwhile: it cannot know this worker, so clean it here
-            w.kill()
+            w.kill(self.actuator)
             self.actuator.remove(name)
+            self.actuator.remove_all()  # the pool folder create() may have made again
             raise PoolClosed(f"pool {self.pool_name} is closed")
         try:
             self._expect_ready(w)
-            self.actuator.attach(name, proc.pid)
+            self.actuator.attach(name, w.proc.pid)
             w.tx.send(("load", self._blobs, [p for p in sys.path if p]))
             self._expect_ready(w)
         except BaseException:
@@ -347,7 +286,7 @@ class WorkerPool:
             raise
         return w
 
-    def _expect_ready(self, w: _Worker) -> None:
+    def _expect_ready(self, w: WorkerProcess) -> None:
         if not w.rx.poll(self.start_timeout_s):
             raise PoolError(f"worker {w.name} did not start within {self.start_timeout_s} s")
         try:
@@ -356,83 +295,127 @@ class WorkerPool:
             raise PoolError(f"worker {w.name} died while starting (exit {w.proc.poll()})") from e
         if msg[0] == "err":
             raise PoolError(
-                f"worker {w.name} could not load the functions: {msg[1]}: {msg[2]}\n{msg[3]}"
+                f"worker {w.name} could not load the functions: {msg[2]}: {msg[3]}\n{msg[4]}"
             )
 
-    def _discard(self, w: _Worker) -> None:
-        w.kill()
+    def _discard(self, w: WorkerProcess) -> None:
+        """Take ``w`` out of the pool, kill it and all in its cgroup, remove the cgroup."""
         with self._cond:
-            self._all.pop(w.name, None)
+            if self._all.get(w.name) is w:
+                del self._all[w.name]
+            if w in self._idle:
+                self._idle.remove(w)
+        w.kill(self.actuator)
         try:
             self.actuator.remove(w.name)
         except ActuationError as e:
             log.error("pool %s: %s", self.pool_name, e)
 
-    def _replace(self, w: _Worker, reason: str, idle: bool = True) -> _Worker | None:
-        """Kill ``w`` and start a fresh worker in a fresh cgroup; None if closed.
+    def _replace(self, w: WorkerProcess, reason: str, checkout: bool = False) -> WorkerProcess:
+        """Kill ``w`` and start a fresh worker in a fresh cgroup.
 
-        The new worker joins the idle list unless ``idle`` is False (the caller
-        then uses it and releases it).
+        Until the new worker is ready it counts as starting, so callers wait
+        for it instead of finding the pool empty. The new worker joins the idle
+        list, or with ``checkout`` goes to the caller, who releases it. Raises
+        ``PoolClosed`` if the pool was closed (or ``w`` discarded) meanwhile.
         """
-        self._discard(w)
-        if self._closed:
-            return None
-        new = self._spawn()
+        with self._cond:
+            if self._closed or self._all.get(w.name) is not w:
+                raise PoolClosed(f"pool {self.pool_name} is closed")
+            self._starting += 1
+        try:
+            self._discard(w)
+            new = self._spawn()
+        finally:
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify_all()
         self.replacements.append((w.name, new.name, reason))
-        if idle:
-            self._release(new)
         log.warning(
             "pool %s: worker %s replaced by %s (%s)", self.pool_name, w.name, new.name, reason
         )
+        if not checkout:
+            self._release(new)
         return new
 
-    def _acquire(self, size: Size) -> _Worker:
+    def _replace_or_closed(self, w: WorkerProcess, reason: str) -> None:
+        """Replace ``w``; a failure is logged (the caller's own error is more useful)."""
+        try:
+            self._replace(w, reason)
+        except PoolClosed:
+            self._discard(w)
+        except Exception as e:  # noqa: BLE001 - the pool tops itself up on the next call
+            log.error("pool %s: could not replace worker %s: %s", self.pool_name, w.name, e)
+
+    def _acquire(
+        self, function: str, size: Size, timeout_s: float | None, deadline: float | None
+    ) -> WorkerProcess:
         with self._cond:
-            while not self._idle:
+            while True:
                 if self._closed:
                     raise PoolClosed(f"pool {self.pool_name} is closed")
-                if not self._all:
-                    raise PoolError(f"pool {self.pool_name} has no worker left")
-                self._cond.wait()
-            if self._closed:
-                raise PoolClosed(f"pool {self.pool_name} is closed")
-            # prefer a worker already at this size: no resize needed
-            for i, w in enumerate(self._idle):
-                if self.actuator.applied(w.name) == (size.cpu_millis, size.memory_mib):
-                    return self._idle.pop(i)
-            return self._idle.pop(0)
+                if self._idle:
+                    # prefer a worker already at this size: no resize needed
+                    want = (size.cpu_millis, size.memory_mib)
+                    for i, w in enumerate(self._idle):
+                        if self.actuator.applied(w.name) == want:
+                            return self._idle.pop(i)
+                    return self._idle.pop(0)
+                if len(self._all) + self._starting < self._target:
+                    self._starting += 1  # a replacement failed earlier: start one here
+                    break
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise WorkerWaitTimeout(
+                        f"{function} at {size}: no worker of pool {self.pool_name} became free "
+                        f"within the call's timeout of {timeout_s} s; nothing was sent",
+                        function=function,
+                        size=size,
+                    )
+                self._cond.wait(remaining)
+        try:
+            w = self._spawn()
+        finally:
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify_all()
+        self.replacements.append(("", w.name, "pool below its size"))
+        return w
 
-    def _release(self, w: _Worker | None) -> None:
+    def _release(self, w: WorkerProcess | None) -> None:
         with self._cond:
-            if w is not None and w.name in self._all and not self._closed:
+            if (
+                w is not None
+                and w.in_flight is None
+                and self._all.get(w.name) is w
+                and w not in self._idle
+                and not self._closed
+            ):
                 self._idle.append(w)
             self._cond.notify_all()
 
-    def _apply(self, w: _Worker, size: Size) -> _Worker:
-        before = self.actuator.applied(w.name)
+    def _apply(self, w: WorkerProcess, size: Size) -> WorkerProcess:
         try:
             self.actuator.apply(w.name, size.cpu_millis, size.memory_mib)
             return w
-        except ActuationError as e:
-            if before is None or size.memory_mib >= before[1]:
-                raise
-            # Lowering memory below what the worker holds: the kernel refuses.
-            # Restart the worker fresh (it holds little) and apply again.
-            log.warning(
-                "pool %s: %s; restarting worker %s fresh to lower its memory",
-                self.pool_name,
-                e,
-                w.name,
-            )
+        except MemoryBelowUsageError as e:
+            # The worker holds more than the new limit: restart it fresh (it
+            # then holds little) and apply again.
+            log.warning("pool %s: %s; restarting worker %s fresh", self.pool_name, e, w.name)
+            held = e.usage_bytes / MIB
             new = self._replace(
-                w, f"memory lowered {before[1]} -> {size.memory_mib} MiB: {e}", idle=False
+                w,
+                f"memory lowered to {size.memory_mib} MiB below the {held:.0f} MiB it held",
+                checkout=True,
             )
-            if new is None:
-                raise PoolClosed(f"pool {self.pool_name} is closed") from e
-            self.actuator.apply(new.name, size.cpu_millis, size.memory_mib)
+            try:
+                self.actuator.apply(new.name, size.cpu_millis, size.memory_mib)
+            except BaseException:
+                self._release(new)  # a healthy worker: back to the pool
+                raise
             return new
 
-    def _usage(self, w: _Worker) -> dict:
+    def _usage(self, w: WorkerProcess) -> dict:
         try:
             return self.actuator.usage(w.name)
         except ActuationError:
@@ -440,17 +423,32 @@ class WorkerPool:
 
     # -- one call -----------------------------------------------------------
     def _dispatch(
-        self, w: _Worker, function: str, blob: bytes, size: Size, timeout_s: float | None
+        self,
+        w: WorkerProcess,
+        function: str,
+        blob: bytes,
+        size: Size,
+        timeout_s: float | None,
+        deadline: float | None,
     ) -> CallResult:
         real = self.enforced
         if real:
             self.actuator.reset_peak(w.name)
         u0 = self._usage(w)
-        t0 = time.perf_counter()
         ctx = {"worker": w.name, "function": function, "size": size}
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise WorkerWaitTimeout(
+                f"{function} at {size}: the call's timeout of {timeout_s} s ran out before "
+                f"worker {w.name} was ready; nothing was sent",
+                **ctx,
+            )
+        call_id = next(self._call_ids)
+        t0 = time.perf_counter()
+        w.in_flight = call_id
         try:
-            w.tx.send(("call", function, blob))
-            ready = w.rx.poll(timeout_s)
+            w.tx.send(("call", call_id, function, blob))
+            ready = w.rx.poll(remaining)
         except (OSError, EOFError):
             ready = True  # the recv below reports the dead worker
         if not ready:
@@ -464,13 +462,24 @@ class WorkerPool:
             msg = w.rx.recv()
         except (EOFError, OSError):
             msg = None
+        except Exception:  # noqa: BLE001 - a reply that cannot be read: as if malformed
+            msg = ("unreadable",)
         rt_ms = (time.perf_counter() - t0) * 1000
         if msg is None:
             self._crashed(w, function, size, u0)
+        if not _is_reply(msg, call_id):
+            self._replace_or_closed(w, f"reply not for call {call_id} in {function}")
+            got = msg[:2] if isinstance(msg, tuple) else type(msg).__name__
+            raise WorkerProtocolError(
+                f"{function} on worker {w.name}: the reply {got!r} does not answer call "
+                f"{call_id}; it was discarded and the worker replaced",
+                **ctx,
+            )
+        w.in_flight = None
         u1 = self._usage(w)
         w.calls += 1
         if msg[0] == "err":
-            _, tname, text, tb, exc_blob, wall, cpu = msg
+            _, _, tname, text, tb, exc_blob, wall, cpu = msg
             original = None
             if exc_blob is not None:
                 try:
@@ -485,8 +494,16 @@ class WorkerPool:
                 original=original,
                 **ctx,
             )
-        _, value_blob, wall, cpu = msg
-        value = pickle.loads(value_blob)
+        _, _, value_blob, wall, cpu = msg
+        try:
+            value = pickle.loads(value_blob)
+        except Exception as e:
+            raise ResultNotUnpicklable(
+                f"{function} on worker {w.name} returned a value that cannot be unpickled here "
+                f"({type(e).__name__}: {e}); return plain data, or make its class importable "
+                f"in the caller",
+                **ctx,
+            ) from e
         if real and u1 and u0:
             cpu_ms = (u1["cpu_usec"] - u0["cpu_usec"]) / 1000
             throttled = (u1["throttled_usec"] - u0["throttled_usec"]) / 1000
@@ -497,17 +514,8 @@ class WorkerPool:
             value, wall * 1000, cpu_ms, peak, throttled, size, w.name, function, rt_ms, real
         )
 
-    def _replace_or_closed(self, w: _Worker, reason: str) -> None:
-        try:
-            self._replace(w, reason)
-        except Exception as e:  # noqa: BLE001 - the call's own error is more useful
-            log.error("pool %s: could not replace worker %s: %s", self.pool_name, w.name, e)
-
-    def _crashed(self, w: _Worker, function: str, size: Size, u0: dict) -> None:
-        try:  # what the function may have started dies with it (the zombie keeps the pgid)
-            os.killpg(w.proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
+    def _crashed(self, w: WorkerProcess, function: str, size: Size, u0: dict) -> None:
+        w.signal_group()  # what the function started in the worker's group dies with it
         try:
             rc = w.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -533,50 +541,3 @@ class WorkerPool:
         raise WorkerCrashed(
             f"worker {w.name} crashed during {function} at {size} ({how}); it was replaced", **ctx
         )
-
-
-# -- cleanup on exit and on SIGTERM/SIGHUP ------------------------------------
-# Ctrl-C raises KeyboardInterrupt as usual: a call in flight discards its
-# worker, ``with`` blocks and atexit close the pools and remove their cgroups.
-# strong references: a pool dropped without close() is still cleaned up at exit
-_LIVE: set = set()
-_handlers_installed = False
-_prev: dict[int, Any] = {}
-
-
-def _register(pool: WorkerPool) -> None:
-    global _handlers_installed
-    _LIVE.add(pool)
-    if _handlers_installed:
-        return
-    _handlers_installed = True
-    atexit.register(close_all)
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            try:
-                _prev[sig] = signal.signal(sig, _on_signal)
-            except (ValueError, OSError):  # not allowed here (embedded interpreter)
-                pass
-
-
-def _unregister(pool: WorkerPool) -> None:
-    _LIVE.discard(pool)
-
-
-def close_all() -> None:
-    """Close every live pool (at exit and on SIGTERM/SIGHUP)."""
-    for p in list(_LIVE):
-        try:
-            p.close()
-        except Exception as e:  # noqa: BLE001 - close the others anyway
-            log.error("closing pool %s: %s", p.pool_name, e)
-
-
-def _on_signal(signum: int, frame: Any) -> None:
-    close_all()
-    prev = _prev.get(signum)
-    if callable(prev):
-        prev(signum, frame)
-    elif prev in (signal.SIG_DFL, None):
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)

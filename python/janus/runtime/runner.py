@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from janus._janus import JanusError, Size, quantile, wilson_interval
 from janus.runtime.errors import PoolError
-from janus.runtime.pool import WorkerPool
+from janus.runtime.pool import MAX_TIMEOUT_S, WorkerPool, check_timeout
 from janus.runtime.progress import Bar
 
 if TYPE_CHECKING:
@@ -188,7 +188,12 @@ class Runner:
         self.resynthesizer = resynthesizer
         self.deadline_ms = float(self.native.deadline_ms)
         # a generous default: a call never waits forever, but a slow one is not cut short
-        self.timeout_s = timeout_s if timeout_s is not None else max(30.0, self.deadline_ms / 100)
+        # (capped at the longest wait the pool supports: deadlines of days are legal)
+        self.timeout_s = (
+            check_timeout(timeout_s)
+            if timeout_s is not None
+            else min(MAX_TIMEOUT_S, max(30.0, self.deadline_ms / 100))
+        )
         self.cost_model = workflow.cost_model
         self._preds: dict[str, list[str]] = {s: [] for s in self.native.stages}
         for a, b in self.native.edges:

@@ -7,16 +7,19 @@ A warm worker loads the pool's functions once (cloudpickled), then serves calls
 one at a time over a pair of pipes:
 
     parent -> worker   ("load", {name: cloudpickled function}, sys.path)
-                       ("call", name, pickled argument)
+                       ("call", call id, name, pickled argument)
                        ("exit",)
     worker -> parent   ("ready", pid)
-                       ("ok", pickled value, wall_s, cpu_s)
-                       ("err", type name, message, traceback text, pickled exception|None,
-                        wall_s, cpu_s)
+                       ("ok", call id, pickled value, wall_s, cpu_s)
+                       ("err", call id, type name, message, traceback text,
+                        pickled exception|None, wall_s, cpu_s)
 
-Its stdout is redirected to stderr, so a function that prints cannot corrupt
-the protocol. CPU time is the process's (all threads) plus its waited-for
-children. The worker exits when the parent goes away (end of file on its pipe).
+Every reply to a call carries the id of the call it answers, so the parent can
+never take one call's reply for another's (an error while loading, or in
+answer to a message that is not a call, carries the id None). Its stdout is
+redirected to stderr, so a function that prints cannot corrupt the protocol.
+CPU time is the process's (all threads) plus its waited-for children. The
+worker exits when the parent goes away (end of file on its pipe).
 """
 
 from __future__ import annotations
@@ -35,14 +38,18 @@ def _cpu_s() -> float:
     return time.process_time() + ch.ru_utime + ch.ru_stime
 
 
-def _error(e: BaseException, wall: float, cpu: float) -> tuple:
+def _error(call_id: int | None, e: BaseException, wall: float, cpu: float) -> tuple:
     tb = traceback.format_exc()
     try:
         blob = pickle.dumps(e)
         pickle.loads(blob)
     except Exception:  # noqa: BLE001 - any pickling problem: send the text only
         blob = None
-    return ("err", type(e).__qualname__, str(e), tb, blob, wall, cpu)
+    return ("err", call_id, type(e).__qualname__, str(e), tb, blob, wall, cpu)
+
+
+def _protocol_error(text: str) -> tuple:
+    return ("err", None, "ProtocolError", text, "", None, 0.0, 0.0)
 
 
 def serve(conn: Connection) -> None:
@@ -54,7 +61,7 @@ def serve(conn: Connection) -> None:
             msg = conn.recv()
         except (EOFError, OSError):
             return
-        kind = msg[0]
+        kind = msg[0] if isinstance(msg, tuple) and msg else None
         if kind == "exit":
             return
         if kind == "load":
@@ -69,28 +76,24 @@ def serve(conn: Connection) -> None:
                     functions[name] = cloudpickle.loads(blob)
                 conn.send(("ready", os.getpid()))
             except BaseException as e:  # noqa: BLE001 - reported to the parent
-                conn.send(_error(e, 0.0, 0.0))
+                conn.send(_error(None, e, 0.0, 0.0))
             continue
-        if kind != "call":
-            conn.send(("err", "ProtocolError", f"unknown message {kind!r}", "", None, 0.0, 0.0))
+        if kind != "call" or len(msg) != 4:
+            conn.send(_protocol_error(f"unknown message {str(msg)[:80]!r}"))
             continue
-        _, name, arg_blob = msg
+        _, call_id, name, arg_blob = msg
         c0, t0 = _cpu_s(), time.perf_counter()
         try:
             arg = pickle.loads(arg_blob)
             value = functions[name](arg)
             wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
             try:
-                out = (
-                    "ok",
-                    cloudpickle.dumps(value) if cloudpickle else pickle.dumps(value),
-                    wall,
-                    cpu,
-                )
+                blob = cloudpickle.dumps(value) if cloudpickle else pickle.dumps(value)
             except Exception as e:
                 raise TypeError(f"the result of {name} cannot be pickled: {e}") from e
+            out = ("ok", call_id, blob, wall, cpu)
         except BaseException as e:  # noqa: BLE001 - the worker survives its function
-            out = _error(e, time.perf_counter() - t0, _cpu_s() - c0)
+            out = _error(call_id, e, time.perf_counter() - t0, _cpu_s() - c0)
         del arg_blob
         conn.send(out)
 

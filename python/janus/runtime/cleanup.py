@@ -1,0 +1,101 @@
+"""Cleaning up after pools: at exit, when a pool is garbage-collected, and,
+only if asked for, on SIGTERM/SIGHUP.
+
+Every pool registers a ``weakref.finalize`` that kills its workers (by cgroup
+membership) and removes its cgroups. It runs once: on ``close()``, when the
+pool is garbage-collected without having been closed, or at interpreter exit,
+which also covers an uncaught exception and Ctrl-C (``KeyboardInterrupt``
+unwinds to a normal exit). The finalizer holds the pool's workers and
+actuator, never the pool itself, so an unused pool can still be collected.
+
+The library installs no signal handlers by itself: a process killed by a
+signal it does not handle runs no Python code at all, and which signals a
+program handles is the program's decision. A program that wants its pools
+closed on SIGTERM/SIGHUP calls :func:`close_pools_on_signals` once, from the
+main thread. After ``kill -9``, ``janus cgroups gc`` removes what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from janus.runtime.errors import ActuationError
+
+log = logging.getLogger("janus.runtime")
+
+# Pools not yet closed, for close_all (weak: tracking must not keep a pool alive).
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+_prev: dict[int, Any] = {}
+
+
+def release(pool_name: str, actuator: Any, workers: dict, lock: threading.Condition) -> None:
+    """Kill every worker of a pool and remove every cgroup it made."""
+    with lock:
+        ws = list(workers.values())
+        workers.clear()
+        lock.notify_all()
+    for w in ws:  # all at once, so they die in parallel
+        w.signal_group()
+    for w in ws:
+        w.kill(actuator)
+    for w in ws:
+        try:
+            actuator.remove(w.name)
+        except ActuationError as e:
+            log.error("pool %s: %s", pool_name, e)
+    try:
+        actuator.remove_all()
+    except ActuationError as e:
+        log.error("pool %s: %s", pool_name, e)
+
+
+def track(pool: Any, workers: dict, lock: threading.Condition) -> weakref.finalize:
+    """Register ``pool`` for cleanup; call the returned finalizer to close it."""
+    _LIVE.add(pool)
+    return weakref.finalize(pool, release, pool.pool_name, pool.actuator, workers, lock)
+
+
+def untrack(pool: Any) -> None:
+    """Forget a closed pool."""
+    _LIVE.discard(pool)
+
+
+def close_all() -> None:
+    """Close every pool of this process that is not closed yet."""
+    for p in list(_LIVE):
+        try:
+            p.close()
+        except Exception as e:  # noqa: BLE001 - close the others anyway
+            log.error("closing pool %s: %s", p.pool_name, e)
+
+
+def close_pools_on_signals(signals: Iterable[int] = (signal.SIGTERM, signal.SIGHUP)) -> None:
+    """Opt in: on each of ``signals``, close every pool, then let the signal
+    do what it did before (the previous Python handler is called; with the
+    default disposition the process then dies of the signal as usual).
+
+    Call it from the main thread (Python's rule for signal handlers);
+    calling it again for the same signal does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("close_pools_on_signals must be called from the main thread")
+    for sig in signals:
+        if sig in _prev:
+            continue
+        _prev[sig] = signal.signal(sig, _on_signal)
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    close_all()
+    prev = _prev.get(signum)
+    if callable(prev):
+        prev(signum, frame)
+    elif prev in (signal.SIG_DFL, None):
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)

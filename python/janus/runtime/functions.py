@@ -1,0 +1,73 @@
+"""Which functions a pool serves, and how they travel to its workers.
+
+Functions are sent once per worker with cloudpickle: by reference when their
+module is installed code the worker can import (the standard library,
+site-packages, Janus itself), by value otherwise (``__main__``, a workflow
+file, a module on a path of the caller's own).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import sysconfig
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import cloudpickle  # checked with a clear message in janus/runtime/__init__.py
+
+from janus.runtime.errors import PoolError
+
+
+def _trusted_dirs() -> list[str]:
+    paths = sysconfig.get_paths()
+    dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    dirs.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # janus itself
+    return [os.path.realpath(d) for d in dirs if d]
+
+
+def pickle_function(name: str, fn: Callable) -> bytes:
+    """cloudpickle a function; by value unless its module is installed code."""
+    mod = sys.modules.get(getattr(fn, "__module__", "") or "")
+    if mod is not None and mod.__name__ != "__main__":
+        f = os.path.realpath(getattr(mod, "__file__", "") or "")
+        installed = f and any(f.startswith(d + os.sep) for d in _trusted_dirs())
+        if not installed:
+            try:
+                spec = importlib.util.find_spec(mod.__name__)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None or "site-packages" not in (spec.origin or ""):
+                cloudpickle.register_pickle_by_value(mod)
+    try:
+        return cloudpickle.dumps(fn)
+    except Exception as e:
+        raise PoolError(f"function {name!r} cannot be sent to a worker: {e}") from e
+
+
+def functions_of(src: Any) -> dict[str, Callable]:
+    """``{name: function}`` from a ``janus.Workflow``, a dict or a list of functions."""
+    if hasattr(src, "functions") and hasattr(src, "native"):
+        fns = dict(src.functions)
+    elif isinstance(src, Mapping):
+        fns = dict(src)
+    elif isinstance(src, Iterable):
+        fns = {f.__name__: f for f in src}
+    else:
+        raise PoolError(f"expected a janus.Workflow, a dict or a list of functions, got {src!r}")
+    if not fns:
+        raise PoolError("the pool has no functions to run")
+    for n, f in fns.items():
+        if not callable(f):
+            raise PoolError(f"function {n!r} is not callable: {f!r}")
+    return fns
+
+
+def default_size(src: Any) -> int:
+    """Enough workers for the widest block of a workflow (sum of fan-outs)."""
+    try:
+        wf = src.native
+        return max(sum(wf.fanout(s) for s in block) for block in wf.blocks)
+    except (AttributeError, TypeError, ValueError):
+        return 2
