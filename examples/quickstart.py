@@ -104,7 +104,10 @@ print("decide_many cpu_millis:", many["cpu_millis"].tolist())
 #    exactly (each held-out request's own latency at every stage and size).
 fit, held = profile.split(0.5, seed=1)
 res = janus.replay(
-    wf, fit, held, {"janus": janus.synthesize(wf, fit), "static": janus.best_static(wf, fit)["sizes"]}
+    wf,
+    fit,
+    held,
+    {"janus": janus.synthesize(wf, fit), "static": janus.best_static(wf, fit)["sizes"]},
 )
 print(res.table())
 

@@ -83,7 +83,7 @@ def test_workflow_file_and_profile_json(tmp_path, capsys):
     )
     assert rc == 0
     assert "two: deadline 1500 ms at p90" in capsys.readouterr().out
-    assert (tmp_path / "o" / "two_rank_summary.csv").exists()
+    assert (tmp_path / "o" / "two_auto_summary.csv").exists()
 
 
 def test_errors_are_reported_not_raised(tmp_path, capsys):

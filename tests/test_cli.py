@@ -35,7 +35,7 @@ def test_synthesize_then_show_hints(tmp_path, capsys):
     assert rc == 0
     h = janus.HintSet.load(out)
     assert h.workflow.stages == ["parse", "transform", "store"]
-    assert h.classes is not None  # the demo's parse declares its payload size
+    assert h.classes is not None  # the demo's requests carry their payload size
     png = tmp_path / "rules.png"
     assert main(["hints", str(out), "--plot", str(png)]) == 0
     text = capsys.readouterr().out
@@ -70,7 +70,7 @@ def test_quickstart_example_runs(capsys):
 
     runpy.run_path(str(REPO / "examples" / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
-    assert "'boundaries': [8.0]" in out  # the input-size feature split small from large
+    assert "classes: ['mib < 4.5', 'mib >= 4.5']" in out  # the payload size split small from large
     assert "hint sets swapped in: 1" in out
 
 

@@ -20,7 +20,9 @@ def hand_hints(features: bool = False) -> dict:
     """One function f (1000m, 2000m, 4000m): rules 100 -> 4000m, 300 -> [2000m,
     1000m], 600 -> 1000m; late runs get 2000m. With ``features``: a request
     feature ``kb`` and two classes split at 10 (small requests: 1000m always)."""
-    wf = janus.Workflow("w", deadline_ms=1000, percentile=0.9, features=["kb"] if features else None)
+    wf = janus.Workflow(
+        "w", deadline_ms=1000, percentile=0.9, features=["kb"] if features else None
+    )
     wf.add("f", [S1, S2, S4])
     rules = [(100.0, [S4]), (300.0, [S2, S1]), (600.0, [S1])]
     table = {"rules": [{"min_remaining_ms": m, "sizes": [sz(s) for s in ss]} for m, ss in rules]}
@@ -53,7 +55,12 @@ def hand_hints(features: bool = False) -> dict:
             "feasible": True,
             "chosen": "unconditioned",
             "candidates": [
-                {"name": "unconditioned", "expected_cost": 1.0, "miss_probability": 0.05, "feasible": True}
+                {
+                    "name": "unconditioned",
+                    "expected_cost": 1.0,
+                    "miss_probability": 0.05,
+                    "feasible": True,
+                }
             ],
             "miss_target": 0.1,
             "reason": "written by hand",
@@ -77,7 +84,11 @@ def hand_hints(features: bool = False) -> dict:
         }
         small = {"rules": [{"min_remaining_ms": 0.0, "sizes": [sz(S1)]}]}
         h["hints"][0]["tables"] = [small, table, table]
-        h["summary"] = [summary | {"class": 0, "weight": 0.5}, summary | {"class": 1, "weight": 0.5}, summary]
+        h["summary"] = [
+            summary | {"class": 0, "weight": 0.5},
+            summary | {"class": 1, "weight": 0.5},
+            summary,
+        ]
     return h
 
 

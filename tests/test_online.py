@@ -30,7 +30,7 @@ def test_slowdown_is_learned_and_hints_are_swapped(two_stage):
 
 
 def test_bad_settings():
-    with pytest.raises(ValueError, match="threshold"):
+    with pytest.raises(janus.JanusError, match="threshold"):
         Resynthesizer(None, None, None, threshold=0.9)
-    with pytest.raises(ValueError, match="min_samples"):
+    with pytest.raises(janus.JanusError, match="min_samples"):
         Resynthesizer(None, None, None, min_samples=0)

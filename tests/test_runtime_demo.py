@@ -17,7 +17,7 @@ from janus.cli import main
 def test_demo_reduced(tmp_path, capsys):
     cgroups_or_skip(PREFIX + "probe")
     out = tmp_path / "demo"
-    rc = main(["demo", "--requests", "6", "--repetitions", "2", "--out", str(out), "--quiet"])
+    rc = main(["demo", "--requests", "6", "--profile-requests", "8", "--out", str(out), "--quiet"])
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "actuator: cgroup-v" in text
@@ -25,6 +25,8 @@ def test_demo_reduced(tmp_path, capsys):
     assert header.split() == ["janus", "static"]
     for row in (
         "SLO attainment",
+        "95 % interval",
+        "SLO (p90)",
         "p50 latency",
         "p95 latency",
         "resource use (cost units)",
@@ -39,7 +41,13 @@ def test_demo_reduced(tmp_path, capsys):
     assert all(s["runs"] == 6 for s in summary["summaries"].values())
     assert summary["pool_kind"].startswith("cgroup-v")
     janus.HintSet.load(str(out / "hints.json"))
-    assert len(janus.Profile.load(str(out / "profile.json"))) > 0
+    prof = janus.Profile.load(str(out / "profile.json"))
+    # every profiled request measured at every stage and size, with its payload size
+    assert prof.is_keyed and prof.feature_names == ["kb"]
+    assert len(prof.keys("store", janus.Size(250, 256))) == 8
+    # the saving is never printed without the SLO verdicts beside it
+    saving = next(line for line in text.splitlines() if "saving vs static" in line)
+    assert "SLO: janus " in saving and ", static " in saving
 
 
 @pytest.mark.slow
@@ -49,8 +57,8 @@ def test_demo_dry_run_says_so(tmp_path, capsys):
             "demo",
             "--requests",
             "2",
-            "--repetitions",
-            "1",
+            "--profile-requests",
+            "2",
             "--out",
             str(tmp_path),
             "--quiet",
@@ -73,13 +81,14 @@ def test_profile_cli_on_a_user_file(tmp_path, capsys):
         import janus
 
         workflow = janus.Workflow("mine", deadline_ms=500)
+        workflow.feature("n", len)
 
-        @workflow.function(options=janus.sizes([250, 1000], 128), feature=len)
+        @workflow.function(options=janus.sizes([250, 1000], 128))
         def step(x):
             time.sleep(0.005 * len(x))
             return len(x)
 
-        sample_inputs = {"step": ["ab", "abcd"]}
+        sample_requests = ["ab", "abcd"]
     """)
     )
     out = tmp_path / "p.json"
@@ -101,6 +110,8 @@ def test_profile_cli_on_a_user_file(tmp_path, capsys):
     prof = janus.Profile.load(str(out))
     assert prof.functions() == ["step"] and len(prof.sizes("step")) == 2
     assert len(prof.latencies("step", janus.Size(250, 128))) == 4
+    assert sorted(prof.keys("step", janus.Size(250, 128))) == ["r0", "r0", "r1", "r1"]
+    assert prof.feature_names == ["n"]
     assert csv.read_text().splitlines()[0].startswith("function,cpu_millis")
     assert main(["profile", str(tmp_path / "missing.py")]) == 1
 

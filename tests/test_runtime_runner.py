@@ -234,9 +234,7 @@ def test_profile_checkpoints_every_request_and_resumes(tmp_path):
     wf = make_workflow()
     ck = tmp_path / "keyed.json"
     first = ProfileReport()
-    profile_workflow(
-        wf, REQUESTS[:1], progress=False, report=first, checkpoint=ck, dry_run=True
-    )
+    profile_workflow(wf, REQUESTS[:1], progress=False, report=first, checkpoint=ck, dry_run=True)
     saved = janus.Profile.load(ck)  # what a crash after the first request would leave
     assert saved.keys("prep", S500) == ["r0"]
     again = ProfileReport()

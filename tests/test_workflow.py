@@ -97,7 +97,7 @@ def test_bad_workflow_names(name):
 def test_an_empty_workflow_is_a_clear_error():
     wf = janus.Workflow("empty", deadline_ms=100)
     with pytest.raises(WorkflowError, match="no stages"):
-        wf.native
+        _ = wf.native
     with pytest.raises(WorkflowError, match="no stages"):
         janus.synthesize(wf, janus.Profile())
 
@@ -111,7 +111,9 @@ def test_request_features_are_computed_from_the_request():
     with pytest.raises(WorkflowError, match="'kb' failed: TypeError"):
         wf.request_features(None)
     names_only = janus.Workflow("trace", deadline_ms=100, features=["kb"])
-    assert names_only.request_features(b"x") is None  # no function: the value must come from elsewhere
+    assert (
+        names_only.request_features(b"x") is None
+    )  # no function: the value must come from elsewhere
 
 
 def test_a_failed_chain_leaves_the_workflow_as_it_was():

@@ -27,9 +27,11 @@ def summary_lines(h: HintSet) -> list[str]:
     """What synthesis predicted over all requests and per table, and its warnings."""
     p = h.plan
     out = [
-        f"  plan over all requests: expected cost {p['expected_cost']:.4g}, miss "
-        f"{p['miss_probability']:.4f} (allowed {p['miss_target']:.4f})"
-        f"{'' if p['feasible'] else ', INFEASIBLE'}",
+        (
+            f"  plan over all requests: expected cost {p['expected_cost']:.4g}, miss "
+            f"{p['miss_probability']:.4f} (allowed {p['miss_target']:.4f})"
+            f"{'' if p['feasible'] else ', INFEASIBLE'}"
+        ),
         f"  chosen '{p['chosen']}': {p['reason']}",
         "  candidates: "
         + "; ".join(

@@ -15,6 +15,7 @@ stage's latency on it, and the adapter takes it at every stage.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,9 @@ class Workflow:
         features: Mapping[str, FeatureFn | None] | Sequence[str] | None = None,
     ) -> None:
         self.cost_model = cost_model or CostModel()
-        self._builder = WorkflowBuilder(name, float(deadline_ms), float(percentile), self.cost_model)
+        self._builder = WorkflowBuilder(
+            name, float(deadline_ms), float(percentile), self.cost_model
+        )
         self.name = name
         self.deadline_ms = float(deadline_ms)
         self.percentile = float(percentile)
@@ -82,7 +85,9 @@ class Workflow:
         the order of the feature vector the adapter takes. Returns ``fn``.
         """
         if fn is not None and not callable(fn):
-            raise WorkflowError(f"workflow '{self.name}': feature '{name}' needs a callable, got {fn!r}")
+            raise WorkflowError(
+                f"workflow '{self.name}': feature '{name}' needs a callable, got {fn!r}"
+            )
         self._builder.add_feature(name)
         self._features[name] = fn
         self._native = None
@@ -121,7 +126,9 @@ class Workflow:
     ) -> str:
         """Register a stage without a decorator (e.g. for traces with no code)."""
         if not isinstance(fanout, int) or isinstance(fanout, bool):
-            raise WorkflowError(f"workflow '{self.name}': fanout of '{name}' must be an int, got {fanout!r}")
+            raise WorkflowError(
+                f"workflow '{self.name}': fanout of '{name}' must be an int, got {fanout!r}"
+            )
         opts = [_as_size(s, name) for s in options]
         self._builder.add_stage(name, opts, fanout)
         self._stages[name] = StageSpec(name, opts, fanout, fn)
@@ -196,9 +203,11 @@ class Workflow:
         for fname, fn in self._features.items():
             try:
                 v = float(fn(request))  # type: ignore[misc]
-            except Exception as e:  # noqa: BLE001 - the user's function may raise anything
-                raise WorkflowError(f"request feature '{fname}' failed: {type(e).__name__}: {e}") from e
-            if v != v or v in (float("inf"), float("-inf")):
+            except Exception as e:
+                raise WorkflowError(
+                    f"request feature '{fname}' failed: {type(e).__name__}: {e}"
+                ) from e
+            if not math.isfinite(v):
                 raise WorkflowError(f"request feature '{fname}' is {v}: features must be finite")
             out.append(v)
         return out
@@ -258,7 +267,9 @@ def _as_size(s: Any, stage: str) -> Size:
             return Size(s[0], s[1])
         except WorkflowError as e:
             raise WorkflowError(f"stage '{stage}': option {s!r}: {e}") from None
-    raise WorkflowError(f"stage '{stage}': option {s!r} is not a janus.Size or (cpu_millis, memory_mib)")
+    raise WorkflowError(
+        f"stage '{stage}': option {s!r} is not a janus.Size or (cpu_millis, memory_mib)"
+    )
 
 
 def native_of(wf: Workflow | NativeWorkflow) -> NativeWorkflow:

@@ -287,7 +287,7 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
 /// Options (defaults in parentheses): mode "stochastic" | "percentile";
 /// buckets (400) of the time grid; tolerance (0.05) of ranked alternatives;
 /// max_rules (none) per function and table; max_classes (8) input classes
-/// over the request features; min_class_samples (20) per class and
+/// over the request features; min_class_samples (15) per class and
 /// (stage, size); smoothing (0) of the latency histograms; late ("static")
 /// what late runs get: "static" | "cheapest" | "fastest"; min_gain (0.005)
 /// a more complex plan must save; confidence (0.9) that the percentile holds

@@ -42,6 +42,10 @@ struct Point {
 /// The best split of a node: (gain, feature, threshold).
 type Split = (f64, usize, f64);
 
+/// A node of the growth tree: its points, and its split (feature,
+/// threshold, child below, child above) once split.
+type GrowthNode = (Vec<usize>, Option<(usize, f64, usize, usize)>);
+
 struct Grower {
     points: Vec<Point>,
     entries: usize,
@@ -187,7 +191,7 @@ pub(crate) fn candidates(data: &Data, max_classes: usize, min_class_samples: usi
     let root_sse: f64 = all.iter().map(|&i| g.points[i].w * (ys[i] - sy / sw).powi(2)).sum();
     let min_gain = MIN_GAIN_SHARE * root_sse;
     // Growth tree: (points, split into children) per node.
-    let mut nodes: Vec<(Vec<usize>, Option<(usize, f64, usize, usize)>)> = vec![(all, None)];
+    let mut nodes: Vec<GrowthNode> = vec![(all, None)];
     let mut pending: Vec<(usize, Option<Split>)> = vec![(0, g.accepted_split(&nodes[0].0, 0, min_gain))];
     while out.len() < max_classes {
         let Some(pos) = pending
@@ -215,15 +219,10 @@ pub(crate) fn candidates(data: &Data, max_classes: usize, min_class_samples: usi
 
 /// The growth tree as a [`Classifier`]: nodes renumbered depth first
 /// (children after their parent), leaves numbered left to right.
-fn classifier(nodes: &[(Vec<usize>, Option<(usize, f64, usize, usize)>)], names: &[String]) -> Classifier {
+fn classifier(nodes: &[GrowthNode], names: &[String]) -> Classifier {
     let mut out: Vec<Node> = Vec::new();
     let mut leaves = 0;
-    fn visit(
-        nodes: &[(Vec<usize>, Option<(usize, f64, usize, usize)>)],
-        i: usize,
-        out: &mut Vec<Node>,
-        leaves: &mut usize,
-    ) -> usize {
+    fn visit(nodes: &[GrowthNode], i: usize, out: &mut Vec<Node>, leaves: &mut usize) -> usize {
         let me = out.len();
         match nodes[i].1 {
             None => {

@@ -90,7 +90,7 @@ impl Default for SynthOptions {
             tolerance: 0.05,
             max_rules: None,
             max_classes: 8,
-            min_class_samples: 20,
+            min_class_samples: 15,
             smoothing: 0.0,
             late: Late::Static,
             min_gain: 0.005,

@@ -22,7 +22,13 @@ def reference_latency(
     """End-to-end latency at the SLO percentile with every stage at its
     largest size (on the whole profile): the tightest deadline worth asking."""
     res = replay(
-        workflow, profile, profile, [("maxsize", "maxsize", None)], runs=runs, seed=seed, coupling="auto"
+        workflow,
+        profile,
+        profile,
+        [("maxsize", "maxsize", None)],
+        runs=runs,
+        seed=seed,
+        coupling="auto",
     )
     return quantile(list(res.to_pandas()["latency_ms"]), res.percentile)
 

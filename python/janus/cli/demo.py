@@ -15,8 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--profile-requests",
         type=POSITIVE_INT,
-        default=30,
-        help="sample requests profiled at every stage and size (30)",
+        default=40,
+        help="sample requests profiled at every stage and size (40)",
     )
     p.add_argument(
         "--out",

@@ -50,11 +50,10 @@ def run(args: argparse.Namespace) -> int:
     output_file(args.out, "--out")
     if args.report:
         output_file(args.report, "--report")
+    from janus._janus import JanusError
     from janus.runtime.pool import WorkerPool
     from janus.runtime.profiler import ProfileReport, profile_workflow
     from janus.workflow_file import load_workflow_file
-
-    from janus._janus import JanusError
 
     mod = load_workflow_file(args.module)
     wf = mod.workflow

@@ -17,7 +17,7 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--tolerance", {"type": NON_NEGATIVE, "help": "cost tolerance of ranked alternatives (0.05)"}),
     ("--max-rules", {"type": POSITIVE_INT, "help": "cap on rules per function and table (none)"}),
     ("--max-classes", {"type": POSITIVE_INT, "help": "input classes over request features (8)"}),
-    ("--min-class-samples", {"type": POSITIVE_INT, "help": "samples per class and size (20)"}),
+    ("--min-class-samples", {"type": POSITIVE_INT, "help": "samples per class and size (15)"}),
     ("--smoothing", {"type": NON_NEGATIVE, "help": "histogram smoothing (0 = raw samples)"}),
     ("--late", {"choices": ["static", "cheapest", "fastest"], "help": "late runs get (static)"}),
     ("--min-gain", {"type": NON_NEGATIVE, "help": "saving a more complex plan needs (0.005)"}),

@@ -35,7 +35,7 @@ import zlib
 
 from janus import Workflow, sizes
 
-DEADLINE_MS = 900.0
+DEADLINE_MS = 1500.0
 SMALL_KB = (500, 1500)  # payload size ranges of the two request kinds
 LARGE_KB = (3000, 5000)
 LARGE_SHARE = 0.3
@@ -115,4 +115,4 @@ def make_requests(n: int, seed: int = 0) -> list[dict]:
 
 
 # What `janus profile` measures: requests like the ones served, from another seed.
-sample_requests = make_requests(30, seed=12345)
+sample_requests = make_requests(40, seed=12345)

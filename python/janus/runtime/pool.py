@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from janus._janus import Size, online_cpus
+from janus._janus import JanusError, Size, online_cpus
 from janus.runtime import cleanup
 from janus.runtime.actuator import check_pool_name, default_actuator
 from janus.runtime.errors import (
@@ -176,7 +176,10 @@ class WorkerPool:
     def check_size(self, size: Any) -> Size:
         """The size as a ``janus.Size`` if this machine can give it, else ``InvalidSize``."""
         if isinstance(size, (tuple, list)) and len(size) == 2:
-            size = Size(int(size[0]), int(size[1]))
+            try:
+                size = Size(size[0], size[1])
+            except JanusError as e:  # below the kernel's smallest quota, not integers...
+                raise InvalidSize(str(e)) from None
         if not isinstance(size, Size):
             raise InvalidSize(f"expected a janus.Size, got {size!r}")
         if not 0 < size.cpu_millis <= self.max_cpu_millis:

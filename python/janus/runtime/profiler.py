@@ -124,7 +124,9 @@ class _Measure:
     def warm(self, stage: str, arg: Any, options: Sequence[Size]) -> None:
         """The first call of a function pays for imports and caches: not measured."""
         try:
-            self.pool.call(stage, arg, max(options, key=lambda s: s.cpu_millis), timeout_s=self.timeout_s)
+            self.pool.call(
+                stage, arg, max(options, key=lambda s: s.cpu_millis), timeout_s=self.timeout_s
+            )
         except WorkerError as e:
             log.warning("warm-up of %s failed: %s", stage, e)
 
@@ -211,7 +213,9 @@ def profile_workflow(
             pool.close()
     if report.failures:
         log.warning(
-            "profile: %d of %d calls failed (see the report)", len(report.failures), len(report.rows)
+            "profile: %d of %d calls failed (see the report)",
+            len(report.failures),
+            len(report.rows),
         )
     return prof
 
@@ -274,7 +278,9 @@ def _profile_requests(
                                 lat.setdefault((stage, size), []).append(r.latency_ms)
                                 value, got = r.value, True
                     if not got:
-                        log.warning("profile: request %s: every call of %s failed; stopping it", key, stage)
+                        log.warning(
+                            "profile: request %s: every call of %s failed; stopping it", key, stage
+                        )
                         complete = False
                         break
                     outputs[stage] = [value] * spec.fanout if spec.fanout > 1 else value
