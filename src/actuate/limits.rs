@@ -41,16 +41,17 @@ pub fn online_cpus() -> u32 {
 }
 
 /// Check `size` against a machine with `ncpus` online CPUs and compute the
-/// kernel values. CPU must be in `1..=ncpus*1000` millicores, memory at least
-/// 1 MiB.
+/// kernel values. CPU must be in `MIN_CPU_MILLIS..=ncpus*1000` millicores
+/// (the kernel refuses a CFS quota under 1 ms per period), memory at least 1 MiB.
 pub fn limits(size: Size, ncpus: u32) -> Result<Limits, ActuateError> {
     let max_millis = u64::from(ncpus) * 1000;
     let millis = u64::from(size.cpu_millis);
-    if millis == 0 {
+    let min = u64::from(crate::model::MIN_CPU_MILLIS);
+    if millis < min {
         return Err(ActuateError::BadSize {
             what: "cpu_millis",
-            value: 0,
-            why: "must be at least 1 millicore".to_string(),
+            value: millis,
+            why: format!("must be at least {min} millicores (the kernel's smallest CPU quota)"),
         });
     }
     if millis > max_millis {
