@@ -25,13 +25,13 @@ pub struct Decision {
 }
 
 /// A hint set with a name index, swapped as one piece.
-struct Compiled {
-    hints: HintSet,
-    index: HashMap<String, usize>,
+pub(super) struct Compiled {
+    pub(super) hints: HintSet,
+    pub(super) index: HashMap<String, usize>,
 }
 
 impl Compiled {
-    fn new(hints: HintSet) -> Self {
+    pub(super) fn new(hints: HintSet) -> Self {
         let index = hints.hints.iter().enumerate().map(|(i, h)| (h.function.clone(), i)).collect();
         Compiled { hints, index }
     }
@@ -40,8 +40,8 @@ impl Compiled {
 /// Evaluates a hint set. `decide` takes no lock and allocates nothing; a
 /// re-synthesised hint set is swapped in atomically with [`Adapter::swap`].
 pub struct Adapter {
-    current: ArcSwap<Compiled>,
-    observations: Observations,
+    pub(super) current: ArcSwap<Compiled>,
+    pub(super) observations: Observations,
 }
 
 impl Adapter {
@@ -61,6 +61,7 @@ impl Adapter {
             return Err(AdapterError::OtherWorkflow { old, new: hints.workflow.name().to_string() });
         }
         self.current.store(Arc::new(Compiled::new(hints)));
+        self.observations.next_epoch();
         Ok(())
     }
 
@@ -134,19 +135,7 @@ impl Adapter {
 
     /// Record the latency observed for one invocation (online profiling).
     pub fn observe(&self, function: &str, size: Size, latency_ms: f64) -> Result<(), AdapterError> {
-        if !(latency_ms.is_finite() && latency_ms >= 0.0) {
-            return Err(AdapterError::BadLatency(latency_ms));
-        }
-        let cur = self.current.load();
-        let Some(&i) = cur.index.get(function) else {
-            let known = cur.hints.hints.iter().map(|h| h.function.as_str()).collect::<Vec<_>>().join(", ");
-            return Err(AdapterError::UnknownFunction { function: function.to_string(), known });
-        };
-        if !cur.hints.hints[i].options.contains(&size) {
-            return Err(AdapterError::UnknownSize { function: function.to_string(), size: size.to_string() });
-        }
-        self.observations.record(function, size, latency_ms);
-        Ok(())
+        self.observe_run(function, size, latency_ms, None).map(|_| ())
     }
 }
 
