@@ -1,6 +1,7 @@
 //! The provider's side: evaluate hints at invocation time, learn from runs.
 
 mod decide;
+pub mod drift;
 pub(crate) mod durable_file;
 mod error;
 #[cfg(test)]
