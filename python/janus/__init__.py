@@ -29,9 +29,11 @@ from janus._janus import (
     Profile,
     ProfileError,
     ReplayError,
+    ServeError,
     Size,
     SynthesisError,
     WorkflowError,
+    run_key_of,
 )
 from janus._janus import __version__ as __version__
 from janus.synthesis import best_static, synthesize
@@ -47,6 +49,7 @@ _LAZY = {
     "Runner": "janus.runtime",
     "profile_workflow": "janus.runtime",
     "Resynthesizer": "janus.online",
+    "AdapterClient": "janus.client",
 }
 
 
@@ -60,6 +63,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ActuationError",
     "Adapter",
+    "AdapterClient",
     "AdapterError",
     "CostModel",
     "Decision",
@@ -72,6 +76,7 @@ __all__ = [
     "ReplayError",
     "Resynthesizer",
     "Runner",
+    "ServeError",
     "Size",
     "SynthesisError",
     "WorkerPool",
@@ -80,6 +85,7 @@ __all__ = [
     "best_static",
     "orion_workflow",
     "profile_workflow",
+    "run_key_of",
     "simulate",
     "sizes",
     "sweep",

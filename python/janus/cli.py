@@ -23,6 +23,7 @@ COMMANDS = {
         "show what a hint set says (rules per function), optionally as a plot",
     ),
     "simulate": ("janus.analysis.cli", "replay traces under Janus and the baselines"),
+    "serve": ("janus.serve_cli", "serve hint sets over HTTP for providers: decide, observe, metrics"),
 }
 
 

@@ -144,7 +144,8 @@ impl PyAdapter {
         PyHintSet(self.0.hints())
     }
 
-    /// Number of observations recorded.
+    /// Number of observations in the windows of the hint set in force (the
+    /// last `window` per function, size and input class; emptied by `swap`).
     #[getter]
     fn observed(&self) -> usize {
         self.0.observations().count()
@@ -153,6 +154,13 @@ impl PyAdapter {
     /// Observations as a Profile (merge with the offline one to re-synthesise).
     fn observed_profile(&self) -> PyResult<PyProfile> {
         self.0.observations().to_profile().map(PyProfile).map_err(err)
+    }
+
+    /// Per function: the median over its sizes of observed mean / profiled
+    /// mean (sizes with at least `min_samples` observations in the windows).
+    #[pyo3(signature = (profile, min_samples = 5))]
+    fn drift_by_function(&self, profile: &PyProfile, min_samples: usize) -> std::collections::BTreeMap<String, f64> {
+        crate::adapter::drift::drift_by_function(self.0.observations(), &profile.0, min_samples)
     }
 
     /// Observed mean / profiled mean per (function, size) with enough samples.

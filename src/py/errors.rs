@@ -21,6 +21,12 @@ create_exception!(janus._janus, HintError, JanusError, "An invalid, truncated or
 create_exception!(janus._janus, AdapterError, JanusError, "A decide/observe call with bad arguments.");
 create_exception!(janus._janus, ActuationError, JanusError, "A size could not be applied (cgroups, workers).");
 create_exception!(janus._janus, ReplayError, JanusError, "A trace replay could not run.");
+create_exception!(
+    janus._janus,
+    ServeError,
+    JanusError,
+    "janus serve could not start or run (settings, data folder, port), or its client could not reach it."
+);
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -32,6 +38,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("AdapterError", py.get_type::<AdapterError>())?;
     m.add("ActuationError", py.get_type::<ActuationError>())?;
     m.add("ReplayError", py.get_type::<ReplayError>())?;
+    m.add("ServeError", py.get_type::<ServeError>())?;
     Ok(())
 }
 
@@ -49,6 +56,8 @@ impl From<Error> for PyErr {
             Error::Adapter(_) => AdapterError::new_err(msg),
             Error::Actuate(_) => ActuationError::new_err(msg),
             Error::Replay(_) => ReplayError::new_err(msg),
+            Error::Serve(crate::serve::ServeError::Hints(_)) => HintError::new_err(msg),
+            Error::Serve(_) => ServeError::new_err(msg),
         }
     }
 }
