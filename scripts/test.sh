@@ -12,7 +12,7 @@ cargo clippy --quiet --all-targets --features python -- -D warnings
 echo "==> ruff"
 ruff check python tests examples
 
-echo "==> cargo test"
-cargo test --quiet
+echo "==> cargo test (with the service: --features serve)"
+cargo test --quiet --features serve
 echo "==> pytest"
 python -m pytest -q "$@"
