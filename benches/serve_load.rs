@@ -101,6 +101,8 @@ struct Result {
     latencies_us: Vec<f64>,
     /// From the actual send (the round trip alone, without the generator's own delays).
     round_trips_us: Vec<f64>,
+    /// How late the generator sent (its own wake-ups, or waiting for the previous answer).
+    lags_us: Vec<f64>,
     errors: usize,
 }
 
@@ -113,7 +115,7 @@ fn connection(a: &Args, c: usize, bodies: &[Vec<u8>], start: Instant) -> Result 
     let interval = if a.rate > 0.0 { a.connections as f64 / a.rate } else { 0.0 };
     // Stagger the connections over one interval.
     let offset = interval * c as f64 / a.connections as f64;
-    let mut out = Result { latencies_us: Vec::new(), round_trips_us: Vec::new(), errors: 0 };
+    let mut out = Result { latencies_us: Vec::new(), round_trips_us: Vec::new(), lags_us: Vec::new(), errors: 0 };
     let mut line = String::new();
     let mut i = 0usize;
     loop {
@@ -127,6 +129,7 @@ fn connection(a: &Args, c: usize, bodies: &[Vec<u8>], start: Instant) -> Result 
             std::thread::sleep(scheduled - now);
         }
         let sent = Instant::now();
+        out.lags_us.push(sent.saturating_duration_since(scheduled).as_secs_f64() * 1e6);
         let status = exchange(&mut w, &mut r, &bodies[(c * 7919 + i) % bodies.len()], &mut line);
         out.latencies_us.push(scheduled.elapsed().as_secs_f64() * 1e6);
         out.round_trips_us.push(sent.elapsed().as_secs_f64() * 1e6);
@@ -159,10 +162,12 @@ fn main() {
     lat.sort_by(f64::total_cmp);
     let mut rt: Vec<f64> = results.iter().flat_map(|r| r.round_trips_us.iter().copied()).collect();
     rt.sort_by(f64::total_cmp);
+    let mut lag: Vec<f64> = results.iter().flat_map(|r| r.lags_us.iter().copied()).collect();
+    lag.sort_by(f64::total_cmp);
     let errors: usize = results.iter().map(|r| r.errors).sum();
     let per_request = a.batch.max(1);
     println!(
-        "{{\"rate_target\":{},\"connections\":{},\"batch\":{},\"requests\":{},\"errors\":{},\"seconds\":{wall:.3},\"requests_per_s\":{:.1},\"decisions_per_s\":{:.1},\"p50_us\":{:.1},\"p90_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"rt_p50_us\":{:.1},\"rt_p99_us\":{:.1}}}",
+        "{{\"rate_target\":{},\"connections\":{},\"batch\":{},\"requests\":{},\"errors\":{},\"seconds\":{wall:.3},\"requests_per_s\":{:.1},\"decisions_per_s\":{:.1},\"p50_us\":{:.1},\"p90_us\":{:.1},\"p99_us\":{:.1},\"p999_us\":{:.1},\"max_us\":{:.1},\"rt_p50_us\":{:.1},\"rt_p99_us\":{:.1},\"rt_p999_us\":{:.1},\"lag_p99_us\":{:.1}}}",
         a.rate,
         a.connections,
         a.batch,
@@ -177,5 +182,7 @@ fn main() {
         lat.last().copied().unwrap_or(f64::NAN),
         quantile(&rt, 0.5),
         quantile(&rt, 0.99),
+        quantile(&rt, 0.999),
+        quantile(&lag, 0.99),
     );
 }

@@ -14,16 +14,18 @@ import janus
 REPO = Path(__file__).resolve().parent.parent
 
 
-def orion_dir() -> Path | None:
-    """$JANUS_ORION_DIR, else ../shared/data/orion beside the repository."""
-    for cand in (
-        os.environ.get("JANUS_ORION_DIR"),
-        REPO.parent / "shared" / "data" / "orion",
-        "/work/shared/data/orion",
-    ):
-        if cand and (Path(cand) / "ml_pipeline").is_dir():
+def shared_path(env: str, rel: str, marker: str = "") -> Path | None:
+    """$env, else ``rel`` in ../shared beside the repository (read in place,
+    never copied in); ``marker`` must exist below it."""
+    for cand in (os.environ.get(env), REPO.parent / "shared" / rel, Path("/work/shared") / rel):
+        if cand and (Path(cand) / marker).exists():
             return Path(cand)
     return None
+
+
+def orion_dir() -> Path | None:
+    """$JANUS_ORION_DIR, else ../shared/data/orion beside the repository."""
+    return shared_path("JANUS_ORION_DIR", "data/orion", "ml_pipeline")
 
 
 @pytest.fixture

@@ -7,15 +7,12 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_bina
 from cloudevents.core.v1.event import CloudEvent
 from func_python.http import serve
 
+from janus.knative import receive_body
+
 
 class Target:
     async def handle(self, scope, receive, send):
-        body = b""
-        while True:
-            m = await receive()
-            body += m.get("body", b"")
-            if not m.get("more_body"):
-                break
+        body = await receive_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         got = {"path": scope["path"], "headers": headers}
         if any(k.startswith("ce-") for k in headers):

@@ -16,28 +16,17 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import shared_path
 from serve_support import TESTS, ServeProcess, feature_workflow, write_inputs
 
 import janus
 from janus.openwhisk import activation, parse_variant, variant_name, wsk_commands, wsk_script
 
-REPO = TESTS.parent
-
-
-def launcher_path() -> Path | None:
-    for cand in (
-        os.environ.get("JANUS_OPENWHISK_LAUNCHER"),
-        REPO.parent / "shared" / "vendor" / "openwhisk-runtime-python" / "launcher.py",
-        Path("/work/shared/vendor/openwhisk-runtime-python/launcher.py"),
-    ):
-        if cand and Path(cand).is_file():
-            return Path(cand)
-    return None
-
 
 @pytest.fixture
 def launcher() -> Path:
-    p = launcher_path()
+    """The real launcher, in place: $JANUS_OPENWHISK_LAUNCHER or ../shared/vendor."""
+    p = shared_path("JANUS_OPENWHISK_LAUNCHER", "vendor/openwhisk-runtime-python/launcher.py")
     if p is None:
         pytest.skip("the OpenWhisk launcher is not in ../shared/vendor (set JANUS_OPENWHISK_LAUNCHER)")
     return p

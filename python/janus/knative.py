@@ -122,6 +122,16 @@ def _post(url: str, headers: dict[str, str], body: bytes, timeout: float) -> tup
         conn.close()
 
 
+async def receive_body(receive: Callable) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    body = b""
+    while True:
+        m = await receive()
+        body += m.get("body", b"")
+        if not m.get("more_body"):
+            return body
+
+
 class Router:
     """A Knative Function (``handle`` is ASGI) that sizes and forwards calls to ``function``."""
 
@@ -143,12 +153,7 @@ class Router:
         self.timeout_s = timeout_s
 
     async def handle(self, scope: dict, receive: Callable, send: Callable) -> None:
-        body = b""
-        while True:
-            m = await receive()
-            body += m.get("body", b"")
-            if not m.get("more_body"):
-                break
+        body = await receive_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
             status, out_headers, out_body = await self._route(headers, body)

@@ -86,10 +86,15 @@ impl Server {
         let _ = self.runtime.block_on(self.done);
         self.runtime.shutdown_timeout(std::time::Duration::from_secs(1));
         let thread = self.state.writer_thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        drop(self.state);
-        // The writer thread ends once every handle to it is gone.
-        if let Some(t) = thread {
-            let _ = t.join();
+        // The writer thread ends once every handle to it is gone: wait for it
+        // only when this is the last one (it is, once the runtime is down).
+        match (Arc::try_unwrap(self.state), thread) {
+            (Ok(state), Some(t)) => {
+                drop(state);
+                let _ = t.join();
+            }
+            (Err(_), Some(_)) => eprintln!("janus serve: the state is still in use; not waiting for the log writer"),
+            _ => {}
         }
     }
 

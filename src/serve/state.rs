@@ -19,6 +19,9 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+/// Workflows one service holds at most (each has windows, metrics and files).
+pub const MAX_WORKFLOWS: usize = 1024;
+
 /// The hint set in force for one workflow, with what is derived from it.
 pub struct Installed {
     pub generation: u64,
@@ -209,6 +212,11 @@ impl State {
     ) -> Result<Arc<Served>, ApiError> {
         let _g = self.add.lock().await;
         let wf = hints.workflow.name().to_string();
+        if self.workflows.load().len() >= MAX_WORKFLOWS {
+            return Err(ApiError::Conflict(format!(
+                "this service already serves {MAX_WORKFLOWS} workflows: run another one for '{wf}'"
+            )));
+        }
         if self.workflows.load().contains_key(&wf) {
             // Added meanwhile: replace instead.
             drop(_g);
