@@ -142,7 +142,7 @@ def test_a_malformed_run_attribute_is_a_clear_error(knative):
     msg = to_binary_event(CloudEvent(
         attributes={"type": "t", "source": "/c", "id": "x", "janusstart": "yesterday"}, data={"bytes": 1}))  # fmt: skip
     status, _, body = post(port, dict(msg.headers), msg.body)
-    assert status == 503
+    assert status == 400
     assert "janusstart must be epoch milliseconds" in json.loads(body)["error"]["message"]
 
 
@@ -155,3 +155,38 @@ def test_variant_services_are_valid_kubernetes_pods():
         assert svc["spec"]["template"]["spec"]["containerConcurrency"] == 1
         assert validate(pod_of(svc)) == "1.35"
     assert service_name("Big_Step.v2", janus.Size(250, 128)) == "big-step-v2-250m-128mi"
+
+
+def test_without_an_adapter_the_router_uses_its_fallback_or_says_503(tmp_path):
+    import asyncio
+
+    from serve_support import BIG
+
+    from janus.knative import Router
+
+    with open(tmp_path / "target.log", "ab") as log:
+        target = Func("knative_target.py", {}, log)
+        try:
+            gone = janus.AdapterClient("http://127.0.0.1:9", "feat", timeout=2)  # nothing listens there
+            base = f"http://127.0.0.1:{target.port}/{{service}}"
+
+            async def call(router: Router) -> tuple[int, dict, bytes]:
+                sent: list[dict] = []
+                body = [{"type": "http.request", "body": b'{"bytes": 1}', "more_body": False}]
+
+                async def receive() -> dict:
+                    return body.pop(0)
+
+                async def send(m: dict) -> None:
+                    sent.append(m)
+
+                scope = {"type": "http", "headers": [(b"content-type", b"application/json")]}
+                await router.handle(scope, receive, send)
+                return sent[0]["status"], {k.decode(): v.decode() for k, v in sent[0]["headers"]}, sent[1]["body"]
+
+            status, headers, _ = asyncio.run(call(Router("a", gone, base, fallback=BIG)))
+            assert (status, headers["janus-size"]) == (200, "8000m/512Mi")
+            status, _, body = asyncio.run(call(Router("a", gone, base)))
+            assert status == 503 and "ServeError" in json.loads(body)["error"]["kind"]
+        finally:
+            target.stop()

@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from janus._janus import JanusError, NativeWorkflow, Size
+from janus._janus import AdapterError, JanusError, NativeWorkflow, Size
 from janus.glue import GlueError, RunContext, chain_of, decide, now_ms, observe
 from janus.workflow import Workflow, native_of
 
@@ -158,7 +158,9 @@ class Router:
         try:
             status, out_headers, out_body = await self._route(headers, body)
         except JanusError as e:
-            status = 503 if self.fallback is None else 502
+            # The caller's fault (a malformed attribute, features the workflow
+            # does not declare) is a 400; an adapter out of reach is a 503.
+            status = 400 if isinstance(e, (GlueError, AdapterError)) else 503
             err = {"error": {"kind": type(e).__name__, "message": str(e)}}
             out_headers, out_body = [("content-type", "application/json")], json.dumps(err).encode()
         await send({"type": "http.response.start", "status": status,
