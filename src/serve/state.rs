@@ -34,6 +34,21 @@ pub struct Installed {
     pub metrics: HashMap<String, FnMetrics>,
 }
 
+impl Installed {
+    fn new(f: &InstalledFile, epoch: u64, metrics: &Metrics) -> Installed {
+        metrics.installed(f.hints.workflow.name(), f.generation, &f.origin);
+        Installed {
+            generation: f.generation,
+            epoch,
+            digest: hints_digest(&f.hints),
+            base: f.base.clone(),
+            origin: f.origin.clone(),
+            schema: FeatureSchema::of(&f.hints),
+            metrics: metrics.for_hints(&f.hints),
+        }
+    }
+}
+
 /// One served workflow.
 pub struct Served {
     pub name: String,
@@ -43,6 +58,19 @@ pub struct Served {
     pub baseline: ArcSwapOption<Profile>,
     /// Installs of this workflow happen one at a time.
     install: tokio::sync::Mutex<()>,
+}
+
+impl Served {
+    fn new(f: &InstalledFile, adapter: Adapter, baseline: Option<Profile>, metrics: &Metrics) -> Served {
+        let installed = Installed::new(f, adapter.observations().epoch(), metrics);
+        Served {
+            name: f.hints.workflow.name().to_string(),
+            adapter,
+            installed: ArcSwap::from_pointee(installed),
+            baseline: ArcSwapOption::from(baseline.map(Arc::new)),
+            install: tokio::sync::Mutex::new(()),
+        }
+    }
 }
 
 /// Decision-latency histograms, one per endpoint.
@@ -136,25 +164,11 @@ impl State {
         }
         // The baseline for drift: a profile whose digest the hints name.
         let want = &f.hints.provenance.profile_digest;
-        let saved = data.load_profile(&wf)?;
-        let baseline = saved.into_iter().chain(extra_profiles.iter().cloned()).find(|p| p.digest() == *want);
-        metrics.installed(&wf, f.generation, &f.origin);
-        let installed = Installed {
-            generation: f.generation,
-            epoch: adapter.observations().epoch(),
-            digest,
-            base: f.base,
-            origin: f.origin,
-            schema: FeatureSchema::of(&f.hints),
-            metrics: metrics.for_hints(&f.hints),
-        };
-        Ok(Served {
-            name: wf,
-            adapter,
-            installed: ArcSwap::from_pointee(installed),
-            baseline: ArcSwapOption::from(baseline.map(Arc::new)),
-            install: tokio::sync::Mutex::new(()),
-        })
+        let baseline = data
+            .load_profile(&wf)?
+            .filter(|p| p.digest() == *want)
+            .or_else(|| extra_profiles.iter().find(|p| p.digest() == *want).cloned());
+        Ok(Served::new(&f, adapter, baseline, metrics))
     }
 
     pub fn get(&self, workflow: &str) -> Result<Arc<Served>, ApiError> {
@@ -186,17 +200,7 @@ impl State {
         let f = InstalledFile { generation: cur.generation + 1, base: cur.base.clone(), origin: origin.into(), hints };
         self.persist(&f, baseline.as_ref()).await?;
         served.adapter.swap(f.hints.clone())?;
-        let digest = hints_digest(&f.hints);
-        self.metrics.installed(&wf, f.generation, origin);
-        served.installed.store(Arc::new(Installed {
-            generation: f.generation,
-            epoch: served.adapter.observations().epoch(),
-            digest,
-            base: f.base,
-            origin: f.origin,
-            schema: FeatureSchema::of(&f.hints),
-            metrics: self.metrics.for_hints(&f.hints),
-        }));
+        served.installed.store(Arc::new(Installed::new(&f, served.adapter.observations().epoch(), &self.metrics)));
         if let Some(p) = baseline {
             served.baseline.store(Some(Arc::new(p)));
         }
@@ -224,24 +228,8 @@ impl State {
         }
         let f = InstalledFile { generation: 1, base: None, origin: origin.into(), hints };
         self.persist(&f, baseline.as_ref()).await?;
-        let digest = hints_digest(&f.hints);
-        self.metrics.installed(&wf, 1, origin);
         let adapter = Adapter::with_window(f.hints.clone(), self.config.window);
-        let served = Arc::new(Served {
-            name: wf.clone(),
-            installed: ArcSwap::from_pointee(Installed {
-                generation: 1,
-                epoch: adapter.observations().epoch(),
-                digest,
-                base: None,
-                origin: f.origin,
-                schema: FeatureSchema::of(&f.hints),
-                metrics: self.metrics.for_hints(&f.hints),
-            }),
-            adapter,
-            baseline: ArcSwapOption::from(baseline.map(Arc::new)),
-            install: tokio::sync::Mutex::new(()),
-        });
+        let served = Arc::new(Served::new(&f, adapter, baseline, &self.metrics));
         let mut map = (**self.workflows.load()).clone();
         map.insert(wf, served.clone());
         self.workflows.store(Arc::new(map));
