@@ -22,7 +22,7 @@ ruff check python tests examples
 echo "==> stubtest (python/janus/_janus.pyi against the built extension)"
 python -m mypy.stubtest janus._janus
 
-echo "==> cargo test"
-cargo test --quiet
+echo "==> cargo test (with the service: --features serve)"
+cargo test --quiet --features serve
 echo "==> pytest"
 python -m pytest -q "$@"

@@ -19,4 +19,7 @@ pub enum Error {
     Actuate(#[from] crate::actuate::ActuateError),
     #[error(transparent)]
     Replay(#[from] crate::replay::ReplayError),
+    #[cfg(feature = "serve")]
+    #[error(transparent)]
+    Serve(#[from] crate::serve::ServeError),
 }

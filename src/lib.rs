@@ -19,3 +19,5 @@ pub mod synth;
 mod py;
 
 pub use error::Error;
+#[cfg(feature = "serve")]
+pub mod serve;

@@ -3,6 +3,7 @@ location of the ORION traces (read in place, never copied into the repo)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,17 @@ import pytest
 
 import janus
 import janus.traces
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_path(env: str, rel: str, marker: str = "") -> Path | None:
+    """$env, else ``rel`` in ../shared beside the repository (read in place,
+    never copied in); ``marker`` must exist below it."""
+    for cand in (os.environ.get(env), REPO.parent / "shared" / rel):
+        if cand and (Path(cand) / marker).exists():
+            return Path(cand)
+    return None
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from janus._janus import (
     Profile,
     ProfileError,
     ReplayError,
+    ServeError,
     Size,
     SynthesisError,
     WorkflowBuilder,
@@ -58,6 +59,7 @@ _LAZY = {
     "Runner": "janus.runtime",
     "profile_workflow": "janus.runtime",
     "Resynthesizer": "janus.online",
+    "AdapterClient": "janus.client",
 }
 
 
@@ -71,6 +73,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ActuationError",
     "Adapter",
+    "AdapterClient",
     "AdapterError",
     "CgroupBusyError",
     "CgroupsUnavailableError",
@@ -87,6 +90,7 @@ __all__ = [
     "ReplayError",
     "Resynthesizer",
     "Runner",
+    "ServeError",
     "Size",
     "SynthesisError",
     "WorkerPool",

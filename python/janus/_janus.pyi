@@ -36,6 +36,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ReplayError",
+    "ServeError",
     "Size",
     "SynthesisError",
     "WorkflowBuilder",
@@ -47,6 +48,7 @@ __all__ = [
     "quantile",
     "replay",
     "run_key",
+    "serve",
     "simulate",
     "synthesize",
     "wilson_interval",
@@ -75,6 +77,7 @@ class MemoryBelowUsageError(ActuationError):
 class CgroupBusyError(ActuationError): ...
 class CgroupsUnavailableError(ActuationError): ...
 class ReplayError(JanusError): ...
+class ServeError(JanusError): ...
 
 # -- model (src/py/model.rs) --------------------------------------------------
 
@@ -211,6 +214,7 @@ class Profile:
     def sizes(self, function: str) -> list[Size]: ...
     def check_covers(self, workflow: _AnyWorkflow) -> None: ...
     def split(self, fraction: float, seed: int = 0) -> tuple[Profile, Profile]: ...
+    def scaled(self, ratios: Mapping[str, float]) -> Profile: ...
     def merge(self, other: Profile) -> None: ...
     @property
     def digest(self) -> str: ...
@@ -397,7 +401,13 @@ class Adapter:
         free: _SizeLike | None = None,
         run_keys: npt.NDArray[np.uint64] | None = None,
     ) -> _Decisions: ...
-    def observe(self, function: str, size: _SizeLike, latency_ms: float) -> None: ...
+    def observe(
+        self,
+        function: str,
+        size: _SizeLike,
+        latency_ms: float,
+        features: _Features | None = None,
+    ) -> None: ...
     def swap(self, hints: HintSet) -> None: ...
     @property
     def hints(self) -> HintSet: ...
@@ -405,6 +415,25 @@ class Adapter:
     def observed(self) -> int: ...
     def observed_profile(self) -> Profile: ...
     def drift(self, profile: Profile, min_samples: int = 5) -> list[tuple[str, Size, float]]: ...
+    def drift_by_function(self, profile: Profile, min_samples: int = 5) -> dict[str, float]: ...
+
+def serve(
+    hints: Sequence[str | PathLike[str]],
+    data: str | PathLike[str],
+    *,
+    listen: str = ...,
+    profiles: Sequence[str | PathLike[str]] = ...,
+    window: int = 1024,
+    resynth_threshold: float | None = None,
+    min_samples: int = 5,
+    drift_every_s: float = 10.0,
+    read_timeout_s: float = 10.0,
+    max_body: int = ...,
+    max_upload: int = ...,
+    max_connections: int = 1024,
+    threads: int = 2,
+    compact_at: int = ...,
+) -> None: ...
 
 @final
 class FunctionAdapter:

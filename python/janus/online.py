@@ -11,13 +11,16 @@ The correction is multiplicative per function: the median, over the sizes
 observed often enough, of observed mean / profiled mean scales every size's
 samples of that function (feature values kept). A noisy neighbour, a slower
 dependency or bigger inputs usually slow a function at every size alike; a
-size that was never observed is assumed to drift like the others.
+size that was never observed is assumed to drift like the others. The ratios
+and the correction are computed in Rust (``Adapter.drift_by_function``,
+``Profile.scaled``), the same code ``janus serve`` runs for its own
+background re-synthesis. The adapter's observation windows restart at every
+swap, so after a re-synthesis drift is measured on new runs only.
 """
 
 from __future__ import annotations
 
 import logging
-import statistics
 import threading
 from typing import Any
 
@@ -58,10 +61,7 @@ class Resynthesizer:
     def drift(self) -> dict[str, float]:
         """Per function: median observed/profiled latency ratio over its sizes
         with at least ``min_samples`` observations."""
-        ratios: dict[str, list[float]] = {}
-        for fn, _size, r in self.adapter.drift(self.profile, self.min_samples):
-            ratios.setdefault(fn, []).append(r)
-        return {fn: statistics.median(rs) for fn, rs in ratios.items()}
+        return self.adapter.drift_by_function(self.profile, self.min_samples)
 
     def drifted(self) -> dict[str, float]:
         """The functions whose drift is beyond the threshold, either way."""
@@ -95,19 +95,7 @@ class Resynthesizer:
 
     def corrected_profile(self, ratios: dict[str, float]) -> Profile:
         """The profile with every sample of each drifted function scaled by its ratio."""
-        out = Profile(self.profile.feature_names)
-        for fn in self.profile.functions():
-            r = ratios.get(fn, 1.0)
-            for size in self.profile.sizes(fn):
-                lat = self.profile.latencies(fn, size) * r
-                out.add(
-                    fn,
-                    size,
-                    lat,
-                    keys=self.profile.keys(fn, size),
-                    features=self.profile.features(fn, size),
-                )
-        return out
+        return self.profile.scaled(ratios)
 
     def _resynthesize(self, ratios: dict[str, float]) -> None:
         try:

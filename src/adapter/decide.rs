@@ -26,20 +26,20 @@ pub struct Decision {
 }
 
 /// A hint set with a name index, swapped as one piece.
-struct Compiled {
-    hints: HintSet,
-    index: HashMap<String, usize>,
-    digest: String,
+pub(super) struct Compiled {
+    pub(super) hints: HintSet,
+    pub(super) index: HashMap<String, usize>,
+    pub(super) digest: String,
 }
 
 impl Compiled {
-    fn new(hints: HintSet) -> Self {
+    pub(super) fn new(hints: HintSet) -> Self {
         let index = hints.hints.iter().enumerate().map(|(i, h)| (h.function.clone(), i)).collect();
         let digest = hints.workflow.digest();
         Compiled { hints, index, digest }
     }
 
-    fn function(&self, function: &str) -> Result<usize, AdapterError> {
+    pub(super) fn function(&self, function: &str) -> Result<usize, AdapterError> {
         self.index.get(function).copied().ok_or_else(|| {
             let mut known: Vec<&str> = self.index.keys().map(String::as_str).collect();
             known.sort_unstable();
@@ -48,7 +48,7 @@ impl Compiled {
     }
 
     /// The decision for stage `i` of this hint set.
-    fn decide(&self, i: usize, q: &Query<'_>) -> Result<Decision, AdapterError> {
+    pub(super) fn decide(&self, i: usize, q: &Query<'_>) -> Result<Decision, AdapterError> {
         if !q.elapsed_ms.is_finite() || q.elapsed_ms < 0.0 {
             return Err(AdapterError::BadElapsed(q.elapsed_ms));
         }
@@ -100,22 +100,15 @@ pub struct Query<'a> {
     pub features: Option<&'a [f64]>,
     /// Free capacity on the node: the first ranked size that fits is taken.
     pub free: Option<Size>,
-    /// Identifies the run (the same for all its functions): see [`run_key_of`].
+    /// Identifies the run (the same for all its functions): see [`super::run_key_of`].
     pub run_key: Option<u64>,
-}
-
-/// A stable 64-bit key for a string run id (an activation id, a request id):
-/// FNV-1a, the same in every process and on every machine, so all the
-/// functions of one run agree wherever they are decided.
-pub fn run_key_of(id: &str) -> u64 {
-    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// Evaluates a hint set. `decide` takes no lock and allocates nothing; a
 /// re-synthesised hint set is swapped in atomically with [`Adapter::swap`].
 pub struct Adapter {
-    current: ArcSwap<Compiled>,
-    observations: Observations,
+    pub(super) current: ArcSwap<Compiled>,
+    pub(super) observations: Observations,
 }
 
 impl Adapter {
@@ -140,6 +133,7 @@ impl Adapter {
             });
         }
         self.current.store(Arc::new(next));
+        self.observations.next_epoch();
         Ok(())
     }
 
@@ -196,16 +190,7 @@ impl Adapter {
 
     /// Record the latency observed for one invocation (online profiling).
     pub fn observe(&self, function: &str, size: Size, latency_ms: f64) -> Result<(), AdapterError> {
-        if !(latency_ms.is_finite() && latency_ms >= 0.0) {
-            return Err(AdapterError::BadLatency(latency_ms));
-        }
-        let cur = self.current.load();
-        let i = cur.function(function)?;
-        if !cur.hints.hints[i].options.contains(&size) {
-            return Err(AdapterError::UnknownSize { function: function.to_string(), size: size.to_string() });
-        }
-        self.observations.record(function, size, latency_ms);
-        Ok(())
+        self.observe_run(function, size, latency_ms, None).map(|_| ())
     }
 }
 
@@ -384,8 +369,8 @@ pub(crate) mod tests {
         for k in 0..100u64 {
             assert_eq!(keyed(k), keyed(k));
         }
-        assert_eq!(run_key_of("activation-1"), run_key_of("activation-1"));
-        assert_ne!(run_key_of("activation-1"), run_key_of("activation-2"));
+        assert_eq!(crate::adapter::run_key_of("activation-1"), crate::adapter::run_key_of("activation-1"));
+        assert_ne!(crate::adapter::run_key_of("activation-1"), crate::adapter::run_key_of("activation-2"));
     }
 
     #[test]

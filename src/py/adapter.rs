@@ -244,9 +244,18 @@ impl PyAdapter {
         Ok(out)
     }
 
-    /// Record an observed latency (online profiling).
-    fn observe(&self, function: &str, size: PySize, latency_ms: f64) -> PyResult<()> {
-        self.0.observe(function, size.0, latency_ms).map_err(err)
+    /// Record an observed latency (online profiling), in the window of the
+    /// request's input class when `features` are given (as for `decide`).
+    #[pyo3(signature = (function, size, latency_ms, features = None))]
+    fn observe(
+        &self,
+        function: &str,
+        size: PySize,
+        latency_ms: f64,
+        features: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let f = features_of(&self.0, features.as_ref())?;
+        self.0.observe_run(function, size.0, latency_ms, f.as_deref()).map(|_| ()).map_err(err)
     }
 
     /// Swap in a re-synthesised hint set for the same workflow (same digest; atomic).
@@ -259,7 +268,8 @@ impl PyAdapter {
         PyHintSet(self.0.hints())
     }
 
-    /// Number of observations recorded.
+    /// Number of observations in the windows of the hint set in force (the
+    /// last `window` per function, size and input class; emptied by `swap`).
     #[getter]
     fn observed(&self) -> usize {
         self.0.observations().count()
@@ -268,6 +278,13 @@ impl PyAdapter {
     /// Observations as a Profile (merge with the offline one to re-synthesise).
     fn observed_profile(&self) -> PyResult<PyProfile> {
         self.0.observations().to_profile().map(PyProfile).map_err(err)
+    }
+
+    /// Per function: the median over its sizes of observed mean / profiled
+    /// mean (sizes with at least `min_samples` observations in the windows).
+    #[pyo3(signature = (profile, min_samples = 5))]
+    fn drift_by_function(&self, profile: &PyProfile, min_samples: usize) -> std::collections::BTreeMap<String, f64> {
+        crate::adapter::drift::drift_by_function(self.0.observations(), &profile.0, min_samples)
     }
 
     /// Observed mean / profiled mean per (function, size) with enough samples.

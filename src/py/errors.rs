@@ -53,6 +53,12 @@ create_exception!(
      file system, controller not enabled): use the dry run, `WorkerPool(..., dry_run=True)`."
 );
 create_exception!(janus._janus, ReplayError, JanusError, "A trace replay could not run.");
+create_exception!(
+    janus._janus,
+    ServeError,
+    JanusError,
+    "janus serve could not start or run (settings, data folder, port), or its client could not reach it."
+);
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -71,6 +77,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CgroupBusyError", py.get_type::<CgroupBusyError>())?;
     m.add("CgroupsUnavailableError", py.get_type::<CgroupsUnavailableError>())?;
     m.add("ReplayError", py.get_type::<ReplayError>())?;
+    m.add("ServeError", py.get_type::<ServeError>())?;
     Ok(())
 }
 
@@ -92,6 +99,8 @@ impl From<Error> for PyErr {
             Error::Adapter(_) => AdapterError::new_err(msg),
             Error::Actuate(e) => actuation_error(&e, msg),
             Error::Replay(_) => ReplayError::new_err(msg),
+            Error::Serve(crate::serve::ServeError::Hints(_)) => HintError::new_err(msg),
+            Error::Serve(_) => ServeError::new_err(msg),
         }
     }
 }

@@ -8,6 +8,7 @@ mod hints;
 mod model;
 mod profile;
 mod replay;
+mod serve;
 
 use pyo3::prelude::*;
 
@@ -21,5 +22,6 @@ fn _janus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     adapter::register(m)?;
     actuate::register(m)?;
     replay::register(m)?;
+    serve::register(m)?;
     Ok(())
 }

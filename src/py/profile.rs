@@ -257,6 +257,12 @@ impl PyProfile {
         Ok(out)
     }
 
+    /// A copy with every sample of each function in `ratios` multiplied by
+    /// its ratio (feature values kept): the profile corrected for drift.
+    fn scaled(&self, ratios: std::collections::BTreeMap<String, f64>) -> PyResult<Self> {
+        crate::adapter::drift::corrected_profile(&self.0, &ratios).map(PyProfile).map_err(err)
+    }
+
     fn __len__(&self) -> usize {
         self.0.len()
     }

@@ -26,6 +26,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("hints", "janus.cli.hints", "show what a hint set says (rules per function), or plot it"),
     ("simulate", "janus.cli.simulate", "replay traces under Janus and the baselines"),
     ("cgroups", "janus.cli.cgroups", "inspect or remove cgroups left by a killed Janus run"),
+    (
+        "serve",
+        "janus.cli.serve",
+        "serve hint sets over HTTP for providers: decide, observe, metrics",
+    ),
 ]
 
 

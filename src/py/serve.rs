@@ -1,0 +1,60 @@
+//! Binding of `janus serve`: one blocking call that releases the GIL, serves
+//! until SIGINT/SIGTERM and then returns (the service code is in `crate::serve`).
+
+use super::errors::err;
+use crate::serve::{ResynthConfig, ServeConfig};
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Serve hint sets over HTTP until SIGINT or SIGTERM (see `janus serve --help`).
+/// Prints one line, `janus serve: listening on http://ADDR (...)`, once it
+/// accepts connections.
+#[pyfunction]
+#[pyo3(signature = (
+    hints, data, *, listen = crate::serve::DEFAULT_LISTEN.to_string(), profiles = Vec::new(), window = 1024,
+    resynth_threshold = None, min_samples = 5, drift_every_s = 10.0, read_timeout_s = 10.0,
+    max_body = 1 << 20, max_upload = 32 << 20, max_connections = 1024, threads = 2, compact_at = 64 << 20,
+))]
+#[allow(clippy::too_many_arguments)]
+fn serve(
+    py: Python<'_>,
+    hints: Vec<PathBuf>,
+    data: PathBuf,
+    listen: String,
+    profiles: Vec<PathBuf>,
+    window: usize,
+    resynth_threshold: Option<f64>,
+    min_samples: usize,
+    drift_every_s: f64,
+    read_timeout_s: f64,
+    max_body: usize,
+    max_upload: usize,
+    max_connections: usize,
+    threads: usize,
+    compact_at: u64,
+) -> PyResult<()> {
+    let secs = |name: &'static str, s: f64| {
+        Duration::try_from_secs_f64(s).map_err(|_| {
+            err(crate::serve::ServeError::Config { name, why: format!("{s} is not a number of seconds >= 0") })
+        })
+    };
+    let mut c = ServeConfig::new(hints, data);
+    c.listen = listen;
+    c.profiles = profiles;
+    c.window = window;
+    c.resynth = resynth_threshold.map(|threshold| ResynthConfig { threshold, min_samples });
+    c.drift_every = secs("drift_every", drift_every_s)?;
+    c.read_timeout = secs("read_timeout", read_timeout_s)?;
+    c.max_body = max_body;
+    c.max_upload = max_upload;
+    c.max_connections = max_connections;
+    c.threads = threads;
+    c.compact_at = compact_at;
+    py.detach(|| crate::serve::serve(c)).map_err(err)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(serve, m)?)?;
+    Ok(())
+}

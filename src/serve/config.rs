@@ -1,0 +1,122 @@
+//! Settings of `janus serve`, with defaults and checks that name the bad one.
+
+use super::error::ServeError;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Re-synthesis in the background when observations drift from the profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResynthConfig {
+    /// Re-synthesise when a function's drift ratio leaves [1/t, t].
+    pub threshold: f64,
+    /// Sizes with fewer observations in the current windows are not compared.
+    pub min_samples: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeConfig {
+    /// Address to listen on: loopback unless the operator says otherwise.
+    pub listen: String,
+    /// Hint-set files or folders of them.
+    pub hints: Vec<PathBuf>,
+    /// The data folder: the only place the service writes.
+    pub data: PathBuf,
+    /// Profiles that hint sets were built from (matched by digest), for drift.
+    pub profiles: Vec<PathBuf>,
+    /// Latencies kept per (function, size, class).
+    pub window: usize,
+    /// Compact the observation log past this many bytes.
+    pub compact_at: u64,
+    /// Largest body of decide/observe requests.
+    pub max_body: usize,
+    /// Largest body of hint-set and profile uploads.
+    pub max_upload: usize,
+    /// A client must send its request (headers and body) within this time.
+    pub read_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How often drift is checked (metrics, and re-synthesis when enabled).
+    pub drift_every: Duration,
+    pub resynth: Option<ResynthConfig>,
+    /// Worker threads of the async runtime.
+    pub threads: usize,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8757";
+
+impl ServeConfig {
+    pub fn new(hints: Vec<PathBuf>, data: PathBuf) -> Self {
+        ServeConfig {
+            listen: DEFAULT_LISTEN.into(),
+            hints,
+            data,
+            profiles: Vec::new(),
+            window: crate::adapter::DEFAULT_WINDOW,
+            compact_at: 64 << 20,
+            max_body: 1 << 20,
+            max_upload: 32 << 20,
+            read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            drift_every: Duration::from_secs(10),
+            resynth: None,
+            threads: 2,
+        }
+    }
+
+    /// Check every setting; returns the address to bind.
+    pub fn validate(&self) -> Result<SocketAddr, ServeError> {
+        let bad = |name, why: String| Err(ServeError::Config { name, why });
+        let addr: SocketAddr = match self.listen.parse() {
+            Ok(a) => a,
+            Err(e) => return bad("listen", format!("'{}' is not HOST:PORT with an IP address: {e}", self.listen)),
+        };
+        if !(1..=1_000_000).contains(&self.window) {
+            return bad("window", format!("{} is outside 1..=1000000", self.window));
+        }
+        if self.compact_at < 4096 {
+            return bad("compact_at", format!("{} bytes is too small (at least 4096)", self.compact_at));
+        }
+        if !(256..=(1 << 30)).contains(&self.max_body) || !(256..=(1 << 30)).contains(&self.max_upload) {
+            return bad("max_body", "body limits must be within 256 B ..= 1 GiB".into());
+        }
+        if self.read_timeout.is_zero() || self.drift_every.is_zero() {
+            return bad("read_timeout", "timeouts and intervals must be positive".into());
+        }
+        if self.max_connections == 0 || self.threads == 0 {
+            return bad("max_connections", "connection and thread counts must be at least 1".into());
+        }
+        if let Some(r) = &self.resynth {
+            if !(r.threshold > 1.0 && r.threshold.is_finite()) {
+                return bad("threshold", format!("{} must be a ratio > 1", r.threshold));
+            }
+            if r.min_samples == 0 {
+                return bad("min_samples", "must be at least 1".into());
+            }
+        }
+        Ok(addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_loopback() {
+        let c = ServeConfig::new(vec![], "d".into());
+        assert!(c.validate().unwrap().ip().is_loopback());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let c = |f: fn(&mut ServeConfig)| {
+            let mut c = ServeConfig::new(vec![], "d".into());
+            f(&mut c);
+            c.validate().unwrap_err().to_string()
+        };
+        assert!(c(|c| c.listen = "localhost".into()).contains("listen"));
+        assert!(c(|c| c.window = 0).contains("window"));
+        assert!(c(|c| c.resynth = Some(ResynthConfig { threshold: 0.9, min_samples: 5 })).contains("threshold"));
+    }
+}
