@@ -62,14 +62,20 @@ pub(crate) struct Run {
 /// bucket to bucket, which multiplies rules without buying anything.
 const MIN_RUN_SHARE: f64 = 0.02;
 
-/// Runs of member `m` of block `i`: a new run wherever the ranked list
-/// (best size and alternatives) changes. With `smooth`, short runs are
-/// folded into their lower neighbour when that is harmless:
-/// - same best size: the merged run keeps the alternatives valid in both;
-/// - a neighbour's best size is one of the short run's ranked alternatives
-///   (within tolerance and risk bound at each of its budgets): the short
-///   run takes that neighbour's choice, the lower neighbour's (chosen for
-///   smaller budgets) when both qualify, and `policy` follows.
+/// Runs of member `m` of block `i`: a new run wherever the best size
+/// changes. A run's alternatives are the sizes ranked at every budget it
+/// covers (in the order of its first budget): each one is within tolerance
+/// wherever the rule applies. Near-ties flicker in rank from bucket to
+/// bucket (where a run is nearly lost every size is within tolerance, in
+/// no stable order); a new rule for each order would multiply the rules
+/// without changing any size the adapter picks with free capacity.
+///
+/// With `smooth`, short runs are also folded into their lower neighbour
+/// when that is harmless: a neighbour's best size is one of the short run's
+/// ranked alternatives (within tolerance and risk bound at each of its
+/// budgets): the short run takes that neighbour's choice, the lower
+/// neighbour's (chosen for smaller budgets) when both qualify, and `policy`
+/// follows.
 ///
 /// Smoothing changes the policy a little, so the caller re-evaluates it and
 /// falls back to the unsmoothed rules if the percentile is no longer met.
@@ -84,27 +90,23 @@ fn runs_of(
     let blk = &models.blocks[i];
     let mut runs: Vec<Run> = Vec::new();
     for (b, &joint) in policy[i].iter().enumerate() {
-        let mut sizes = vec![blk.digit(joint as usize, m) as u32];
-        if let Some(alts) = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m)) {
-            sizes.extend_from_slice(alts);
-        }
+        let best = blk.digit(joint as usize, m) as u32;
+        let alts = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m));
         match runs.last_mut() {
-            Some(r) if r.sizes == sizes => r.end = b + 1,
-            _ => runs.push(Run { start: b, end: b + 1, sizes }),
+            Some(r) if r.sizes[0] == best => {
+                r.end = b + 1;
+                r.sizes.retain(|x| *x == best || alts.is_some_and(|a| a.contains(x)));
+            }
+            _ => {
+                let mut sizes = vec![best];
+                sizes.extend(alts.into_iter().flatten());
+                runs.push(Run { start: b, end: b + 1, sizes });
+            }
         }
     }
-    if !smooth {
-        return runs;
+    if smooth {
+        smooth_runs(models, policy, i, m, &mut runs);
     }
-    smooth_runs(models, policy, i, m, &mut runs);
-    // Merging changed lists may leave equal neighbours: joining them changes nothing.
-    runs.dedup_by(|upper, lower| {
-        let same = upper.sizes == lower.sizes;
-        if same {
-            lower.end = upper.end;
-        }
-        same
-    });
     runs
 }
 
@@ -112,16 +114,8 @@ fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &
     let blk = &models.blocks[i];
     let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
     let len = |r: &Run| r.end - r.start;
-    // Each merge removes a run, so this ends.
+    // Each fold removes a run, so this ends.
     loop {
-        let same = (0..runs.len().saturating_sub(1))
-            .find(|&r| runs[r].sizes[0] == runs[r + 1].sizes[0] && len(&runs[r]).min(len(&runs[r + 1])) < min_len);
-        if let Some(r) = same {
-            let upper = runs.remove(r + 1);
-            runs[r].end = upper.end;
-            runs[r].sizes.retain(|x| upper.sizes.contains(x));
-            continue;
-        }
         // A short run folds into a neighbour whose best size it ranks as an
         // alternative; the lower neighbour (smaller budgets) first.
         let takes =
@@ -145,6 +139,15 @@ fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &
         runs.remove(r);
         for choice in &mut policy[i][short.start..short.end] {
             *choice = blk.with_digit(*choice as usize, m, x as usize) as u32;
+        }
+        // The fold may leave the two runs around the short one with the same best size: one rule.
+        let k = n.min(r);
+        for j in [k, k.saturating_sub(1)] {
+            if j + 1 < runs.len() && runs[j].sizes[0] == runs[j + 1].sizes[0] {
+                let upper = runs.remove(j + 1);
+                runs[j].end = upper.end;
+                runs[j].sizes.retain(|y| upper.sizes.contains(y));
+            }
         }
     }
 }
@@ -257,5 +260,73 @@ fn cap(
         for choice in &mut policy[i][changed.start..changed.end] {
             *choice = blk.with_digit(*choice as usize, m, x as usize) as u32;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CostModel, Size, Slo, Stage};
+    use crate::profile::{Profile, Samples};
+    use crate::synth::data::Data;
+    use crate::synth::evaluate::policy_from_tables;
+
+    /// A chain of four stages with six close sizes each: near-ties everywhere.
+    fn close_sizes() -> (Workflow, Profile) {
+        let sizes: Vec<Size> = (1..=6).map(|k| Size::new(500 + 100 * k, 512)).collect();
+        let mut p = Profile::new();
+        let stages: Vec<Stage> = (0..4)
+            .map(|i| {
+                let name = format!("s{i}");
+                for s in &sizes {
+                    let base = 100.0 + 20.0 * i as f64;
+                    let lat =
+                        (0..40).map(|j| base * 1000.0 / f64::from(s.cpu_millis) * (0.8 + 0.01 * j as f64)).collect();
+                    p.add(&name, *s, Samples::new(lat)).unwrap();
+                }
+                Stage { name, options: sizes.clone(), fanout: 1 }
+            })
+            .collect();
+        let wf = Workflow::chain("close", Slo { deadline_ms: 700.0, percentile: 0.9 }, CostModel::default(), stages);
+        (wf.unwrap(), p)
+    }
+
+    #[test]
+    fn condensed_rules_keep_every_size_the_dp_chose_and_only_valid_alternatives() {
+        let (wf, p) = close_sizes();
+        let data = Data::new(&wf, &p).unwrap();
+        let models = data.models(300, 0.0, None).unwrap();
+        let conv = Conv::new(301);
+        let pass = backward(&models, &conv, 2.0, None, Some(0.05));
+        let ranked = pass.ranked.as_ref().unwrap();
+        let mut policy = pass.policy.clone();
+        let tables = condense(&wf, &models, &conv, &mut policy, Some(ranked), None, false);
+        assert_eq!(policy, pass.policy, "unsmoothed condensing changes no choice");
+        let back = policy_from_tables(&wf, &models, &tables.iter().collect::<Vec<_>>()).unwrap();
+        // Below the first rule a run gets the fallback; everywhere else the DP's size.
+        let first = |i: usize| (tables[i].rules[0].min_remaining_ms / models.dt).round() as usize;
+        for (i, row) in back.iter().enumerate() {
+            assert_eq!(row[first(i)..], pass.policy[i][first(i)..], "stage {i}");
+        }
+        let mut merged = 0;
+        for (i, t) in tables.iter().enumerate() {
+            let opts = &wf.stages()[i].options;
+            let edge = |r: &Rule| (r.min_remaining_ms / models.dt).round() as usize;
+            let ends: Vec<usize> = t.rules.iter().skip(1).map(edge).chain([models.b_max + 1]).collect();
+            for (r, end) in t.rules.iter().zip(ends) {
+                let start = edge(r);
+                let alts: Vec<u32> =
+                    r.sizes[1..].iter().map(|s| opts.iter().position(|o| o == s).unwrap() as u32).collect();
+                let covered = &ranked[i][start..end];
+                for (b, at) in covered.iter().enumerate() {
+                    // Every alternative of the rule is ranked at every budget it covers.
+                    assert!(alts.iter().all(|a| at[0].contains(a)), "stage {i} budget {}: {alts:?}", start + b);
+                }
+                merged += usize::from(covered.iter().any(|at| at[0].len() > alts.len()));
+            }
+            // Adjacent rules differ in their first size.
+            assert!(t.rules.windows(2).all(|w| w[0].sizes[0] != w[1].sizes[0]), "stage {i}");
+        }
+        assert!(merged > 0, "some rule dropped an alternative ranked in only part of its range");
     }
 }

@@ -6,9 +6,16 @@
 //! buckets). Done directly it costs `len x support`, and the support of a
 //! histogram grows with the number of buckets, so a pass is quadratic in
 //! the buckets. By FFT it costs `O(n log n)` whatever the support, with
-//! `n >= 2 len` so that the circular convolution never wraps into the
+//! `n >= 2 len - 1` so that the circular convolution never wraps into the
 //! outputs we keep. Short histograms stay direct: below [`DIRECT_MAX`] bins
 //! the direct loop is faster and exact.
+//!
+//! `n` is the smallest even 5-smooth number (`2^a 3^b 5^c`) that is large
+//! enough, not the next power of two: rustfft is about as fast per point on
+//! these sizes, and a power of two would waste up to half of every
+//! transform (and make the cost jump at every power of two of the buckets).
+//! The transforms take their scratch space from per-thread buffers, so a
+//! convolution allocates only its result.
 //!
 //! Accuracy: an FFT convolution's absolute error is about `1e-16 n` times
 //! the largest input value, i.e. below 1e-12 of the values it sums. The
@@ -18,6 +25,7 @@
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 /// Histograms with fewer bins than this are convolved directly.
@@ -104,38 +112,89 @@ pub(crate) struct Conv {
     c2r: Arc<dyn ComplexToReal<f64>>,
 }
 
+/// The smallest even 5-smooth number (`2^a 3^b 5^c`, `a >= 1`) at least `min`.
+pub(crate) fn fft_len(min: usize) -> usize {
+    let min = min.max(16);
+    let mut best = min.next_power_of_two();
+    let mut p5 = 2;
+    while p5 < best {
+        let mut p35 = p5;
+        while p35 < best {
+            let mut x = p35;
+            while x < min {
+                x *= 2;
+            }
+            best = best.min(x);
+            p35 *= 3;
+        }
+        p5 *= 5;
+    }
+    best
+}
+
+/// Per-thread buffers of the transforms: (real, complex, scratch).
+type Buffers = (Vec<f64>, Vec<Complex<f64>>, Vec<Complex<f64>>);
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = const { RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
 impl Conv {
     pub fn new(len: usize) -> Conv {
-        let n = (2 * len).next_power_of_two().max(16);
+        let n = fft_len(2 * len - 1);
         let mut planner = RealFftPlanner::<f64>::new();
         Conv { len, n, r2c: planner.plan_fft_forward(n), c2r: planner.plan_fft_inverse(n) }
     }
 
+    /// Run `f` on this thread's buffers, sized for this grid.
+    fn with_buffers<R>(&self, f: impl FnOnce(&mut [f64], &mut [Complex<f64>], &mut [Complex<f64>]) -> R) -> R {
+        BUFFERS.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let (re, co, scratch) = &mut *guard;
+            let scratch_len = self.r2c.get_scratch_len().max(self.c2r.get_scratch_len());
+            re.resize(self.n, 0.0);
+            co.resize(self.n / 2 + 1, Complex::default());
+            scratch.resize(scratch_len, Complex::default());
+            f(&mut re[..self.n], &mut co[..self.n / 2 + 1], &mut scratch[..scratch_len])
+        })
+    }
+
     fn forward(&self, x: &[f64], shift: usize) -> Vec<Complex<f64>> {
-        let mut buf = vec![0.0; self.n];
-        let m = x.len().min(self.n.saturating_sub(shift));
-        buf[shift..shift + m].copy_from_slice(&x[..m]);
-        let mut out = self.r2c.make_output_vec();
-        // Buffers are sized by the plan, so this cannot fail.
-        let _ = self.r2c.process(&mut buf, &mut out);
+        let mut out = vec![Complex::default(); self.n / 2 + 1];
+        self.with_buffers(|buf, _, scratch| {
+            buf.fill(0.0);
+            let m = x.len().min(self.n.saturating_sub(shift));
+            buf[shift..shift + m].copy_from_slice(&x[..m]);
+            // Buffers are sized by the plan, so this cannot fail.
+            let _ = self.r2c.process_with_scratch(buf, &mut out, scratch);
+        });
         out
     }
 
-    fn inverse(&self, mut s: Vec<Complex<f64>>) -> Vec<f64> {
-        let mut out = self.c2r.make_output_vec();
-        // The imaginary parts of the DC and Nyquist bins are zero up to
-        // rounding; realfft refuses them otherwise.
-        if let Some(c) = s.first_mut() {
-            c.im = 0.0;
-        }
-        if let Some(c) = s.last_mut() {
-            c.im = 0.0;
-        }
-        let _ = self.c2r.process(&mut s, &mut out);
-        let scale = 1.0 / self.n as f64;
-        out.truncate(self.len);
-        out.iter_mut().for_each(|v| *v *= scale);
-        out
+    /// The first `len` outputs of the inverse transform of `spectrum(k)`
+    /// (filled in for every bin `k`), scaled.
+    fn inverse(&self, spectrum: impl Fn(usize) -> Complex<f64>) -> Vec<f64> {
+        self.with_buffers(|buf, s, scratch| {
+            for (k, v) in s.iter_mut().enumerate() {
+                *v = spectrum(k);
+            }
+            // The imaginary parts of the DC and Nyquist bins are zero up to
+            // rounding; realfft refuses them otherwise.
+            if let Some(c) = s.first_mut() {
+                c.im = 0.0;
+            }
+            if let Some(c) = s.last_mut() {
+                c.im = 0.0;
+            }
+            let _ = self.c2r.process_with_scratch(s, buf, scratch);
+            let scale = 1.0 / self.n as f64;
+            buf[..self.len].iter().map(|v| v * scale).collect()
+        })
+    }
+
+    /// True when `h` is convolved by FFT (else directly).
+    pub fn is_long(&self, h: &Hist) -> bool {
+        h.p.len() >= DIRECT_MAX && h.off < self.len
     }
 
     fn kernel<'a>(&self, h: &'a Hist) -> &'a [Complex<f64>] {
@@ -144,46 +203,55 @@ impl Conv {
         h.spectrum.get_or_init(|| self.forward(&h.p[..keep], h.off))
     }
 
-    /// The spectrum of `x` (`len` values), for [`Conv::apply`].
-    pub fn input(&self, x: &[f64]) -> Input {
-        Input { x: x.to_vec(), spectrum: OnceLock::new() }
+    /// `x` (`len` values) ready for [`Conv::apply`]; its spectrum is computed on first use.
+    pub fn input(&self, x: Vec<f64>) -> Input {
+        Input { x, spectrum: OnceLock::new() }
+    }
+
+    /// Compute the spectrum of `x` now (e.g. in parallel with another's).
+    pub fn prepare(&self, x: &Input) {
+        x.spectrum.get_or_init(|| self.forward(&x.x, 0));
     }
 
     /// `out[b] = sum_k h(k) x[b - k]` for `b` in `0..len`.
     pub fn apply(&self, h: &Hist, x: &Input) -> Vec<f64> {
-        if h.p.len() < DIRECT_MAX || h.off >= self.len {
+        if !self.is_long(h) {
             let mut out = vec![0.0; self.len];
             h.direct(&x.x, &mut out);
             return out;
         }
         let xs = x.spectrum.get_or_init(|| self.forward(&x.x, 0));
-        let prod: Vec<Complex<f64>> = self.kernel(h).iter().zip(xs).map(|(a, b)| a * b).collect();
-        self.inverse(prod)
+        let k = self.kernel(h);
+        self.inverse(|j| k[j] * xs[j])
     }
 
     /// `sum_o (h_o * x_o)` for pairs of histograms and inputs: one inverse
     /// FFT for all the long histograms (the forward evaluation of a policy,
-    /// where each option carries the share of runs that chose it).
+    /// where each option carries the share of runs that chose it). The
+    /// transforms of the pairs run in parallel; their sum is taken in order,
+    /// so the result does not depend on the number of threads.
     pub fn apply_sum(&self, pairs: &[(&Hist, Vec<f64>)]) -> Vec<f64> {
+        use rayon::prelude::*;
         let mut out = vec![0.0; self.len];
-        let mut acc: Option<Vec<Complex<f64>>> = None;
-        for (h, x) in pairs {
-            if x.iter().all(|&v| v == 0.0) {
-                continue;
-            }
-            if h.p.len() < DIRECT_MAX || h.off >= self.len {
-                h.direct(x, &mut out);
-                continue;
-            }
-            let xs = self.forward(x, 0);
-            let k = self.kernel(h);
-            match acc.as_mut() {
-                None => acc = Some(k.iter().zip(&xs).map(|(a, b)| a * b).collect()),
-                Some(a) => a.iter_mut().zip(k.iter().zip(&xs)).for_each(|(s, (a, b))| *s += a * b),
-            }
+        let live = |x: &[f64]| x.iter().any(|&v| v != 0.0);
+        for (h, x) in pairs.iter().filter(|(h, x)| !self.is_long(h) && live(x)) {
+            h.direct(x, &mut out);
         }
-        if let Some(a) = acc {
-            for (o, v) in out.iter_mut().zip(self.inverse(a)) {
+        let long: Vec<Vec<Complex<f64>>> = pairs
+            .par_iter()
+            .filter(|(h, x)| self.is_long(h) && live(x))
+            .map(|(h, x)| {
+                let mut xs = self.forward(x, 0);
+                xs.iter_mut().zip(self.kernel(h)).for_each(|(a, k)| *a *= k);
+                xs
+            })
+            .collect();
+        if let Some((first, rest)) = long.split_first() {
+            let mut acc = first.clone();
+            for s in rest {
+                acc.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+            }
+            for (o, v) in out.iter_mut().zip(self.inverse(|j| acc[j])) {
                 *o += v;
             }
         }
@@ -218,7 +286,7 @@ mod tests {
                 let h = Hist::new(off, p);
                 let x: Vec<f64> = (0..len).map(|_| rng.gen::<f64>() * 100.0 - 50.0).collect();
                 let want = naive(&h, &x);
-                let got = c.apply(&h, &c.input(&x));
+                let got = c.apply(&h, &c.input(x.clone()));
                 for (a, b) in want.iter().zip(&got) {
                     assert!((a - b).abs() < 1e-10, "len {len} off {off} support {support}: {a} vs {b}");
                 }

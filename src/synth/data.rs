@@ -7,6 +7,7 @@ use super::SynthError;
 use crate::hints::Classifier;
 use crate::model::Workflow;
 use crate::profile::{KeyedRequests, Profile};
+use rayon::prelude::*;
 
 /// Samples of one (stage, option).
 #[derive(Debug, Clone)]
@@ -90,36 +91,42 @@ impl<'a> Data<'a> {
     ) -> Result<Models, SynthError> {
         let dt = self.wf.slo().deadline_ms / buckets as f64;
         let cm = self.wf.cost_model();
-        let mut dists = Vec::with_capacity(self.entries.len());
-        for (st, per) in self.wf.stages().iter().zip(&self.entries) {
-            let mut row = Vec::with_capacity(per.len());
-            for (size, e) in st.options.iter().zip(per) {
-                let sel: Vec<f64> = match (classes, &e.feats) {
-                    (None, _) => e.lat.clone(),
-                    (Some((c, k)), Some(f)) => {
-                        e.lat.iter().zip(f).filter(|(_, x)| c.class_of(x) == k).map(|(&l, _)| l).collect()
-                    }
-                    (Some(_), None) => {
+        // Stages are independent: their histograms are built in parallel.
+        let dists: Vec<Vec<StageDist>> = self
+            .wf
+            .stages()
+            .par_iter()
+            .zip(&self.entries)
+            .map(|(st, per)| {
+                let mut row = Vec::with_capacity(per.len());
+                for (size, e) in st.options.iter().zip(per) {
+                    let sel: Vec<f64> = match (classes, &e.feats) {
+                        (None, _) => e.lat.clone(),
+                        (Some((c, k)), Some(f)) => {
+                            e.lat.iter().zip(f).filter(|(_, x)| c.class_of(x) == k).map(|(&l, _)| l).collect()
+                        }
+                        (Some(_), None) => {
+                            return Err(SynthError::Features(format!(
+                                "stage '{}' at size {size} has samples without request features",
+                                st.name
+                            )))
+                        }
+                    };
+                    if sel.is_empty() {
                         return Err(SynthError::Features(format!(
-                            "stage '{}' at size {size} has samples without request features",
-                            st.name
-                        )))
+                            "stage '{}' at size {size} has no samples in input class {}",
+                            st.name,
+                            classes.map_or(0, |(_, k)| k)
+                        )));
                     }
-                };
-                if sel.is_empty() {
-                    return Err(SynthError::Features(format!(
-                        "stage '{}' at size {size} has no samples in input class {}",
-                        st.name,
-                        classes.map_or(0, |(_, k)| k)
-                    )));
+                    let h = bandwidth(&sel, smoothing);
+                    let bins = max_of(&histogram(&sel, dt, buckets, h), st.fanout);
+                    let cost = f64::from(st.fanout) * cm.rate(size) * crate::stats::mean(&sel) / 1000.0;
+                    row.push(StageDist { bins, cost });
                 }
-                let h = bandwidth(&sel, smoothing);
-                let bins = max_of(&histogram(&sel, dt, buckets, h), st.fanout);
-                let cost = f64::from(st.fanout) * cm.rate(size) * crate::stats::mean(&sel) / 1000.0;
-                row.push(StageDist { bins, cost });
-            }
-            dists.push(row);
-        }
+                Ok(row)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Models::build(self.wf, &dists, buckets, dt))
     }
 

@@ -14,21 +14,29 @@
 //! convolutions of every option's histogram with the next block's `C` and
 //! `M`, computed for all budgets at once (see `conv.rs`).
 //!
-//! Options are streamed in index order, a few at a time in parallel, so a
-//! parallel block with thousands of joint options needs memory for a few
-//! options only; ties (within a relative 1e-9) go to the lower miss
-//! probability, then to the lower option index, so the result does not
-//! depend on the number of threads.
+//! Options are streamed in index order, a few at a time, so a parallel
+//! block with thousands of joint options needs memory for a few options
+//! only; ties (within a relative 1e-9) go to the lower miss probability,
+//! then to the lower option index, so the result does not depend on the
+//! number of threads.
+//!
+//! Parallelism (rayon) is at the level where the work is: the two input
+//! transforms of a block run side by side, every (option, cost or miss)
+//! convolution of a chunk is one task, and the choice over the options is
+//! made for ranges of budgets in parallel (each range folds the options in
+//! index order, so the choice is the same as a sequential fold's).
 
 use super::condense::Ranked;
-use super::conv::Conv;
-use super::grid::{Models, Policy};
+use super::conv::{Conv, Input};
+use super::grid::{BlockModel, Models, Policy};
 use rayon::prelude::*;
 
 /// Slack for "equal" values (relative) and "certain" misses.
 pub(crate) const EPS: f64 = 1e-9;
 /// Options convolved at once (in parallel) before their values are compared.
-const CHUNK: usize = 8;
+const CHUNK: usize = 16;
+/// Budgets per task when the options are compared.
+const BUDGETS_PER_TASK: usize = 512;
 
 /// One backward pass at a given lambda.
 #[derive(Debug, Clone)]
@@ -41,6 +49,14 @@ pub(crate) struct Pass {
     pub ranked: Option<Ranked>,
 }
 
+impl Pass {
+    /// Expected cost and miss probability of a whole run (from the full budget).
+    pub fn start(&self) -> (f64, f64) {
+        let at = |v: &[Vec<f64>]| v.first().and_then(|x| x.last()).copied().unwrap_or(0.0);
+        (at(&self.cost_from), at(&self.miss_from))
+    }
+}
+
 /// Values of one option at every budget.
 struct OptionValues {
     /// Expected cost of the rest of the run (this block included).
@@ -49,21 +65,76 @@ struct OptionValues {
     m: Vec<f64>,
 }
 
-fn option_values(
-    models: &Models,
-    conv: &Conv,
-    i: usize,
-    o: usize,
-    dc: &super::conv::Input,
-    dm: &super::conv::Input,
+/// The inputs of block `i`'s convolutions: the next block's values relative
+/// to the miss values (the mass past the deadline then needs no term).
+struct BlockInputs {
+    dc: Input,
+    dm: Input,
     c_miss: f64,
-) -> OptionValues {
-    let opt = &models.blocks[i].options[o];
-    let mut c = conv.apply(&opt.hist, dc);
-    let mut m = conv.apply(&opt.hist, dm);
-    c.iter_mut().for_each(|v| *v += opt.cost + c_miss);
-    m.iter_mut().for_each(|v| *v = (*v + 1.0).clamp(0.0, 1.0));
-    OptionValues { c, m }
+}
+
+/// The values of options `opts` of `blk`: every (option, cost or miss) convolution is one task.
+fn option_values(blk: &BlockModel, conv: &Conv, inp: &BlockInputs, opts: &[usize]) -> Vec<OptionValues> {
+    let mut convs: Vec<Vec<f64>> = (0..2 * opts.len())
+        .into_par_iter()
+        .map(|t| {
+            let opt = &blk.options[opts[t / 2]];
+            if t % 2 == 0 {
+                let mut c = conv.apply(&opt.hist, &inp.dc);
+                let add = opt.cost + inp.c_miss;
+                c.iter_mut().for_each(|v| *v += add);
+                c
+            } else {
+                let mut m = conv.apply(&opt.hist, &inp.dm);
+                m.iter_mut().for_each(|v| *v = (*v + 1.0).clamp(0.0, 1.0));
+                m
+            }
+        })
+        .collect();
+    let mut out = Vec::with_capacity(opts.len());
+    while let (Some(m), Some(c)) = (convs.pop(), convs.pop()) {
+        out.push(OptionValues { c, m });
+    }
+    out.reverse();
+    out
+}
+
+/// The choice at one budget so far.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    o: u32,
+    q: f64,
+    c: f64,
+    m: f64,
+    /// The least miss probability of any option seen.
+    min_m: f64,
+}
+
+const NONE: Best = Best { o: u32::MAX, q: 0.0, c: 0.0, m: 0.0, min_m: f64::INFINITY };
+
+/// Fold options `opts` (in index order) into the choices `best` of budgets
+/// `b0..`: the lower `c + lambda m` wins, within a relative `EPS` the lower
+/// miss probability; with `fixed`, the policy's option is taken.
+fn fold(best: &mut [Best], b0: usize, opts: &[usize], vals: &[OptionValues], lambda: f64, fixed: Option<&[u32]>) {
+    for (&o, v) in opts.iter().zip(vals) {
+        let (c, m) = (&v.c[b0..b0 + best.len()], &v.m[b0..b0 + best.len()]);
+        for (j, s) in best.iter_mut().enumerate() {
+            let (cj, mj) = (c[j], m[j]);
+            s.min_m = s.min_m.min(mj);
+            let qo = cj + lambda * mj;
+            let take = match fixed {
+                Some(f) => f[b0 + j] as usize == o,
+                None if s.o == u32::MAX => true,
+                None => {
+                    let slack = EPS * s.q.abs().max(1.0);
+                    qo < s.q - slack || (qo <= s.q + slack && mj < s.m - EPS)
+                }
+            };
+            if take {
+                *s = Best { o: o as u32, q: qo, c: cj, m: mj, min_m: s.min_m };
+            }
+        }
+    }
 }
 
 /// One backward pass. With `fixed`, the policy is evaluated instead of
@@ -71,7 +142,7 @@ fn option_values(
 pub(crate) fn backward(models: &Models, conv: &Conv, lambda: f64, fixed: Option<&Policy>, tol: Option<f64>) -> Pass {
     let n = models.blocks.len();
     let len = models.b_max + 1;
-    let (mut cn, mut mn) = (vec![0.0; len], vec![0.0; len]);
+    let zeros = vec![0.0; len];
     let mut policy: Policy = vec![Vec::new(); n];
     let mut ranked: Ranked = vec![Vec::new(); n];
     let mut miss_from = vec![Vec::new(); n];
@@ -79,122 +150,152 @@ pub(crate) fn backward(models: &Models, conv: &Conv, lambda: f64, fixed: Option<
     for i in (0..n).rev() {
         let blk = &models.blocks[i];
         let c_miss = models.tail[i + 1];
-        // Values relative to the miss values: the mass past the deadline then needs no term.
-        let dc = conv.input(&cn.iter().map(|c| c - c_miss).collect::<Vec<_>>());
-        let dm = conv.input(&mn.iter().map(|m| m - 1.0).collect::<Vec<_>>());
-        let q = |v: &OptionValues, b: usize| v.c[b] + lambda * v.m[b];
-        let nopt = blk.options.len();
-        let fx = fixed.and_then(|f| f.get(i));
-        let mut best = vec![u32::MAX; len];
-        let (mut best_q, mut best_c, mut best_m) = (vec![0.0f64; len], vec![0.0f64; len], vec![0.0f64; len]);
-        let mut min_m = vec![f64::INFINITY; len];
-        for start in (0..nopt).step_by(CHUNK) {
-            let end = (start + CHUNK).min(nopt);
-            let vals: Vec<OptionValues> =
-                (start..end).into_par_iter().map(|o| option_values(models, conv, i, o, &dc, &dm, c_miss)).collect();
-            for (o, v) in (start..end).zip(&vals) {
-                for b in 0..len {
-                    min_m[b] = min_m[b].min(v.m[b]);
-                    let take = match fx {
-                        Some(f) => f[b] as usize == o,
-                        None if best[b] == u32::MAX => true,
-                        None => {
-                            let (qo, qb) = (q(v, b), best_q[b]);
-                            let slack = EPS * qb.abs().max(1.0);
-                            qo < qb - slack || (qo <= qb + slack && v.m[b] < best_m[b] - EPS)
-                        }
+        // The next block's values (none after the last block).
+        let (cn, mn) = if i + 1 < n { (&cost_from[i + 1], &miss_from[i + 1]) } else { (&zeros, &zeros) };
+        // Both inputs (and their transforms, if a histogram is long) side by side.
+        let long = blk.options.iter().any(|o| conv.is_long(&o.hist));
+        let input = |x: &[f64], shift: f64| {
+            let inp = conv.input(x.iter().map(|v| v - shift).collect());
+            if long {
+                conv.prepare(&inp);
+            }
+            inp
+        };
+        let (dc, dm) = rayon::join(|| input(cn, c_miss), || input(mn, 1.0));
+        let inp = BlockInputs { dc, dm, c_miss };
+        let fx = fixed.and_then(|f| f.get(i)).map(Vec::as_slice);
+        // A fixed policy without ranking needs the values of its own options only.
+        let opts: Vec<usize> = match fx {
+            Some(f) if tol.is_none() => {
+                let mut used = vec![false; blk.options.len()];
+                f.iter().for_each(|&o| used[o as usize] = true);
+                (0..blk.options.len()).filter(|&o| used[o]).collect()
+            }
+            _ => (0..blk.options.len()).collect(),
+        };
+        let mut best = vec![NONE; len];
+        // Values kept for what follows the fold: the fallback's, and every option's when ranking a small block.
+        let keep_all = tol.is_some() && opts.len() <= CHUNK;
+        let mut kept: Vec<(usize, OptionValues)> = Vec::new();
+        for chunk in opts.chunks(CHUNK) {
+            let vals = option_values(blk, conv, &inp, chunk);
+            best.par_chunks_mut(BUDGETS_PER_TASK)
+                .enumerate()
+                .for_each(|(k, part)| fold(part, k * BUDGETS_PER_TASK, chunk, &vals, lambda, fx));
+            for (&o, v) in chunk.iter().zip(vals) {
+                if keep_all || o == blk.fallback {
+                    kept.push((o, v));
+                }
+            }
+        }
+        // Where every option misses for sure, take the fallback, as the adapter's late policy would.
+        let fb = blk.fallback;
+        let fb_values = kept.iter().find(|(o, _)| *o == fb).map(|(_, v)| v).filter(|_| fx.is_none());
+        let (mut chosen, mut choice) = (OptionValues { c: vec![0.0; len], m: vec![0.0; len] }, vec![0u32; len]);
+        chosen
+            .c
+            .par_chunks_mut(BUDGETS_PER_TASK)
+            .zip(chosen.m.par_chunks_mut(BUDGETS_PER_TASK))
+            .zip(choice.par_chunks_mut(BUDGETS_PER_TASK))
+            .zip(best.par_chunks(BUDGETS_PER_TASK))
+            .enumerate()
+            .for_each(|(k, (((c, m), o), part))| {
+                for (j, s) in part.iter().enumerate() {
+                    let b = k * BUDGETS_PER_TASK + j;
+                    (c[j], m[j], o[j]) = match fb_values {
+                        Some(v) if s.min_m >= 1.0 - EPS => (v.c[b], v.m[b], fb as u32),
+                        _ => (s.c, s.m, s.o),
                     };
-                    if take {
-                        best[b] = o as u32;
-                        best_q[b] = q(v, b);
-                        best_c[b] = v.c[b];
-                        best_m[b] = v.m[b];
-                    }
                 }
-            }
-        }
-        if fx.is_none() {
-            // Where every option misses for sure, take the fallback, as the adapter's late policy would.
-            let fb = blk.fallback;
-            let hopeless: Vec<usize> = (0..len).filter(|&b| min_m[b] >= 1.0 - EPS && best[b] as usize != fb).collect();
-            if !hopeless.is_empty() {
-                let v = option_values(models, conv, i, fb, &dc, &dm, c_miss);
-                for b in hopeless {
-                    best[b] = fb as u32;
-                    best_c[b] = v.c[b];
-                    best_m[b] = v.m[b];
-                }
-            }
-        }
-        let chosen = OptionValues { c: best_c, m: best_m };
+            });
         if let Some(tol) = tol {
-            ranked[i] = rank(models, conv, i, &best, &chosen, &dc, &dm, c_miss, lambda, tol);
+            let rk = Ranking::new(blk, &choice, &chosen, lambda, tol);
+            let mut cand = rk.empty();
+            if keep_all {
+                let (opts, vals): (Vec<usize>, Vec<OptionValues>) = kept.into_iter().unzip();
+                rk.collect(&mut cand, &opts, &vals);
+            } else {
+                // A large block: stream its options again.
+                for chunk in opts.chunks(CHUNK) {
+                    rk.collect(&mut cand, chunk, &option_values(blk, conv, &inp, chunk));
+                }
+            }
+            ranked[i] = rk.finish(cand);
         }
-        cn = chosen.c;
-        mn = chosen.m;
-        policy[i] = best;
-        miss_from[i] = mn.clone();
-        cost_from[i] = cn.clone();
+        policy[i] = choice;
+        miss_from[i] = chosen.m;
+        cost_from[i] = chosen.c;
     }
     Pass { policy, miss_from, cost_from, ranked: tol.map(|_| ranked) }
 }
 
-/// Ranked alternatives of every state of block `i`: for each member, its
+/// Ranked alternatives of every state of one block: for each member, its
 /// other sizes (the rest of the joint option kept) whose value is within
 /// `tol` (relative) of the chosen one and whose miss probability is no
 /// worse than the chosen one's + 1e-3, best first. Hopeless states get none.
-#[allow(clippy::too_many_arguments)]
-fn rank(
-    models: &Models,
-    conv: &Conv,
-    i: usize,
-    choice: &[u32],
-    chosen: &OptionValues,
-    dc: &super::conv::Input,
-    dm: &super::conv::Input,
-    c_miss: f64,
+/// Budgets are independent: they are ranked in parallel.
+struct Ranking<'a> {
+    blk: &'a BlockModel,
+    choice: &'a [u32],
+    chosen: &'a OptionValues,
     lambda: f64,
     tol: f64,
-) -> Vec<Vec<Vec<u32>>> {
-    let blk = &models.blocks[i];
-    let len = choice.len();
-    let nm = blk.stages.len();
-    // (value, option of the member) candidates per (budget, member).
-    let mut cand: Vec<Vec<Vec<(f64, u32)>>> = vec![vec![Vec::new(); nm]; len];
-    let nopt = blk.options.len();
-    for start in (0..nopt).step_by(CHUNK) {
-        let end = (start + CHUNK).min(nopt);
-        let vals: Vec<OptionValues> =
-            (start..end).into_par_iter().map(|o| option_values(models, conv, i, o, dc, dm, c_miss)).collect();
-        for (o, v) in (start..end).zip(&vals) {
-            for b in 0..len {
-                let c = choice[b] as usize;
-                if o == c || chosen.m[b] >= 1.0 - EPS {
+    /// `digits[o]`: the member options of joint option `o`.
+    digits: Vec<Vec<u32>>,
+}
+
+/// (value, option of the member) candidates per (budget, member).
+type Candidates = Vec<Vec<Vec<(f64, u32)>>>;
+
+impl<'a> Ranking<'a> {
+    fn new(blk: &'a BlockModel, choice: &'a [u32], chosen: &'a OptionValues, lambda: f64, tol: f64) -> Self {
+        let nm = blk.stages.len();
+        let digits = (0..blk.options.len()).map(|o| (0..nm).map(|m| blk.digit(o, m) as u32).collect()).collect();
+        Ranking { blk, choice, chosen, lambda, tol, digits }
+    }
+
+    fn empty(&self) -> Candidates {
+        vec![vec![Vec::new(); self.blk.stages.len()]; self.choice.len()]
+    }
+
+    fn collect(&self, cand: &mut Candidates, opts: &[usize], vals: &[OptionValues]) {
+        cand.par_chunks_mut(BUDGETS_PER_TASK).enumerate().for_each(|(k, part)| {
+            for (j, per_member) in part.iter_mut().enumerate() {
+                let b = k * BUDGETS_PER_TASK + j;
+                if self.chosen.m[b] >= 1.0 - EPS {
                     continue;
                 }
-                // `o` must differ from the choice in exactly one member.
-                let diff: Vec<usize> = (0..nm).filter(|&m| blk.digit(o, m) != blk.digit(c, m)).collect();
-                let [m] = diff[..] else { continue };
-                let qb = chosen.c[b] + lambda * chosen.m[b];
-                let qo = v.c[b] + lambda * v.m[b];
-                let limit = qb + tol * qb.abs() + EPS * qb.abs().max(1.0);
-                if qo.is_finite() && qo <= limit && v.m[b] <= chosen.m[b] + 1e-3 {
-                    cand[b][m].push((qo, blk.digit(o, m) as u32));
+                let c = &self.digits[self.choice[b] as usize];
+                let qb = self.chosen.c[b] + self.lambda * self.chosen.m[b];
+                let limit = qb + self.tol * qb.abs() + EPS * qb.abs().max(1.0);
+                for (&o, v) in opts.iter().zip(vals) {
+                    // `o` must differ from the choice in exactly one member.
+                    let d = &self.digits[o];
+                    let mut diff = (0..d.len()).filter(|&m| d[m] != c[m]);
+                    let (Some(m), None) = (diff.next(), diff.next()) else { continue };
+                    let qo = v.c[b] + self.lambda * v.m[b];
+                    if qo.is_finite() && qo <= limit && v.m[b] <= self.chosen.m[b] + 1e-3 {
+                        per_member[m].push((qo, d[m]));
+                    }
                 }
             }
-        }
+        });
     }
-    cand.into_iter()
-        .map(|per_member| {
-            per_member
-                .into_iter()
-                .map(|mut alts| {
-                    alts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                    alts.into_iter().map(|a| a.1).collect()
-                })
-                .collect()
-        })
-        .collect()
+
+    fn finish(&self, cand: Candidates) -> Vec<Vec<Vec<u32>>> {
+        cand.into_par_iter()
+            .with_min_len(BUDGETS_PER_TASK)
+            .map(|per_member| {
+                per_member
+                    .into_iter()
+                    .map(|mut alts| {
+                        alts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                        alts.into_iter().map(|a| a.1).collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -241,5 +342,99 @@ pub(crate) mod reference {
             values[i] = v_out;
         }
         (policy, values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::evaluate::forward;
+    use crate::synth::tests::toy_models;
+
+    fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f)
+    }
+
+    #[test]
+    fn one_thread_and_two_give_the_same_pass_bit_for_bit() {
+        let models = toy_models(900);
+        let conv = Conv::new(901);
+        let bits = |v: &[Vec<f64>]| v.iter().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for lambda in [0.0, 0.5, 1e4] {
+            let one = on_threads(1, || backward(&models, &conv, lambda, None, Some(0.05)));
+            let two = on_threads(2, || backward(&models, &conv, lambda, None, Some(0.05)));
+            assert_eq!(one.policy, two.policy, "lambda {lambda}");
+            assert_eq!(one.ranked, two.ranked, "lambda {lambda}");
+            assert_eq!(bits(&one.cost_from), bits(&two.cost_from), "lambda {lambda}");
+            assert_eq!(bits(&one.miss_from), bits(&two.miss_from), "lambda {lambda}");
+        }
+    }
+
+    #[test]
+    fn a_fixed_policy_is_valued_as_the_forward_pass_values_it() {
+        // Only the options the policy uses are convolved: the values must not change.
+        let models = toy_models(300);
+        let conv = Conv::new(301);
+        let policy: Policy = models
+            .blocks
+            .iter()
+            .map(|b| (0..=models.b_max).map(|x| ((x / 7) % (b.options.len() - 1)) as u32).collect())
+            .collect();
+        let pass = backward(&models, &conv, 0.0, Some(&policy), None);
+        assert_eq!(pass.policy, policy);
+        let e = forward(&models, &conv, &policy);
+        let (c, m) = pass.start();
+        assert!((e.cost - c).abs() < 1e-9 * c.max(1.0) && (e.miss - m).abs() < 1e-9, "{c} {m} vs {e:?}");
+    }
+
+    #[test]
+    fn ranked_alternatives_are_the_options_within_tolerance_on_the_direct_values() {
+        let models = toy_models(400);
+        let conv = Conv::new(401);
+        let len = models.b_max + 1;
+        for (lambda, tol) in [(0.5, 0.1), (50.0, 0.02)] {
+            let pass = backward(&models, &conv, lambda, None, Some(tol));
+            let ranked = pass.ranked.as_ref().unwrap();
+            let mut listed_somewhere = 0;
+            for (i, blk) in models.blocks.iter().enumerate() {
+                let c_miss = models.tail[i + 1];
+                let zeros = vec![0.0; len];
+                let cn = pass.cost_from.get(i + 1).unwrap_or(&zeros);
+                let mn = pass.miss_from.get(i + 1).unwrap_or(&zeros);
+                let dc: Vec<f64> = cn.iter().map(|c| c - c_miss).collect();
+                let dm: Vec<f64> = mn.iter().map(|m| m - 1.0).collect();
+                for (b, ranked_at) in ranked[i].iter().enumerate() {
+                    // The direct value of option `o` at budget `b` (one dot product each).
+                    let value = |o: usize| {
+                        let (h, cost) = (&blk.options[o].hist, blk.options[o].cost);
+                        let m = (1.0 + h.dot(b, &dm)).clamp(0.0, 1.0);
+                        (cost + c_miss + h.dot(b, &dc) + lambda * m, m)
+                    };
+                    let chosen = pass.policy[i][b] as usize;
+                    let (qb, mb) = value(chosen);
+                    // A chain: one member per block, its options are the block's.
+                    let alts = &ranked_at[0];
+                    if mb >= 1.0 - EPS {
+                        assert!(alts.is_empty(), "block {i} budget {b}: a hopeless state ranks nothing");
+                        continue;
+                    }
+                    let (limit, slack) = (qb + tol * qb.abs(), 1e-8 * qb.abs().max(1.0));
+                    for o in (0..blk.options.len()).filter(|&o| o != chosen) {
+                        let (q, m) = value(o);
+                        let listed = alts.contains(&(o as u32));
+                        if q <= limit - slack && m <= mb + 1e-3 - 1e-9 {
+                            assert!(listed, "block {i} budget {b}: option {o} ({q}) within {limit}, not listed");
+                        }
+                        if q > limit + slack || m > mb + 1e-3 + 1e-9 {
+                            assert!(!listed, "block {i} budget {b}: option {o} ({q}, {m}) listed");
+                        }
+                    }
+                    let qs: Vec<f64> = alts.iter().map(|&o| value(o as usize).0).collect();
+                    assert!(qs.windows(2).all(|w| w[0] <= w[1] + slack), "best first: {qs:?}");
+                    listed_somewhere += alts.len();
+                }
+            }
+            assert!(listed_somewhere > 0, "the check saw some alternatives (lambda {lambda})");
+        }
     }
 }

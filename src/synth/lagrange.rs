@@ -57,6 +57,10 @@ pub(crate) struct Level {
     pub weights: Vec<f64>,
     /// The class of this level that holds each reference class.
     pub of_ref: Vec<usize>,
+    /// The level's classes are the reference's own (same models, same
+    /// order): a DP pass's values from the full budget are then already
+    /// the cost and miss the reference would compute by a forward pass.
+    pub is_reference: bool,
 }
 
 /// What a set of per-class policies does over all requests.
@@ -76,16 +80,35 @@ pub(crate) struct Aggregate {
 }
 
 impl Reference {
-    /// Judge per-class policies of `level` (with `fallbacks` per reference
-    /// class when they differ from the models', e.g. a static plan).
+    /// Judge per-class policies of `level`.
     pub fn evaluate(&self, level: &Level, policies: &[Policy]) -> Aggregate {
+        self.judge(level, policies, None)
+    }
+
+    /// Judge the policies of DP passes of `level`; on the reference's own
+    /// classes their values are used as they are (no forward pass).
+    pub fn evaluate_passes(&self, level: &Level, passes: &[Pass]) -> Aggregate {
+        let policies: Vec<&Policy> = passes.iter().map(|p| &p.policy).collect();
+        self.judge(level, &policies, level.is_reference.then_some(passes))
+    }
+
+    fn judge<P: std::borrow::Borrow<Policy> + Sync>(
+        &self,
+        level: &Level,
+        policies: &[P],
+        passes: Option<&[Pass]>,
+    ) -> Aggregate {
+        let policy = |k: usize| -> &Policy { policies[k].borrow() };
         let per: Vec<(f64, f64)> = self
             .models
             .par_iter()
             .enumerate()
-            .map(|(j, m)| {
-                let e = forward(m, &self.conv, &policies[level.of_ref[j]]);
-                (e.cost, e.miss)
+            .map(|(j, m)| match passes {
+                Some(p) => p[j].start(),
+                None => {
+                    let e = forward(m, &self.conv, policy(level.of_ref[j]));
+                    (e.cost, e.miss)
+                }
             })
             .collect();
         let mut classes = vec![(0.0, 0.0, 0.0); level.models.len()];
@@ -110,7 +133,7 @@ impl Reference {
                 .into_par_iter()
                 .map(|r| {
                     let j = class[r];
-                    let (c, missed) = emp.walk(r, &self.models[j], &policies[level.of_ref[j]]);
+                    let (c, missed) = emp.walk(r, &self.models[j], policy(level.of_ref[j]));
                     (c, usize::from(missed))
                 })
                 .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
@@ -143,8 +166,8 @@ pub(crate) struct Solved {
     pub below: Option<(f64, Vec<Pass>, Aggregate)>,
 }
 
-fn policies_at(level: &Level, conv: &Conv, lambda: f64) -> Vec<Policy> {
-    level.models.par_iter().map(|m| backward(m, conv, lambda, None, None).policy).collect()
+fn passes_at(level: &Level, conv: &Conv, lambda: f64) -> Vec<Pass> {
+    level.models.par_iter().map(|m| backward(m, conv, lambda, None, None)).collect()
 }
 
 /// Bisect one lambda (log scale) until the aggregate miss is just under `target`.
@@ -156,45 +179,44 @@ pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64)
     let lambda_max = scale * 1e9;
     let k = level.models.len();
     let mut passes = k;
-    let eval = |p: &[Policy]| reference.evaluate(level, p);
-    let free = policies_at(level, conv, 0.0);
+    let eval = |p: &[Pass]| reference.evaluate_passes(level, p);
+    let policies_of = |p: Vec<Pass>| -> Vec<Policy> { p.into_iter().map(|x| x.policy).collect() };
+    let free = passes_at(level, conv, 0.0);
     let free_eval = eval(&free);
-    let mut below: Option<(f64, Vec<Policy>, Aggregate)> = None;
+    let mut below: Option<(f64, Vec<Pass>)> = None;
     let mut robust: Option<Vec<Pass>> = None;
     let (lambda, feasible, mut policies) = if free_eval.miss <= target {
-        (0.0, true, free)
+        (0.0, true, policies_of(free))
     } else {
         passes += k;
-        let top_passes: Vec<Pass> =
-            level.models.par_iter().map(|m| backward(m, conv, lambda_max, None, None)).collect();
-        let top: Vec<Policy> = top_passes.iter().map(|p| p.policy.clone()).collect();
-        robust = Some(top_passes);
-        if eval(&top).miss > target {
-            (lambda_max, false, top)
+        let top = passes_at(level, conv, lambda_max);
+        let top_eval = eval(&top);
+        let top_policies: Vec<Policy> = top.iter().map(|p| p.policy.clone()).collect();
+        robust = Some(top);
+        if top_eval.miss > target {
+            (lambda_max, false, top_policies)
         } else {
             let (mut lo, mut hi) = (scale * 1e-6, lambda_max);
-            let mut best = top;
+            let mut best = top_policies;
             passes += k;
-            let low = policies_at(level, conv, lo);
-            let low_eval = eval(&low);
-            if low_eval.miss <= target {
+            let low = passes_at(level, conv, lo);
+            if eval(&low).miss <= target {
                 hi = lo;
-                best = low;
+                best = policies_of(low);
             } else {
-                below = Some((lo, low, low_eval));
+                below = Some((lo, low));
                 let mut steps = 0;
                 while hi / lo > LAMBDA_RATIO && steps < MAX_STEPS {
                     steps += 1;
                     let mid = (lo * hi).sqrt();
                     passes += k;
-                    let p = policies_at(level, conv, mid);
-                    let e = eval(&p);
-                    if e.miss <= target {
+                    let p = passes_at(level, conv, mid);
+                    if eval(&p).miss <= target {
                         hi = mid;
-                        best = p;
+                        best = policies_of(p);
                     } else {
                         lo = mid;
-                        below = Some((mid, p, e));
+                        below = Some((mid, p));
                     }
                 }
             }
@@ -204,19 +226,21 @@ pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64)
     for (c, pol) in policies.iter_mut().enumerate() {
         protect(&level.models[c], conv, pol, &mut robust, c, level, lambda_max, &mut passes);
     }
-    // One more pass per class: ranked lists of the final policy.
+    // One more pass per class: ranked lists of the final policy (and its values).
+    let ranked = |l: f64, pols: &[Policy]| -> Vec<Pass> {
+        level.models.par_iter().zip(pols).map(|(m, p)| backward(m, conv, l, Some(p), Some(tol))).collect()
+    };
     passes += k;
-    let finals: Vec<Pass> =
-        level.models.par_iter().zip(&policies).map(|(m, p)| backward(m, conv, lambda, Some(p), Some(tol))).collect();
-    let aggregate = eval(&policies);
-    let below = below.map(|(l, mut pols, _)| {
+    let finals = ranked(lambda, &policies);
+    let aggregate = eval(&finals);
+    let below = below.map(|(l, ps)| {
+        let mut pols = policies_of(ps);
         for (c, pol) in pols.iter_mut().enumerate() {
             protect(&level.models[c], conv, pol, &mut robust, c, level, lambda_max, &mut passes);
         }
         passes += k;
-        let ps: Vec<Pass> =
-            level.models.par_iter().zip(&pols).map(|(m, p)| backward(m, conv, l, Some(p), Some(tol))).collect();
-        let agg = eval(&pols);
+        let ps = ranked(l, &pols);
+        let agg = eval(&ps);
         (l, ps, agg)
     });
     Solved { passes: finals, lambda, aggregate, feasible, dp_passes: passes, below }
@@ -252,5 +276,36 @@ fn protect(
                 *choice = r[class].policy[i][b];
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::tests::toy_models;
+
+    /// On the reference's own classes the bisection reads each pass's values
+    /// from the full budget instead of running a forward pass: the same
+    /// multiplier, the same policies, the same cost and miss.
+    #[test]
+    fn pass_values_and_forward_evaluation_bisect_alike() {
+        let models = toy_models(400);
+        let reference =
+            Reference { models: vec![models.clone()], weights: vec![1.0], empirical: None, conv: Conv::new(401) };
+        let level =
+            |is_reference| Level { models: vec![models.clone()], weights: vec![1.0], of_ref: vec![0], is_reference };
+        let mut bisected = 0;
+        for target in [0.02, 0.1, 0.3] {
+            let fast = solve(&level(true), &reference, target, 0.05);
+            let slow = solve(&level(false), &reference, target, 0.05);
+            assert_eq!(fast.lambda.to_bits(), slow.lambda.to_bits(), "target {target}");
+            assert_eq!(fast.feasible, slow.feasible);
+            assert_eq!(fast.passes[0].policy, slow.passes[0].policy, "target {target}");
+            assert_eq!(fast.passes[0].ranked, slow.passes[0].ranked, "target {target}");
+            let (a, b) = (&fast.aggregate, &slow.aggregate);
+            assert!((a.cost - b.cost).abs() < 1e-9 && (a.miss - b.miss).abs() < 1e-12, "{a:?} vs {b:?}");
+            bisected += usize::from(fast.lambda > 0.0 && fast.feasible && fast.below.is_some());
+        }
+        assert!(bisected > 0, "at least one target needs the bisection");
     }
 }

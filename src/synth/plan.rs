@@ -116,6 +116,8 @@ impl<'a> Setup<'a> {
         let finest = self.classifiers.last().expect("at least one class");
         l.of_ref =
             (0..finest.count()).map(|j| representative(&self.data, finest, j).map_or(0, |x| c.class_of(&x))).collect();
+        // The finest classes are the reference's own models (built the same way, same fallbacks).
+        l.is_reference = c == finest && l.of_ref.iter().enumerate().all(|(j, &k)| j == k);
         Ok(l)
     }
 }
@@ -133,13 +135,13 @@ pub(crate) fn runs_behind(data: &Data) -> usize {
 fn build_level(data: &Data, c: &Classifier, opts: &SynthOptions) -> Result<Level, SynthError> {
     if c.count() == 1 {
         let m = data.models(opts.buckets, opts.smoothing, None)?;
-        return Ok(Level { models: vec![m], weights: vec![1.0], of_ref: vec![0] });
+        return Ok(Level { models: vec![m], weights: vec![1.0], of_ref: vec![0], is_reference: false });
     }
     let models: Vec<Models> = (0..c.count())
         .into_par_iter()
         .map(|k| data.models(opts.buckets, opts.smoothing, Some((c, k))))
         .collect::<Result<_, _>>()?;
-    Ok(Level { models, weights: data.weights(c), of_ref: (0..c.count()).collect() })
+    Ok(Level { models, weights: data.weights(c), of_ref: (0..c.count()).collect(), is_reference: false })
 }
 
 /// The feature vector of one sample in class `j` of `c`.

@@ -23,6 +23,7 @@ use super::conv::{Conv, Hist};
 use super::data::Empirical;
 use super::grid::Models;
 use super::lagrange::Reference;
+use rayon::prelude::*;
 
 /// Exhaustive search up to this many (combinations x reference classes).
 const EXHAUSTIVE_WORK: f64 = 2e4;
@@ -42,7 +43,7 @@ pub(crate) struct StaticChoice {
 
 /// The distribution of elapsed time after one more block (on time only).
 fn step(conv: &Conv, h: &Hist, elapsed: &[f64]) -> Vec<f64> {
-    conv.apply(h, &conv.input(elapsed)).into_iter().map(|v| v.max(0.0)).collect()
+    conv.apply(h, &conv.input(elapsed.to_vec())).into_iter().map(|v| v.max(0.0)).collect()
 }
 
 fn start(len: usize) -> Vec<f64> {
@@ -197,33 +198,54 @@ fn local_search(
             *mm = vec![0.0; costs[i].len()];
         }
         for (m, w) in r.models.iter().zip(&r.weights) {
-            let mut prefix = vec![start(len)];
-            for (i, &o) in choice.iter().enumerate() {
-                let next = step(&r.conv, &m.blocks[i].options[o].hist, &prefix[i]);
-                prefix.push(next);
-            }
-            let mut suffix = vec![start(len); n + 1];
-            for i in (0..n).rev() {
-                suffix[i] = step(&r.conv, &m.blocks[i].options[choice[i]].hist, &suffix[i + 1]);
-            }
-            for i in 0..n {
-                // Elapsed time of every block but i, then each option of block i.
-                let q = step_dist(&r.conv, &prefix[i], &suffix[i + 1]);
-                let mut cdf = Vec::with_capacity(len);
-                let mut acc = 0.0;
-                for v in &q {
-                    acc += v;
-                    cdf.push(acc);
-                }
-                for (o, slot) in model_miss[i].iter_mut().enumerate() {
-                    let h = &m.blocks[i].options[o].hist;
-                    let on: f64 =
-                        h.p.iter()
-                            .enumerate()
-                            .filter(|(j, _)| h.off + j < len)
-                            .map(|(j, p)| p * cdf[len - 1 - h.off - j])
-                            .sum();
-                    *slot += w * (1.0 - on);
+            // Elapsed time after blocks < i (prefix) and after blocks >= i (suffix): two chains side by side.
+            let (prefix, suffix) = rayon::join(
+                || {
+                    let mut prefix = vec![start(len)];
+                    for (i, &o) in choice.iter().enumerate() {
+                        let next = step(&r.conv, &m.blocks[i].options[o].hist, &prefix[i]);
+                        prefix.push(next);
+                    }
+                    prefix
+                },
+                || {
+                    let mut suffix = vec![start(len); n + 1];
+                    for i in (0..n).rev() {
+                        suffix[i] = step(&r.conv, &m.blocks[i].options[choice[i]].hist, &suffix[i + 1]);
+                    }
+                    suffix
+                },
+            );
+            // Per block i: the elapsed time of every block but i, then each option of block i.
+            let per_block: Vec<Vec<f64>> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let q = step_dist(&r.conv, &prefix[i], &suffix[i + 1]);
+                    let mut cdf = Vec::with_capacity(len);
+                    let mut acc = 0.0;
+                    for v in &q {
+                        acc += v;
+                        cdf.push(acc);
+                    }
+                    m.blocks[i]
+                        .options
+                        .iter()
+                        .map(|opt| {
+                            let h = &opt.hist;
+                            let on: f64 =
+                                h.p.iter()
+                                    .enumerate()
+                                    .filter(|(j, _)| h.off + j < len)
+                                    .map(|(j, p)| p * cdf[len - 1 - h.off - j])
+                                    .sum();
+                            1.0 - on
+                        })
+                        .collect()
+                })
+                .collect();
+            for (mm, miss) in model_miss.iter_mut().zip(per_block) {
+                for (slot, x) in mm.iter_mut().zip(miss) {
+                    *slot += w * x;
                 }
             }
         }

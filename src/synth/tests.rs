@@ -518,7 +518,8 @@ fn diamond_dag_projects_joint_choices() {
     // With 350 ms left b must go mid (100 + 100), c may stay small (200 + 100).
     assert_eq!(decide(&ad, "b", 650.0), MID);
     assert_eq!(decide(&ad, "c", 650.0), SMALL);
-    assert!(hs.feasible() && hs.plan.miss_probability == 0.0);
+    // No run misses (up to FFT rounding: the histogram of `a` is long enough to be convolved by FFT).
+    assert!(hs.feasible() && hs.plan.miss_probability < 1e-12, "{:?}", hs.plan);
 }
 
 #[test]
