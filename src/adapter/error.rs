@@ -14,6 +14,10 @@ pub enum AdapterError {
     BadLatency(f64),
     #[error("adapter: size {size} is not an option of function '{function}'")]
     UnknownSize { function: String, size: String },
+    #[error("{source} (item {index} of the batch)")]
+    BatchItem { index: usize, source: Box<AdapterError> },
+    #[error("adapter: a batch of {expected} elapsed times with {found} {what}")]
+    BatchShape { what: &'static str, expected: usize, found: usize },
     #[error("adapter: the new hint set is for another workflow ('{new}': its stages, options, edges, features or SLO differ from '{old}', which this adapter serves)")]
     OtherWorkflow { old: String, new: String },
 }

@@ -1,5 +1,6 @@
 //! The provider's side: evaluate hints at invocation time, learn from runs.
 
+mod batch;
 mod decide;
 pub mod drift;
 pub(crate) mod durable_file;
@@ -11,6 +12,7 @@ mod observe;
 mod online;
 mod run_key;
 
+pub use batch::{Batch, Decisions};
 pub use decide::{Adapter, Decision, Query};
 pub use error::AdapterError;
 pub use observation_log::{LogError, LogRecord, ObservationLog, Replay, WindowKey, LOG_FILE};

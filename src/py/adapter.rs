@@ -5,7 +5,7 @@ use super::errors::{adapter_error, err};
 use super::hints::PyHintSet;
 use super::model::PySize;
 use super::profile::PyProfile;
-use crate::adapter::{run_key_of, Adapter, Decision, Query};
+use crate::adapter::{run_key_of, Adapter, Batch, Decision, Query};
 use numpy::{IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyMapping, PyString};
@@ -173,74 +173,37 @@ impl PyAdapter {
         run_keys: Option<PyReadonlyArray1<'py, u64>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let el = elapsed_ms.as_slice()?;
-        let n = el.len();
-        // Features as one row-major buffer of n rows.
-        let feats: Option<(Vec<f64>, usize)> = match features.as_ref().filter(|f| !f.is_none()) {
-            None => None,
-            Some(f) => {
-                if let Ok(a) = f.cast::<numpy::PyArray2<f64>>() {
-                    let ro = a.readonly();
-                    let shape = ro.shape().to_vec();
-                    let v = ro.as_array();
-                    Some((v.iter().copied().collect(), shape[1]))
-                } else if let Ok(a) = f.cast::<numpy::PyArray1<f64>>() {
-                    Some((a.readonly().as_slice()?.to_vec(), 1))
-                } else {
-                    return Err(adapter_error(
-                        "decide_many: features must be a float64 numpy array (n, d) or (n,)".into(),
-                    ));
+        // Features as one row-major buffer (borrowed when the array is contiguous).
+        let ro2 = features.as_ref().and_then(|f| f.cast::<numpy::PyArray2<f64>>().ok()).map(|a| a.readonly());
+        let ro1 = features.as_ref().and_then(|f| f.cast::<numpy::PyArray1<f64>>().ok()).map(|a| a.readonly());
+        let copied: Vec<f64>;
+        let feats: Option<(&[f64], usize)> = match (&ro2, &ro1) {
+            (Some(a), _) => {
+                let width = a.shape()[1];
+                match a.as_slice() {
+                    Ok(x) => Some((x, width)),
+                    Err(_) => {
+                        copied = a.as_array().iter().copied().collect();
+                        Some((&copied, width))
+                    }
                 }
             }
-        };
-        if let Some((buf, d)) = &feats {
-            if *d == 0 || buf.len() != n * d {
-                return Err(adapter_error(format!(
-                    "decide_many: {n} elapsed times but {} feature rows",
-                    buf.len() / d.max(&1)
-                )));
+            (None, Some(a)) => Some((a.as_slice()?, 1)),
+            (None, None) if features.as_ref().is_some_and(|f| !f.is_none()) => {
+                return Err(adapter_error("decide_many: features must be a float64 numpy array (n, d) or (n,)".into()))
             }
-        }
+            (None, None) => None,
+        };
         let keys = run_keys.as_ref().map(|k| k.as_slice()).transpose()?;
-        if let Some(k) = keys.filter(|k| k.len() != n) {
-            return Err(adapter_error(format!("decide_many: {n} elapsed times but {} run keys", k.len())));
-        }
-        let (mut cpu, mut mem, mut rule, mut late, mut rem, mut class) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let free = free.map(|f| f.0);
-        py.detach(|| {
-            self.0.decide_batch(
-                function,
-                n,
-                |i| Query {
-                    elapsed_ms: el[i],
-                    features: feats.as_ref().map(|(b, d)| &b[i * d..(i + 1) * d]),
-                    free,
-                    run_key: keys.map(|k| k[i]),
-                },
-                |d| {
-                    cpu.push(d.size.cpu_millis);
-                    mem.push(d.size.memory_mib);
-                    rule.push(d.rule.map_or(-1, |r| r as i64));
-                    late.push(d.late);
-                    rem.push(d.remaining_ms);
-                    class.push(d.class.map_or(-1, |c| c as i64));
-                },
-            )
-        })
-        .map_err(err)?;
+        let batch = Batch { elapsed_ms: el, features: feats, free: free.map(|f| f.0), run_keys: keys };
+        let d = py.detach(|| self.0.decide_many(function, &batch)).map_err(err)?;
         let out = PyDict::new(py);
-        out.set_item("cpu_millis", cpu.into_pyarray(py))?;
-        out.set_item("memory_mib", mem.into_pyarray(py))?;
-        out.set_item("rule", rule.into_pyarray(py))?;
-        out.set_item("late", late.into_pyarray(py))?;
-        out.set_item("remaining_ms", rem.into_pyarray(py))?;
-        out.set_item("input_class", class.into_pyarray(py))?;
+        out.set_item("cpu_millis", d.cpu_millis.into_pyarray(py))?;
+        out.set_item("memory_mib", d.memory_mib.into_pyarray(py))?;
+        out.set_item("rule", d.rule.into_pyarray(py))?;
+        out.set_item("late", d.late.into_pyarray(py))?;
+        out.set_item("remaining_ms", d.remaining_ms.into_pyarray(py))?;
+        out.set_item("input_class", d.class.into_pyarray(py))?;
         Ok(out)
     }
 
