@@ -472,9 +472,10 @@ pub(crate) mod tests {
             HintSet::from_json(&text[..text.len() / 2], "t"),
             Err(crate::hints::HintError::Truncated { .. })
         ));
-        let v9 = text.replace("\"schema_version\": 2", "\"schema_version\": 99");
+        let v9 = text.replace("\"schema_version\": 3", "\"schema_version\": 99");
         assert!(matches!(HintSet::from_json(&v9, "t"), Err(crate::hints::HintError::Version { found: 99, .. })));
-        let swapped = text.replace("\"min_remaining_ms\": 300.0", "\"min_remaining_ms\": 30.0");
+        // Rules are `[min_remaining_ms, [size indices]]` pairs (schema version 3).
+        let swapped = text.replace("300.0,", "30.0,");
         let err = HintSet::from_json(&swapped, "t").unwrap_err().to_string();
         assert!(err.contains("hints[0].tables[1].rules[1].min_remaining_ms"), "{err}");
         let cycle = text.replace("\"below\": 1", "\"below\": 0");
@@ -485,5 +486,11 @@ pub(crate) mod tests {
         let edited = text.replace("\"deadline_ms\": 1000.0", "\"deadline_ms\": 20.0");
         let err = HintSet::from_json(&edited, "t").unwrap_err().to_string();
         assert!(err.contains("workflow_digest"), "{err}");
+        // A size is an index in the function's options (3 of them here).
+        let compact = h.to_json_compact();
+        assert!(compact.contains("\"fallback\":1,") && compact.contains("[300.0,[1,0]]"), "{compact}");
+        let out_of_range = compact.replace("[300.0,[1,0]]", "[300.0,[1,3]]");
+        let err = HintSet::from_json(&out_of_range, "t").unwrap_err().to_string();
+        assert!(err.contains("hints[0].tables[1].rules[1][1][1]") && err.contains("option 3"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ pub enum HintError {
     Parse { origin: String, json_path: String, message: String },
     #[error("{origin}: the file is truncated ({message})")]
     Truncated { origin: String, message: String },
-    #[error("{origin}: schema_version {found} is not supported (this Janus reads version {supported})")]
+    #[error("{origin}: schema_version {found} is not supported (this Janus reads versions 2 to {supported})")]
     Version { origin: String, found: u64, supported: u32 },
     #[error("{origin}: invalid hint set at {json_path}: {message}")]
     Invalid { origin: String, json_path: String, message: String },

@@ -1,5 +1,6 @@
 //! Loading (with validation that names the JSON path) and atomic saving.
 
+use super::wire::{HintSetV2, HintSetV3};
 use super::{Classifier, HintError, HintSet, Node, SCHEMA_VERSION};
 use crate::file_io::{read_document, save_atomic};
 use std::path::Path;
@@ -20,7 +21,8 @@ impl HintSet {
         self.to_json_compact().len()
     }
 
-    /// Parse and validate. `origin` names the source in errors (a path, or "<string>").
+    /// Parse and validate. `origin` names the source in errors (a path, or
+    /// "<string>"). Reads schema versions 2 and 3 (see `wire.rs`).
     pub fn from_json(text: &str, origin: &str) -> Result<HintSet, HintError> {
         let origin = origin.to_string();
         // Check the version first, so a future file is refused for the right reason.
@@ -31,8 +33,8 @@ impl HintSet {
                 HintError::Parse { origin: origin.clone(), json_path: "$".into(), message: e.to_string() }
             }
         })?;
-        match raw.get("schema_version").map(|v| v.as_u64()) {
-            Some(Some(v)) if v == u64::from(SCHEMA_VERSION) => {}
+        let version = match raw.get("schema_version").map(|v| v.as_u64()) {
+            Some(Some(v)) if v == u64::from(SCHEMA_VERSION) || v == 2 => v,
             Some(Some(found)) => return Err(HintError::Version { origin, found, supported: SCHEMA_VERSION }),
             Some(None) => {
                 return Err(HintError::Invalid {
@@ -48,12 +50,20 @@ impl HintSet {
                     message: "missing: not a Janus hint set?".into(),
                 })
             }
-        }
-        let hs: HintSet = serde_path_to_error::deserialize(raw).map_err(|e| HintError::Parse {
+        };
+        let parse_error = |e: serde_path_to_error::Error<serde_json::Error>| HintError::Parse {
             origin: origin.clone(),
             json_path: e.path().to_string(),
             message: e.inner().to_string(),
-        })?;
+        };
+        let hs: HintSet = if version == 2 {
+            serde_path_to_error::deserialize::<_, HintSetV2>(raw).map_err(parse_error)?.into()
+        } else {
+            serde_path_to_error::deserialize::<_, HintSetV3>(raw)
+                .map_err(parse_error)?
+                .resolve()
+                .map_err(|(json_path, message)| HintError::Invalid { origin: origin.clone(), json_path, message })?
+        };
         hs.validate(&origin)?;
         Ok(hs)
     }

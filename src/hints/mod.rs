@@ -3,6 +3,7 @@
 mod error;
 mod io;
 mod types;
+mod wire;
 
 pub use error::HintError;
 pub use types::{

@@ -9,7 +9,10 @@ use std::fmt;
 ///
 /// Version 2: request features and a classifier over them (instead of one
 /// featured stage), the late-run fallback per function, the aggregate plan.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version 3: sizes written as indices in the function's options, rules as
+/// `[min_remaining_ms, [sizes]]` pairs, no copy of the options per hint
+/// (see `wire.rs`; version 2 files are still read).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One rule: when at least `min_remaining_ms` of the deadline is left, use
 /// the first of `sizes` that fits the node (ranked, best first).
@@ -251,16 +254,15 @@ pub struct Provenance {
     pub synthesis: String,
 }
 
-/// Everything the adapter needs, and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything the adapter needs, and where it came from. Serialized as
+/// schema version 3 (`wire.rs`); read with [`HintSet::from_json`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct HintSet {
     pub schema_version: u32,
     /// The workflow with its SLO, cost model and request features.
     pub workflow: Workflow,
     /// What late runs get (each hint's `fallback` is this policy's size).
-    #[serde(default)]
     pub late: Late,
-    #[serde(default)]
     pub classes: Option<Classifier>,
     /// One hint per stage, in the workflow's stage order.
     pub hints: Vec<Hint>,
@@ -269,7 +271,6 @@ pub struct HintSet {
     pub plan: PlanSummary,
     pub provenance: Provenance,
     /// Human-readable warnings: infeasible deadlines, thin profiles, DAG approximations.
-    #[serde(default)]
     pub warnings: Vec<String>,
 }
 
