@@ -277,7 +277,11 @@ fn drift_triggers_a_background_resynthesis_that_is_swapped_in() {
     let after = c.json("POST", "/v1/workflows/feat/decide", json!({"function": "b", "elapsed_ms": 400})).1;
     assert_eq!(after["size"], json!(BIG), "800 ms of b at SMALL no longer fits");
     let (_, m) = c.raw("GET", "/metrics", b"");
-    assert!(m.contains(r#"janus_drift_ratio{workflow="feat",function="b"} 2"#), "{m}");
+    // The gauge holds the last check: 2 (what triggered the re-synthesis), or
+    // 1 when the next check (every 50 ms) already measured the same
+    // observations against the corrected profile now in force.
+    let drift = r#"janus_drift_ratio{workflow="feat",function="b"} "#;
+    assert!(m.contains(&format!("{drift}2")) || m.contains(&format!("{drift}1.0")), "{m}");
     assert!(m.contains(r#"janus_hint_swaps_total{workflow="feat",origin="resynth"} 1"#), "{m}");
     s.stop();
 }
