@@ -153,11 +153,11 @@ pub(crate) fn backward(models: &Models, conv: &Conv, lambda: f64, fixed: Option<
         // The next block's values (none after the last block).
         let (cn, mn) = if i + 1 < n { (&cost_from[i + 1], &miss_from[i + 1]) } else { (&zeros, &zeros) };
         // Both inputs (and their transforms, if a histogram is long) side by side.
-        let long = blk.options.iter().any(|o| conv.is_long(&o.hist));
+        let long = blk.options.iter().map(|o| &o.hist).find(|h| conv.is_long(h));
         let input = |x: &[f64], shift: f64| {
             let inp = conv.input(x.iter().map(|v| v - shift).collect());
-            if long {
-                conv.prepare(&inp);
+            if let Some(h) = long {
+                conv.prepare(&inp, h);
             }
             inp
         };

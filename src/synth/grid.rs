@@ -216,6 +216,8 @@ impl Models {
                 let hist = Hist::from_bins(&bins.unwrap_or_default());
                 options.push(JointOption { hist, cost });
             }
+            // The options of a block are convolved with one input: one transform length.
+            super::conv::share_fft_len(options.iter_mut().map(|o| &mut o.hist), b_max + 1);
             blocks.push(BlockModel { stages: block.clone(), radix, stride, options, fallback: 0 });
         }
         let mut m = Models { tail: vec![0.0; blocks.len() + 1], blocks, b_max, dt };
