@@ -321,6 +321,17 @@ def criterion_rows(root: Path, rows: list[Row], table: list[str]) -> None:
                 )
             )
     t1, t2 = est("synth_threads", "t1"), est("synth_threads", "t2")
+    c1, c2 = est("synth_threads", "control_t1"), est("synth_threads", "control_t2")
+    if c1 and c2:
+        rows.append(
+            Row(
+                "control: two independent halves of arithmetic, 1 thread vs 2 (what the machine "
+                "gives a perfectly parallel job now; 2x when idle)",
+                "(for reference)",
+                f"{ms(c1)} vs {ms(c2)}",
+                c1 / c2,
+            )
+        )
     if t1 and t2:
         rows.append(
             Row(

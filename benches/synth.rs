@@ -81,14 +81,33 @@ fn sizes(c: &mut Criterion) {
     g.finish();
 }
 
-/// 20 stages x 8 sizes x 4000 buckets (the target: under 1 s) on 1 and 2 threads.
+/// 20 stages x 8 sizes x 4000 buckets (the target: under 1 s) on 1 and 2
+/// threads, and a control: two independent halves of plain arithmetic on 1
+/// and 2 threads, whose ratio is what the machine gives a perfectly
+/// parallel job at that moment (2 on an idle 2-core machine, less when
+/// other jobs hold the cores).
 fn threads(c: &mut Criterion) {
     const G: &str = "synth_threads";
     let mut g = group(c, G);
     for threads in [1, 2] {
         case(&mut g, G, format!("t{threads}"), Shape { stages: 20, sizes: 8, buckets: 4000, threads });
     }
+    for threads in [1, 2] {
+        let p = pool(threads);
+        g.bench_function(BenchmarkId::from_parameter(format!("control_t{threads}")), |b| {
+            b.iter(|| p.install(|| rayon::join(|| spin(black_box(1)), || spin(black_box(2)))))
+        });
+    }
     g.finish();
+}
+
+/// About 40 ms of floating-point work (a dependent chain) that the compiler cannot skip.
+fn spin(seed: u64) -> f64 {
+    let mut x = seed as f64;
+    for k in 0..5_000_000u64 {
+        x = (x * 1.000_000_1 + (k & 7) as f64).sqrt();
+    }
+    x
 }
 
 criterion_group!(benches, buckets, stages, sizes, threads);

@@ -25,6 +25,6 @@ if ! cargo bench --bench synth --bench adapter --bench replay >"$log" 2>&1; then
   cat "$log"
   exit 1
 fi
-grep -E '^(CASE|[a-z_]+/[a-z0-9_]+ +time:)|thrpt:' "$log" || true
+grep -E '^(CASE|[a-z_]+/[a-z0-9_]+)|^ +time:|thrpt: +\[[0-9]' "$log" || true
 echo "==> benches/bench.py"
 python benches/bench.py --criterion "$target_dir/criterion" "$@"
