@@ -13,6 +13,7 @@ use super::grid::{BlockModel, Models, Policy};
 use super::json_safe::grid_edge;
 use crate::hints::{Rule, RuleTable};
 use crate::model::Workflow;
+use rayon::prelude::*;
 
 /// `ranked[block][b][member]`: alternatives (member option indices, best first)
 /// to the policy's choice at that state.
@@ -79,17 +80,10 @@ const MIN_RUN_SHARE: f64 = 0.02;
 ///
 /// Smoothing changes the policy a little, so the caller re-evaluates it and
 /// falls back to the unsmoothed rules if the percentile is no longer met.
-fn runs_of(
-    models: &Models,
-    policy: &mut Policy,
-    ranked: Option<&Ranked>,
-    i: usize,
-    m: usize,
-    smooth: bool,
-) -> Vec<Run> {
+fn runs_of(models: &Models, row: &mut [u32], ranked: Option<&Ranked>, i: usize, m: usize, smooth: bool) -> Vec<Run> {
     let blk = &models.blocks[i];
     let mut runs: Vec<Run> = Vec::new();
-    for (b, &joint) in policy[i].iter().enumerate() {
+    for (b, &joint) in row.iter().enumerate() {
         let best = blk.digit(joint as usize, m) as u32;
         let alts = ranked.and_then(|r| r.get(i)).and_then(|r| r.get(b)).and_then(|r| r.get(m));
         match runs.last_mut() {
@@ -105,12 +99,12 @@ fn runs_of(
         }
     }
     if smooth {
-        smooth_runs(models, policy, i, m, &mut runs);
+        smooth_runs(models, row, i, m, &mut runs);
     }
     runs
 }
 
-fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &mut Vec<Run>) {
+fn smooth_runs(models: &Models, row: &mut [u32], i: usize, m: usize, runs: &mut Vec<Run>) {
     let blk = &models.blocks[i];
     let min_len = ((models.b_max + 1) as f64 * MIN_RUN_SHARE).ceil() as usize;
     let len = |r: &Run| r.end - r.start;
@@ -137,7 +131,7 @@ fn smooth_runs(models: &Models, policy: &mut Policy, i: usize, m: usize, runs: &
         into.end = into.end.max(short.end);
         into.sizes.retain(|y| *y == x || short.sizes.contains(y));
         runs.remove(r);
-        for choice in &mut policy[i][short.start..short.end] {
+        for choice in &mut row[short.start..short.end] {
             *choice = blk.with_digit(*choice as usize, m, x as usize) as u32;
         }
         // The fold may leave the two runs around the short one with the same best size: one rule.
@@ -166,23 +160,46 @@ pub(crate) fn condense(
     smooth: bool,
 ) -> Vec<RuleTable> {
     let mut tables = vec![RuleTable::default(); wf.stages().len()];
-    for i in 0..models.blocks.len() {
-        for m in 0..models.blocks[i].stages.len() {
-            let mut runs = runs_of(models, policy, ranked, i, m, smooth);
-            if let Some((max, lambda)) = max_rules {
-                if runs.len() > max {
-                    cap(models, conv, policy, i, m, &mut runs, max, lambda);
-                }
-            }
-            let si = models.blocks[i].stages[m];
-            let st = &wf.stages()[si];
-            tables[si].rules = runs
-                .iter()
-                .map(|r| Rule {
-                    min_remaining_ms: grid_edge(r.start, models.dt),
-                    sizes: r.sizes.iter().map(|&x| st.options[x as usize]).collect(),
+    let rules = |i: usize, m: usize, runs: &[Run]| -> (usize, Vec<Rule>) {
+        let si = models.blocks[i].stages[m];
+        let st = &wf.stages()[si];
+        let rules = runs
+            .iter()
+            .map(|r| Rule {
+                min_remaining_ms: grid_edge(r.start, models.dt),
+                sizes: r.sizes.iter().map(|&x| st.options[x as usize]).collect(),
+            })
+            .collect();
+        (si, rules)
+    };
+    match max_rules {
+        // Without a cap a block only changes its own row of the policy: blocks in parallel.
+        None => {
+            let per_block: Vec<Vec<(usize, Vec<Rule>)>> = policy
+                .par_iter_mut()
+                .enumerate()
+                .map(|(i, row)| {
+                    (0..models.blocks[i].stages.len())
+                        .map(|m| rules(i, m, &runs_of(models, row, ranked, i, m, smooth)))
+                        .collect()
                 })
                 .collect();
+            for (si, r) in per_block.into_iter().flatten() {
+                tables[si].rules = r;
+            }
+        }
+        // A cap weighs merges against the whole policy as capped so far: in order.
+        Some((max, lambda)) => {
+            for i in 0..models.blocks.len() {
+                for m in 0..models.blocks[i].stages.len() {
+                    let mut runs = runs_of(models, &mut policy[i], ranked, i, m, smooth);
+                    if runs.len() > max {
+                        cap(models, conv, policy, i, m, &mut runs, max, lambda);
+                    }
+                    let (si, r) = rules(i, m, &runs);
+                    tables[si].rules = r;
+                }
+            }
         }
     }
     tables

@@ -137,6 +137,17 @@ fn fold(best: &mut [Best], b0: usize, opts: &[usize], vals: &[OptionValues], lam
     }
 }
 
+/// Write the choices of budgets `b0..` (`part`) into `c`, `m` and `o`;
+/// with `fb`, where every option misses for sure, the fallback's instead.
+fn settle(part: &[Best], b0: usize, fb: Option<(u32, &OptionValues)>, c: &mut [f64], m: &mut [f64], o: &mut [u32]) {
+    for (j, s) in part.iter().enumerate() {
+        (c[j], m[j], o[j]) = match fb {
+            Some((f, v)) if s.min_m >= 1.0 - EPS => (v.c[b0 + j], v.m[b0 + j], f),
+            _ => (s.c, s.m, s.o),
+        };
+    }
+}
+
 /// One backward pass. With `fixed`, the policy is evaluated instead of
 /// optimised; with `tol`, the ranked alternatives of every state are listed.
 pub(crate) fn backward(models: &Models, conv: &Conv, lambda: f64, fixed: Option<&Policy>, tol: Option<f64>) -> Pass {
@@ -173,41 +184,46 @@ pub(crate) fn backward(models: &Models, conv: &Conv, lambda: f64, fixed: Option<
             }
             _ => (0..blk.options.len()).collect(),
         };
-        let mut best = vec![NONE; len];
-        // Values kept for what follows the fold: the fallback's, and every option's when ranking a small block.
+        // Values kept for ranking a small block (every option's).
         let keep_all = tol.is_some() && opts.len() <= CHUNK;
         let mut kept: Vec<(usize, OptionValues)> = Vec::new();
-        for chunk in opts.chunks(CHUNK) {
-            let vals = option_values(blk, conv, &inp, chunk);
-            best.par_chunks_mut(BUDGETS_PER_TASK)
-                .enumerate()
-                .for_each(|(k, part)| fold(part, k * BUDGETS_PER_TASK, chunk, &vals, lambda, fx));
-            for (&o, v) in chunk.iter().zip(vals) {
-                if keep_all || o == blk.fallback {
-                    kept.push((o, v));
-                }
-            }
-        }
-        // Where every option misses for sure, take the fallback, as the adapter's late policy would.
-        let fb = blk.fallback;
-        let fb_values = kept.iter().find(|(o, _)| *o == fb).map(|(_, v)| v).filter(|_| fx.is_none());
         let (mut chosen, mut choice) = (OptionValues { c: vec![0.0; len], m: vec![0.0; len] }, vec![0u32; len]);
-        chosen
+        // Where every option misses for sure, the fallback, as the adapter's late policy would take.
+        let fb = blk.fallback;
+        let out = chosen
             .c
             .par_chunks_mut(BUDGETS_PER_TASK)
             .zip(chosen.m.par_chunks_mut(BUDGETS_PER_TASK))
-            .zip(choice.par_chunks_mut(BUDGETS_PER_TASK))
-            .zip(best.par_chunks(BUDGETS_PER_TASK))
-            .enumerate()
-            .for_each(|(k, (((c, m), o), part))| {
-                for (j, s) in part.iter().enumerate() {
-                    let b = k * BUDGETS_PER_TASK + j;
-                    (c[j], m[j], o[j]) = match fb_values {
-                        Some(v) if s.min_m >= 1.0 - EPS => (v.c[b], v.m[b], fb as u32),
-                        _ => (s.c, s.m, s.o),
-                    };
-                }
+            .zip(choice.par_chunks_mut(BUDGETS_PER_TASK));
+        if opts.len() <= CHUNK {
+            // One chunk of options (any chain): fold and settle every range of budgets in one task.
+            let vals = option_values(blk, conv, &inp, &opts);
+            let fbv = opts.iter().position(|&o| o == fb).filter(|_| fx.is_none()).map(|p| (fb as u32, &vals[p]));
+            out.enumerate().for_each(|(k, ((c, m), o))| {
+                let b0 = k * BUDGETS_PER_TASK;
+                let mut part = vec![NONE; o.len()];
+                fold(&mut part, b0, &opts, &vals, lambda, fx);
+                settle(&part, b0, fbv, c, m, o);
             });
+            if keep_all {
+                kept = opts.iter().copied().zip(vals).collect();
+            }
+        } else {
+            // Thousands of joint options: a few at a time, the fallback's values kept.
+            let mut best = vec![NONE; len];
+            let mut fb_vals = None;
+            for chunk in opts.chunks(CHUNK) {
+                let vals = option_values(blk, conv, &inp, chunk);
+                best.par_chunks_mut(BUDGETS_PER_TASK)
+                    .enumerate()
+                    .for_each(|(k, part)| fold(part, k * BUDGETS_PER_TASK, chunk, &vals, lambda, fx));
+                fb_vals = fb_vals.or_else(|| chunk.iter().zip(vals).find(|(&o, _)| o == fb).map(|(_, v)| v));
+            }
+            let fbv = fb_vals.as_ref().filter(|_| fx.is_none()).map(|v| (fb as u32, v));
+            out.zip(best.par_chunks(BUDGETS_PER_TASK))
+                .enumerate()
+                .for_each(|(k, (((c, m), o), part))| settle(part, k * BUDGETS_PER_TASK, fbv, c, m, o));
+        }
         if let Some(tol) = tol {
             let rk = Ranking::new(blk, &choice, &chosen, lambda, tol);
             let mut cand = rk.empty();
@@ -367,6 +383,57 @@ mod tests {
             assert_eq!(one.ranked, two.ranked, "lambda {lambda}");
             assert_eq!(bits(&one.cost_from), bits(&two.cost_from), "lambda {lambda}");
             assert_eq!(bits(&one.miss_from), bits(&two.miss_from), "lambda {lambda}");
+        }
+    }
+
+    /// A parallel block of 5 x 5 joint options: more than one chunk of options.
+    fn wide_block() -> Models {
+        use crate::model::{CostModel, Size, Slo, Stage, Workflow};
+        use crate::profile::{Profile, Samples};
+        let sizes: Vec<Size> = (1..=5).map(|k| Size::new(400 * k, 512)).collect();
+        let stage = |name: &str| Stage { name: name.into(), options: sizes.clone(), fanout: 1 };
+        let e = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let wf = Workflow::new(
+            "wide",
+            Slo { deadline_ms: 900.0, percentile: 0.9 },
+            CostModel::default(),
+            vec![stage("a"), stage("b"), stage("c")],
+            &[e("a", "b"), e("a", "c")],
+        )
+        .unwrap();
+        let mut p = Profile::new();
+        for (i, f) in ["a", "b", "c"].iter().enumerate() {
+            for s in &sizes {
+                let base = (200.0 + 50.0 * i as f64) * 400.0 / f64::from(s.cpu_millis);
+                p.add(f, *s, Samples::new((0..50).map(|j| base * (0.7 + 0.02 * j as f64)).collect())).unwrap();
+            }
+        }
+        let data = crate::synth::data::Data::new(&wf, &p).unwrap();
+        let models = data.models(300, 0.0, None).unwrap();
+        assert!(models.blocks.iter().any(|b| b.options.len() > CHUNK));
+        models
+    }
+
+    #[test]
+    fn a_block_of_many_options_streamed_in_chunks_chooses_as_the_direct_dp() {
+        let models = wide_block();
+        let conv = Conv::new(models.b_max + 1);
+        for lambda in [0.0, 0.3, 1e3] {
+            let fast = on_threads(2, || backward(&models, &conv, lambda, None, Some(0.05)));
+            let one = on_threads(1, || backward(&models, &conv, lambda, None, Some(0.05)));
+            assert_eq!((&fast.policy, &fast.ranked), (&one.policy, &one.ranked), "lambda {lambda}");
+            let (slow, values) = reference::backward(&models, lambda);
+            for (i, row) in slow.iter().enumerate() {
+                for (b, &s) in row.iter().enumerate() {
+                    let v = fast.cost_from[i][b] + lambda * fast.miss_from[i][b];
+                    let w = values[i][b];
+                    assert!(
+                        fast.policy[i][b] == s || (v - w).abs() <= 1e-9 * w.abs().max(1.0),
+                        "block {i} budget {b}: {} ({v}) vs {s} ({w})",
+                        fast.policy[i][b]
+                    );
+                }
+            }
         }
     }
 

@@ -11,6 +11,7 @@ use super::grid::{Models, Policy};
 use super::SynthError;
 use crate::hints::RuleTable;
 use crate::model::Workflow;
+use rayon::prelude::*;
 
 /// Result of a forward pass.
 #[derive(Debug, Clone)]
@@ -67,47 +68,54 @@ pub(crate) fn forward(models: &Models, conv: &Conv, policy: &Policy) -> Eval {
 /// the remaining time is `b * dt`; the last rule with `min_remaining_ms` at
 /// or below it applies, below the first rule the fallback option.
 pub(crate) fn policy_from_tables(wf: &Workflow, models: &Models, tables: &[&RuleTable]) -> Result<Policy, SynthError> {
-    let mut policy = Vec::with_capacity(models.blocks.len());
-    for blk in &models.blocks {
-        // Per member, the option index at every budget.
-        let mut per_member: Vec<Vec<usize>> = Vec::with_capacity(blk.stages.len());
-        for (m, &si) in blk.stages.iter().enumerate() {
-            let st = &wf.stages()[si];
-            let table =
-                tables.get(si).ok_or_else(|| SynthError::Hints(format!("no rule table for stage '{}'", st.name)))?;
-            let fb = blk.digit(blk.fallback, m);
-            let mut opt_of = Vec::with_capacity(models.b_max + 1);
-            for b in 0..=models.b_max {
-                let rem = b as f64 * models.dt;
-                // Tolerate float noise: rules are written at exactly b * dt.
-                let k = table.rules.partition_point(|r| r.min_remaining_ms <= rem + 1e-9 * models.dt);
-                let o = match k {
-                    0 => fb,
-                    _ => {
-                        let size = table.rules[k - 1].sizes.first().ok_or_else(|| {
-                            SynthError::Hints(format!("stage '{}': rule {} has no size", st.name, k - 1))
-                        })?;
-                        st.options.iter().position(|s| s == size).ok_or_else(|| {
-                            SynthError::Hints(format!("stage '{}': size {size} is not an option", st.name))
-                        })?
-                    }
-                };
-                opt_of.push(o);
-            }
-            per_member.push(opt_of);
-        }
-        let mut digits = vec![0usize; blk.stages.len()];
-        let col: Vec<u32> = (0..=models.b_max)
-            .map(|b| {
-                for (d, pm) in digits.iter_mut().zip(&per_member) {
-                    *d = pm[b];
+    // Blocks are independent: read in parallel.
+    models.blocks.par_iter().map(|blk| block_policy(wf, models, tables, blk)).collect()
+}
+
+/// One block's row of [`policy_from_tables`].
+fn block_policy(
+    wf: &Workflow,
+    models: &Models,
+    tables: &[&RuleTable],
+    blk: &super::grid::BlockModel,
+) -> Result<Vec<u32>, SynthError> {
+    // Per member, the option index at every budget.
+    let mut per_member: Vec<Vec<usize>> = Vec::with_capacity(blk.stages.len());
+    for (m, &si) in blk.stages.iter().enumerate() {
+        let st = &wf.stages()[si];
+        let table =
+            tables.get(si).ok_or_else(|| SynthError::Hints(format!("no rule table for stage '{}'", st.name)))?;
+        let fb = blk.digit(blk.fallback, m);
+        let mut opt_of = Vec::with_capacity(models.b_max + 1);
+        for b in 0..=models.b_max {
+            let rem = b as f64 * models.dt;
+            // Tolerate float noise: rules are written at exactly b * dt.
+            let k = table.rules.partition_point(|r| r.min_remaining_ms <= rem + 1e-9 * models.dt);
+            let o = match k {
+                0 => fb,
+                _ => {
+                    let size = table.rules[k - 1]
+                        .sizes
+                        .first()
+                        .ok_or_else(|| SynthError::Hints(format!("stage '{}': rule {} has no size", st.name, k - 1)))?;
+                    st.options.iter().position(|s| s == size).ok_or_else(|| {
+                        SynthError::Hints(format!("stage '{}': size {size} is not an option", st.name))
+                    })?
                 }
-                blk.compose(&digits) as u32
-            })
-            .collect();
-        policy.push(col);
+            };
+            opt_of.push(o);
+        }
+        per_member.push(opt_of);
     }
-    Ok(policy)
+    let mut digits = vec![0usize; blk.stages.len()];
+    Ok((0..=models.b_max)
+        .map(|b| {
+            for (d, pm) in digits.iter_mut().zip(&per_member) {
+                *d = pm[b];
+            }
+            blk.compose(&digits) as u32
+        })
+        .collect())
 }
 
 /// A static assignment (one joint option per block) as a policy.

@@ -248,10 +248,13 @@ fn condensed(
                 .map(|((m, p), r)| condense(wf, m, conv, &mut p.clone(), *r, cap, smooth))
                 .collect()
         };
-        let plain = run(false);
-        let pa = judge(wf, setup, level, &plain)?;
-        let smooth = run(true);
-        let sa = judge(wf, setup, level, &smooth)?;
+        // The exact and the smoothed rules are independent: side by side.
+        let judged = |smooth: bool| {
+            let t = run(smooth);
+            judge(wf, setup, level, &t).map(|a| (t, a))
+        };
+        let (plain, smooth) = rayon::join(|| judged(false), || judged(true));
+        let ((plain, pa), (smooth, sa)) = (plain?, smooth?);
         let take_smooth = if pa.miss <= target {
             sa.miss <= target && sa.cost <= pa.cost * (1.0 + SMOOTHING_SLACK)
         } else {
