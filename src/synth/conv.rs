@@ -207,9 +207,11 @@ impl Conv {
         let plans = self.plans(n);
         let mut out = vec![Complex::default(); n / 2 + 1];
         self.with_buffers(n, &plans, |buf, _, scratch| {
-            buf.fill(0.0);
             let m = x.len().min(self.len.saturating_sub(shift));
+            // Zero padding around the data (the transform overwrites its input).
+            buf[..shift].fill(0.0);
             buf[shift..shift + m].copy_from_slice(&x[..m]);
+            buf[shift + m..].fill(0.0);
             // Buffers are sized by the plan, so this cannot fail.
             let _ = plans.0.process_with_scratch(buf, &mut out, scratch);
         });
