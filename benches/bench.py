@@ -192,7 +192,7 @@ def numpy_case(rows: list[Row], stages: int, buckets: int, direct: bool) -> None
     fns: dict[str, Callable[[], object]] = {"janus": run_janus, "numpy": run_numpy}
     if direct:
         fns["direct"] = lambda: run_numpy("direct")
-    t = interleaved(fns, number=1, repeat=3)
+    t = interleaved(fns, number=1, repeat=7)
     ratio = t["numpy"] / t["janus"]
     shape = f"synthesis, {stages} stages x 8 sizes x {buckets} buckets"
     rows.append(
