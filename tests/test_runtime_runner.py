@@ -155,6 +155,36 @@ def test_runner_with_synthesized_hints(profiled, pool):
     assert summary["policy"] == "janus"
 
 
+class KeyLog:
+    """A real adapter that logs the run key of every decision."""
+
+    def __init__(self, adapter):
+        self.inner, self.hints, self.keys = adapter, adapter.hints, []
+
+    def decide(self, stage, elapsed_ms, **kw):
+        self.keys.append((stage, kw.get("run_key")))
+        return self.inner.decide(stage, elapsed_ms, **kw)
+
+    def observe(self, *a):
+        self.inner.observe(*a)
+
+
+def test_runner_gives_the_run_key_to_every_stage(profiled, pool):
+    wf, prof, _ = profiled
+    log = KeyLog(janus.Adapter(janus.synthesize(wf, prof, confidence=0.5)))
+    with Runner(wf, pool, adapter=log) as runner:
+        assert runner.run({"work": 20}, run_key="r7#0").ok
+        assert runner.run({"work": 20}).ok  # default: the run's sequence number
+        bad = runner.run({"work": 20}, run_key=-1)
+    # one decision per stage (not per fan-out instance), the key given or the run id
+    assert log.keys[:6] == [("prep", "r7#0"), ("fan", "r7#0"), ("merge", "r7#0")] + [
+        ("prep", 1),
+        ("fan", 1),
+        ("merge", 1),
+    ]
+    assert not bad.ok and "run_key" in bad.error and not bad.invocations
+
+
 def test_runner_with_static_sizes(profiled, pool):
     wf, prof, _ = profiled
     static = janus.best_static(wf, prof, confidence=0.5)
