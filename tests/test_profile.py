@@ -11,7 +11,7 @@ def test_from_samples_accepts_both_shapes_and_numpy():
     p = janus.Profile.from_samples(
         {("f", Size(500, 256)): np.array([1.0, 2.0]), "g": {Size(1000, 256): [3.0]}}
     )
-    assert sorted(p.functions()) == ["f", "g"]
+    assert sorted(p.functions) == ["f", "g"]
     assert p.latencies("f", Size(500, 256)).tolist() == [1.0, 2.0]
     assert p.sizes("g") == [Size(1000, 256)]
     assert len(p) == 2

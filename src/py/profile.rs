@@ -202,6 +202,9 @@ impl PyProfile {
         Ok(self.0.require(function, &size.0).map_err(err)?.keys.clone())
     }
 
+    /// Names of the functions that have samples (a property, like
+    /// `Workflow.stages`: docs/design.md, "The Python API").
+    #[getter]
     fn functions(&self) -> Vec<String> {
         self.0.functions().into_iter().map(String::from).collect()
     }

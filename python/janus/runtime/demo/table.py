@@ -66,7 +66,7 @@ def print_sizes(runs: dict[str, list[RunReport]], requests: list, hints: janus.H
             for rep, req in zip(reps, requests):
                 if c is not None and hints.class_of([float(req["kb"])]) != cls:
                     continue
-                for stage, sizes in rep.sizes().items():
+                for stage, sizes in rep.sizes.items():
                     per_size = counts.setdefault(stage, {})
                     per_size[str(sizes[0])] = per_size.get(str(sizes[0]), 0) + 1
             desc = "; ".join(
