@@ -18,11 +18,40 @@ def test_from_samples_accepts_both_shapes_and_numpy():
 
 
 @pytest.mark.parametrize(
-    "bad, match", [([], "no samples"), ([1.0, -2.0], "#1"), ([float("nan")], "finite")]
+    "bad, match",
+    [
+        ([], "no samples"),
+        ([1.0, -2.0], "#1"),
+        ([float("nan")], r"in \[0, 1e12\] ms"),
+        ([1.0, 1.0000001e12], r"#1 .* is 1000000100000: latencies must be in \[0, 1e12\] ms"),
+        ([float("inf")], "is inf"),
+    ],
 )
 def test_bad_samples(bad, match):
     with pytest.raises(ProfileError, match=match):
         janus.Profile.from_samples({("f", Size(500, 256)): bad})
+
+
+def test_the_longest_latency_and_the_highest_prices_give_finite_costs():
+    """Latencies up to 1e12 ms and prices up to 1e12 are taken, at the largest
+    sizes and fan-outs; beyond, they are refused where they come in (a profile,
+    a CSV, an observation, a cost model). A latency of 1e308 ms once made
+    synthesis predict an infinite cost and fail its own checks."""
+    small, huge = Size(10, 1), Size(2**32 - 1, 2**32 - 1)
+    wf = janus.Workflow("max", 1e12, 0.99, cost_model=janus.CostModel(1e12, 1e12))
+    wf.add("a", [small, huge], fanout=4096)
+    wf.add("b", [small, huge], fanout=4096)
+    wf.add("c", [small, huge])
+    wf.chain("a", ["b", "c"])
+    xs = np.linspace(0, 1e12, 30)
+    prof = janus.Profile.from_samples({(f, s): xs for f in "abc" for s in (small, huge)})
+    h = janus.synthesize(wf, prof)
+    assert np.isfinite(h.plan["expected_cost"]) and h.plan["expected_cost"] > 1e30
+    assert np.isfinite(janus.best_static(wf, prof)["expected_cost"])
+    with pytest.raises(janus.AdapterError, match=r"in \[0, 1e12\] ms, got 2000000000000"):
+        janus.Adapter(h).observe("a", small, 2e12)
+    with pytest.raises(janus.WorkflowError, match=r"prices must be in \[0, 1e12\]"):
+        janus.CostModel(1.1e12, 1.0)
 
 
 def test_csv_round_trip_and_errors(tmp_path):

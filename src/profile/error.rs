@@ -7,7 +7,7 @@ use thiserror::Error;
 pub enum ProfileError {
     #[error("profile: no samples for function '{function}' at size {size}")]
     Empty { function: String, size: String },
-    #[error("profile: sample #{index} of function '{function}' at size {size} is {value}: latencies must be finite and >= 0")]
+    #[error("profile: sample #{index} of function '{function}' at size {size} is {value}: latencies must be in [0, {max:e}] ms", max = crate::model::MAX_LATENCY_MS)]
     BadSample { function: String, size: String, index: usize, value: f64 },
     #[error(
         "profile: feature vector #{index} of function '{function}' at size {size} holds {value}: features must be finite"

@@ -1,7 +1,7 @@
 //! Importers: CSV files and ORION DAG_Profiler traces.
 
 use super::{Profile, ProfileError, Samples};
-use crate::model::Size;
+use crate::model::{is_latency_ms, Size, MAX_LATENCY_MS};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -69,8 +69,8 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
         let function = field(cf, "function")?.to_string();
         let size = Size::new(int(cc, "cpu_millis")?, int(cm, "memory_mib")?);
         let lat = num(cl, "latency_ms")?;
-        if !(lat.is_finite() && lat >= 0.0) {
-            return Err(parse_err(path, line, format!("latency_ms must be finite and >= 0, got {lat}")));
+        if !is_latency_ms(lat) {
+            return Err(parse_err(path, line, format!("latency_ms must be in [0, {MAX_LATENCY_MS:e}], got {lat}")));
         }
         let slot = acc.entry((function, size)).or_default();
         slot.latencies.push(lat);
@@ -170,8 +170,12 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
                 let v: f64 = val
                     .parse()
                     .map_err(|_| parse_err(path, i + 1, format!("latency of '{name}' is not a number: {val:?}")))?;
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(parse_err(path, i + 1, format!("latency of '{name}' must be >= 0, got {v}")));
+                if !is_latency_ms(v) {
+                    return Err(parse_err(
+                        path,
+                        i + 1,
+                        format!("latency of '{name}' must be in [0, {MAX_LATENCY_MS:e}] ms, got {v}"),
+                    ));
                 }
                 if name == "E2E" {
                     continue;
