@@ -139,5 +139,17 @@ def test_orion_bad_folder_is_reported(tmp_path):
     with pytest.raises(ProfileError, match="No such file"):
         janus.orion_workflow(tmp_path / "does_not_exist", deadline_ms=100)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ProfileError, match="no rsc_"):
+    with pytest.raises(ProfileError, match="empty: no rsc_"):
         janus.orion_workflow(tmp_path / "empty", deadline_ms=100)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\n\n", "E2E:30\nE2E:40\n"], ids=["empty", "blank", "E2E only"]
+)
+def test_an_orion_trace_without_stage_latencies_is_refused(tmp_path, text):
+    """Issue 9, item 11: an empty trace, or one with only end-to-end lines,
+    was accepted and made an empty workflow."""
+    trace = tmp_path / "rsc_1000_1000.txt"
+    trace.write_text(text)
+    with pytest.raises(ProfileError, match=f"^{trace}: no executions with stage latencies"):
+        janus.orion_workflow(tmp_path, deadline_ms=100)

@@ -140,6 +140,8 @@ def test_an_empty_workflow_is_a_clear_error():
     with pytest.raises(WorkflowError, match="no stages"):
         _ = wf.native
     with pytest.raises(WorkflowError, match="no stages"):
+        _ = wf.blocks
+    with pytest.raises(WorkflowError, match="no stages"):
         janus.synthesize(wf, janus.Profile())
 
 

@@ -33,6 +33,9 @@ pub enum ProfileError {
     TooFewToSplit { function: String, size: String, count: usize, unit: &'static str, fraction: f64 },
     #[error("{path}:{line}: {message}")]
     Parse { path: String, line: usize, message: String },
+    /// What is wrong with a file or folder as a whole (no line to point at).
+    #[error("{path}: {message}")]
+    Content { path: String, message: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("profile: invalid bin width {0} ms (must be positive and finite)")]

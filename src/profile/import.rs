@@ -13,6 +13,10 @@ fn parse_err(path: &Path, line: usize, message: impl Into<String>) -> ProfileErr
     ProfileError::Parse { path: path.display().to_string(), line, message: message.into() }
 }
 
+fn whole_file_err(path: &Path, message: impl Into<String>) -> ProfileError {
+    ProfileError::Content { path: path.display().to_string(), message: message.into() }
+}
+
 /// Read a CSV with a header naming the columns `function`, `cpu_millis`,
 /// `memory_mib`, `latency_ms` and optionally `key` (the request a sample was
 /// measured on) and request features: one column `feature.<name>` per
@@ -144,7 +148,7 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
         }
     }
     if files.is_empty() {
-        return Err(parse_err(dir, 0, "no rsc_<MB>_..._<MB>.txt trace files in this folder"));
+        return Err(whole_file_err(dir, "no rsc_<MB>_..._<MB>.txt trace files in this folder"));
     }
     files.sort();
     let mut profile = Profile::new();
@@ -198,7 +202,7 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
             }
         }
         if nlines == 0 || cols.is_empty() {
-            return Err(parse_err(path, 0, "no executions with stage latencies in this trace file"));
+            return Err(whole_file_err(path, "no executions with stage latencies in this trace file"));
         }
         for (name, lat) in cols {
             profile.add(&name, size, Samples::new(lat).with_keys(keys.clone()))?;
