@@ -266,6 +266,30 @@ def test_hand_edited_nonsense_names_the_json_path(edit, match):
         janus.HintSet.from_json(json.dumps(h), "edited.json")
 
 
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda h: h["classes"].update(features=["mb"]), r"classes\.features: \[\"mb\"\] but"),
+        (
+            lambda h: h["classes"]["nodes"][0]["split"].update(feature=1),
+            r"classes\.nodes\[0\]\.split\.feature: 1 but there are 1 features",
+        ),
+        (lambda h: h["classes"]["nodes"][2]["leaf"].update({"class": 5}), r"classes\.nodes\[2\]"),
+        (lambda h: h["summary"][1].update({"class": 7}), r"summary\[1\]\.class"),
+        (lambda h: h["summary"][2].update({"class": 0}), r"summary\[2\]\.class"),
+        (lambda h: h["hints"][0]["tables"].pop(), r"hints\[0\]\.tables"),
+    ],
+)
+def test_input_classes_must_match_the_workflow_and_the_tables(edit, match):
+    """Issue 9, item 14: the classes read the workflow's request features, name
+    only classes that have tables, and the summary has one entry per table."""
+    h = hand_hints(features=True)
+    janus.HintSet.from_json(json.dumps(h))  # valid before the edit
+    edit(h)
+    with pytest.raises(HintError, match=match):
+        janus.HintSet.from_json(json.dumps(h), "edited.json")
+
+
 def one_size_hints(size: Size) -> janus.HintSet:
     """The hand-written hint set with one rule: ``size`` whatever the budget."""
     h = hand_hints()

@@ -1,5 +1,7 @@
 """Workflow definition: the decorator API, DAG shapes and every bad input."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,20 @@ def test_arguments_of_the_wrong_type_are_workflow_errors(build, match):
     builder fuzzer): the same typed error as a value out of range."""
     with pytest.raises(WorkflowError, match=match):
         build()
+
+
+@pytest.mark.parametrize("fanout", [4097, 2**31, 2**32 - 1])
+def test_fanouts_beyond_what_the_model_computes_are_refused_everywhere(fanout):
+    """Issue 9, item 16: fan-outs of 2^31 and more gave wrong answers and
+    made simulate run for hours; the bound (4096) holds for code and JSON."""
+    with pytest.raises(WorkflowError, match=f"fanout {fanout}; it must be in 1..=4096"):
+        janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=fanout)
+    wf = janus.Workflow("w", 100)
+    wf.add("f", [Size(500, 256)], fanout=4096)
+    doc = json.loads(wf.native.to_json())
+    doc["stages"][0]["fanout"] = fanout
+    with pytest.raises(WorkflowError, match="fanout"):
+        janus.NativeWorkflow.from_json(json.dumps(doc))
 
 
 def test_numpy_integers_are_integers():
