@@ -143,6 +143,13 @@ def test_runner_with_synthesized_hints(profiled, pool):
             check_report(rep, wf, pool, before)
             # the request's features reach every stage
             assert [i.features for i in rep.invocations] == [[req["work"]]] * 4
+            # every size is the adapter's answer to (stage, elapsed, the request's
+            # features, the run as run key): the query the replay makes too
+            # (src/replay/policy.rs), so both executors share one semantics
+            for i in rep.invocations:
+                elapsed = wf.deadline_ms - i.remaining_ms
+                d = adapter.decide(i.stage, elapsed, features=i.features, run_key=rep.run)
+                assert (d.size, d.rule) == (i.size, i.rule), i
             reports.append(rep)
         assert reports[0].invocations[-1].remaining_ms is not None
         # the two fan-out instances ran in parallel, on different workers, at one size

@@ -36,6 +36,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ReplayError",
+    "SIMULATE_DEFAULTS",
     "ServeError",
     "Size",
     "SynthesisError",
@@ -532,15 +533,25 @@ class _ReplayOutcome(TypedDict):
     summary: list[_PolicySummary]
     columns: _RunColumns
 
+# What simulate and replay use for an option not given (defined in Rust).
+class _SimulateDefaults(TypedDict):
+    runs: int
+    seed: int
+    split: float
+    coupling: str
+    modes: list[str]
+
+SIMULATE_DEFAULTS: _SimulateDefaults
+
 def simulate(
     workflow: _AnyWorkflow,
     profile: Profile,
     *,
-    runs: int = 20000,
-    seed: int = 0,
-    split: float = 0.5,
-    coupling: str = "auto",
-    modes: list[str] = ...,
+    runs: int | None = None,
+    seed: int | None = None,
+    split: float | None = None,
+    coupling: str | None = None,
+    modes: list[str] | None = None,
     policies: list[str] | None = None,
     buckets: int | None = None,
     tolerance: float | None = None,
@@ -559,7 +570,7 @@ def replay(
     profile_replay: Profile,
     policies: Sequence[tuple[str, str, Any]],
     *,
-    runs: int = 20000,
-    seed: int = 0,
-    coupling: str = "auto",
+    runs: int | None = None,
+    seed: int | None = None,
+    coupling: str | None = None,
 ) -> _ReplayOutcome: ...
