@@ -137,3 +137,22 @@ def test_a_signal_to_janus_demo_leaves_no_workers_and_no_cgroups(tmp_path, sig):
         tmp_path,
         ready=lambda proc: "actuator:" in (out.read_text() if out.exists() else ""),
     )
+
+
+def test_the_commands_give_the_callers_signal_handlers_back(tmp_path):
+    """janus.cli.main called in-process (a test, a program) leaves the signal
+    handlers as it found them: the pools are closed on signals only while the
+    command runs."""
+    from janus.cli import main
+
+    (tmp_path / "wf.py").write_text(
+        "import janus\n"
+        "workflow = janus.Workflow('w', deadline_ms=1000)\n"
+        "workflow.add('a', janus.sizes([250], 64), fn=abs)\n"
+        "sample_requests = [1, -2]\n"
+    )
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {s: signal.getsignal(s) for s in sigs}
+    out = str(tmp_path / "p.json")
+    assert main(["profile", str(tmp_path / "wf.py"), "--out", out, "--dry-run", "--quiet"]) == 0
+    assert {s: signal.getsignal(s) for s in sigs} == before

@@ -19,6 +19,7 @@ import numpy.typing as npt
 __version__: str
 # Every name the module registers (one per line: a new binding adds one line).
 __all__ = [
+    "SIMULATE_DEFAULTS",
     "ActuationError",
     "Actuator",
     "Adapter",
@@ -36,7 +37,6 @@ __all__ = [
     "Profile",
     "ProfileError",
     "ReplayError",
-    "SIMULATE_DEFAULTS",
     "ServeError",
     "Size",
     "SynthesisError",
