@@ -143,6 +143,13 @@ def test_runner_with_synthesized_hints(profiled, pool):
             check_report(rep, wf, pool, before)
             # the request's features reach every stage
             assert [i.features for i in rep.invocations] == [[req["work"]]] * 4
+            # every size is the adapter's answer to (stage, elapsed, the request's
+            # features, the run as run key): the query the replay makes too
+            # (src/replay/policy.rs), so both executors share one semantics
+            for i in rep.invocations:
+                elapsed = wf.deadline_ms - i.remaining_ms
+                d = adapter.decide(i.stage, elapsed, features=i.features, run_key=rep.run)
+                assert (d.size, d.rule) == (i.size, i.rule), i
             reports.append(rep)
         assert reports[0].invocations[-1].remaining_ms is not None
         # the two fan-out instances ran in parallel, on different workers, at one size
@@ -192,10 +199,10 @@ def test_runner_with_static_sizes(profiled, pool):
         before = len(pool.actuator.log)
         rep = runner.run({"work": 20})
         check_report(rep, wf, pool, before)
-        assert rep.sizes() == {s: [static["sizes"][s]] * wf.native.fanout(s) for s in wf.stages}
+        assert rep.sizes == {s: [static["sizes"][s]] * wf.native.fanout(s) for s in wf.stages}
     fixed = {"prep": S1000, "fan": S250, "merge": S500}
     reports, summary = Runner(wf, pool, static_sizes=fixed).serve([{"work": 20}, {"work": 40}])
-    assert all(r.sizes()["fan"] == [S250, S250] for r in reports)
+    assert all(r.sizes["fan"] == [S250, S250] for r in reports)
     assert summary["slo_attainment"] == sum(r.slo_met for r in reports) / 2
     assert summary["cost"] == pytest.approx(sum(r.cost for r in reports))
 
@@ -291,7 +298,7 @@ def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
         dry_run=True,
     )
     saved = janus.Profile.load(ck)  # what a crash after the first stage would leave
-    assert saved.functions() == ["prep"]
+    assert saved.functions == ["prep"]
     again = ProfileReport()
     prof = profile_workflow(
         wf,
@@ -304,7 +311,7 @@ def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
         dry_run=True,
     )
     assert {r.function for r in again.rows} == {"fan", "merge"}  # prep was not measured again
-    assert sorted(prof.functions()) == ["fan", "merge", "prep"]
+    assert sorted(prof.functions) == ["fan", "merge", "prep"]
     assert prof.latencies("prep", S500).tolist() == saved.latencies("prep", S500).tolist()
-    assert sorted(janus.Profile.load(ck).functions()) == ["fan", "merge", "prep"]
+    assert sorted(janus.Profile.load(ck).functions) == ["fan", "merge", "prep"]
     assert not prof.is_keyed  # per-stage inputs: no requests to key them by

@@ -42,10 +42,15 @@ def _on_sys_path(module_name: str) -> bool:
 
 
 def pickle_function(name: str, fn: Callable) -> bytes:
-    """cloudpickle a function; by value unless its module is installed code."""
+    """cloudpickle a function; by value unless its module is installed code.
+
+    A module without a file (``builtins``, other built-in modules) is part
+    of every interpreter: its functions go by reference. (Registering it by
+    value once made every later pickle in the process copy ``builtins``.)
+    """
     mod = sys.modules.get(getattr(fn, "__module__", "") or "")
-    if mod is not None and mod.__name__ != "__main__":
-        f = os.path.realpath(getattr(mod, "__file__", "") or "")
+    if mod is not None and mod.__name__ != "__main__" and getattr(mod, "__file__", None):
+        f = os.path.realpath(mod.__file__)
         installed = (
             f
             and any(f.startswith(d + os.sep) for d in _trusted_dirs())

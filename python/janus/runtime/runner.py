@@ -92,7 +92,9 @@ class RunReport:
     def slo_met(self) -> bool:
         return self.ok and self.e2e_ms <= self.deadline_ms
 
+    @property
     def sizes(self) -> dict[str, list[Size]]:
+        """Per stage, the size of each of its invocations in this run."""
         out: dict[str, list[Size]] = {}
         for inv in self.invocations:
             out.setdefault(inv.stage, []).append(inv.size)
