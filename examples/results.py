@@ -194,56 +194,67 @@ def family_section(rep: Report, members: int) -> str:
     return text
 
 
-def bound_section(rep: Report) -> str:
-    """What limits the share: Janus fitted and judged on 20 000 requests of
-    the same model (no estimation error, no held-out gap) against Janus on
-    held-out halves of 1000."""
+def in_sample(wf, prof, ref: float, f: float) -> tuple[float, float]:
+    """Janus fitted and judged on the same requests, no margin: (share, room)."""
     from janus.analysis import replay
 
-    cases = [("noisy", None), ("family", 0), ("family", 5), ("family", 13), ("family", 29)]
+    w = wf.with_deadline(f * ref)
+    hints = janus.synthesize(w, prof, confidence=0.5)
+    static = janus.best_static(w, prof, confidence=0.5)
+    policies = [("janus", "janus", hints), ("static", "static", static["sizes"])]
+    c = replay(w, prof, prof, [*policies, ("oracle", "oracle", None)]).summary()["cost"]
+    return (c["static"] - c["janus"]) / (c["static"] - c["oracle"]), 1 - c["oracle"] / c["static"]
+
+
+def bound_section(rep: Report) -> str:
+    """What limits the share: Janus fitted and judged on the same requests (no
+    estimation error, no held-out gap) next to Janus on held-out halves."""
     f = 1.25
     out = (
         "### What limits the share of the oracle's room\n\n"
         "The oracle knows every latency of a run before it starts; Janus knows the request's "
         "features and, at each stage, the time already spent. To separate what Janus loses to "
-        "its profile from what no online policy can have, the same model is drawn with 20 000 "
-        "requests and Janus is fitted and judged on all of them (no sampling error, no "
-        f"held-out gap; `confidence=0.5`), at {f}x:\n\n"
-        "| workload | share, fitted and judged on 20 000 | share, held-out (fit on 500) | "
-        "oracle room |\n|---|---|---|---|\n"
+        "its profile from what no online policy of its kind can have, Janus is fitted and "
+        "judged on the same requests (no sampling error, no held-out gap, `confidence=0.5`): "
+        "for a model, 20 000 fresh requests; for a measured profile, all its requests. At "
+        f"{f}x:\n\n"
+        "| workload | share, fitted and judged on the same requests | share, held-out | "
+        "oracle room (same requests) |\n|---|---|---|---|\n"
     )
-    for kind, member in cases:
-        make = (
-            (lambda n, m=member: workloads.random_workload(m, n))
-            if kind == "family"
-            else (lambda n: workloads.noisy(n))
-        )
+    models = [("noisy", workloads.noisy)] + [
+        (f"random{m}", lambda n, m=m: workloads.random_workload(m, n)) for m in (0, 5, 13, 29)
+    ]
+    for name, make in models:
+        rep.log(f"bound: {name}")
         big = make(20_000)
-        rep.log(f"bound: {big.name}")
-        wf = big.workflow.with_deadline(f * big.reference_ms)
-        hints = janus.synthesize(wf, big.profile, confidence=0.5)
-        static = janus.best_static(wf, big.profile, confidence=0.5)
-        s = replay(
-            wf,
-            big.profile,
-            big.profile,
-            [
-                ("janus", "janus", hints),
-                ("static", "static", static["sizes"]),
-                ("oracle", "oracle", None),
-            ],
-        ).summary()
-        c = s["cost"]
-        small = make(1000)
+        share, room = in_sample(big.workflow, big.profile, big.reference_ms, f)
+        small = make(rep.args.requests)
         p = pooled(held_out(small.workflow, small.profile, small.reference_ms, [f], range(1, 4)))
-        share = (c["static"] - c["janus"]) / (c["static"] - c["oracle"])
-        room = (c["static"] - c["oracle"]) / c["static"]
-        out += f"| {big.name} | {pct(share)} | {pct(p['share'].iloc[0])} | {pct(room)} |\n"
+        out += f"| {name} (20 000) | {pct(share)} | {pct(p['share'].iloc[0])} | {pct(room)} |\n"
+    for name, wf, prof, ref, p in rep.evaluated:
+        if "measured" not in name:
+            continue
+        rep.log(f"bound: {name}")
+        share, room = in_sample(wf, prof, ref, f)
+        held = p[p["factor"] == f]["share"]
+        out += (
+            f"| {name} (all {requests(wf, prof)}) | {pct(share)} | "
+            f"{pct(held.iloc[0]) if len(held) else '-'} | {pct(room)} |\n"
+        )
     return out + (
-        "\nJanus on 500 profiled requests is within a few points of the same policy fitted "
-        "on 20 000: what it leaves of the oracle's room is the clairvoyance (each stage's "
-        "own noise, which no feature predicts) and the spread of the feature inside a "
-        "class, not the profile.\n\n"
+        "\nWhere the two shares are close (the models: Janus on the profiled requests is "
+        "within a few points of the same policy fitted on 20 000), what Janus leaves of the "
+        "oracle's room is clairvoyance: each stage's own noise, which no feature predicts, "
+        "and the spread of the feature inside a class. Where the in-sample share is well "
+        "above the held-out one, the profile is the limit and more profiled requests would "
+        "pay. On measured profiles the oracle also picks, per request, whichever size "
+        "happened to run fast when it was measured (once per size, on a shared machine), "
+        "and the stages of one request are often slow together for reasons the features do "
+        "not capture (the graph workflow's residual log-latencies correlate about 0.6 "
+        "across stages): the model of independent stages within a class underestimates "
+        "that tail, and the walk of the profiled requests corrects it by holding the plan "
+        "to a stricter trade-off, at a price. Modelling that dependence (conditioning a "
+        "stage on how slow the run has been so far) is the next step for the share.\n\n"
     )
 
 
@@ -318,7 +329,12 @@ def measured(rep: Report) -> None:
 
 def orion(rep: Report) -> None:
     for name in ("ml_pipeline", "chatbot"):
-        path = orion_dir(name)
+        try:
+            path = orion_dir(name)
+        except FileNotFoundError as e:
+            rep.log(f"skipping ORION {name}: {e}")
+            rep.parts.append(f"## ORION {name}\n\nNot measured in this run: {e}\n\n")
+            continue
         wf, prof = janus.orion_workflow(path, deadline_ms=1e9)
         ref = reference_latency(wf, prof, runs=rep.args.runs)
         rep.evaluate(
