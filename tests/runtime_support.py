@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import signal
 import time
 
 import pytest
@@ -41,28 +42,60 @@ def cgroups_or_skip(pool: str) -> None:
     real_actuator(pool).remove_all()
 
 
-def leftover_cgroups() -> list[str]:
-    pats = ["/sys/fs/cgroup/janus/" + PREFIX + "*", "/sys/fs/cgroup/*/janus/" + PREFIX + "*"]
+def leftover_cgroups(prefix: str = PREFIX) -> list[str]:
+    """Pool cgroups named ``prefix...`` (this test run's, by default)."""
+    pats = ["/sys/fs/cgroup/janus/" + prefix + "*", "/sys/fs/cgroup/*/janus/" + prefix + "*"]
     return sorted({p for pat in pats for p in glob.glob(pat)})
 
 
-def leftover_workers() -> list[str]:
-    """Worker processes started by this test process that are still alive."""
-    me = str(os.getpid())
+def start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (start time), None when gone or a zombie.
+    With the pid it names one process: a recycled pid has another start time."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
+def wait_dead(pid: int, started: str, within_s: float = 10.0) -> bool:
+    """True once process (pid, start time) is gone (a zombie counts as gone)."""
+    end = time.monotonic() + within_s
+    while time.monotonic() < end:
+        if start_time(pid) != started:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def end_if_alive(pid: int, started: str) -> None:
+    """Kill a process a test started if it survived (only that very process)."""
+    if start_time(pid) == started:
+        os.kill(pid, signal.SIGKILL)
+
+
+def workers_of(parent: int) -> list[tuple[int, str]]:
+    """(pid, start time) of the live worker processes whose parent is ``parent``."""
     out = []
     for stat in glob.glob("/proc/[0-9]*/stat"):
         try:
             with open(stat) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if fields[1] != me or fields[0] == "Z":
+            if fields[1] != str(parent) or fields[0] == "Z":
                 continue
             with open(stat.replace("stat", "cmdline"), "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode()
+                cmd = f.read()
         except OSError:
             continue
-        if "janus/runtime/worker.py" in cmd:
-            out.append(f"{stat.split('/')[2]}: {cmd}")
+        if b"janus/runtime/worker.py" in cmd:
+            out.append((int(stat.split("/")[2]), fields[19]))
     return out
+
+
+def leftover_workers() -> list[int]:
+    """Pids of worker processes started by this test process that are still alive."""
+    return [pid for pid, _ in workers_of(os.getpid())]
 
 
 def echo(x: object) -> object:

@@ -38,6 +38,12 @@ def test_bad_sizes():
     a.create("w")
     with pytest.raises(ActuationError, match="cpu"):
         a.apply("w", 0, 256)
+    for below_the_kernels_quota in (1, 9):  # issue 9, item 17: refused up front
+        with pytest.raises(ActuationError, match="cpu"):
+            a.apply("w", below_the_kernels_quota, 256)
+    with pytest.raises(ActuationError, match="memory"):
+        a.apply("w", 500, 0)
+    a.apply("w", 10, 1)  # the smallest size there is
     with pytest.raises(ActuationError, match="cpu"):
         a.apply("w", (os.cpu_count() or 1) * 1000 + 1, 256)
 

@@ -107,6 +107,41 @@ def test_deterministic_for_a_seed():
     assert not np.array_equal(a["latency_ms"].to_numpy(), c["latency_ms"].to_numpy())
 
 
+def test_options_not_given_take_the_engines_defaults():
+    """The defaults of simulate and replay are defined once, in Rust
+    (SIMULATE_DEFAULTS): the Python wrappers and the CLI pass only what they
+    are given (issue 8: they had restated them)."""
+    d = janus._janus.SIMULATE_DEFAULTS
+    assert d == {
+        "runs": 20_000,
+        "seed": 0,
+        "split": 0.5,
+        "coupling": "auto",
+        "modes": ["stochastic", "percentile"],
+    }
+    wf, prof = synthetic(n=60)
+    res = janus.simulate(wf, prof, buckets=50, policies=["static"])
+    assert (res.runs, res.seed, res.split, res.coupling) == (d["runs"], 0, 0.5, "rank")
+    rep = janus.replay(wf, prof, prof, {"max": "maxsize"})
+    assert (rep.runs, rep.seed) == (d["runs"], 0)
+    import inspect
+
+    for fn in (janus.simulate, janus.replay, janus.analysis.reference_latency):
+        for name in ("runs", "seed", "split", "coupling", "modes"):
+            p = inspect.signature(fn).parameters.get(name)
+            assert p is None or p.default is None, f"{fn.__name__}({name}={p.default!r})"
+    # the CLI: unset options stay None (not forwarded), the help shows the engine's values
+    import argparse
+
+    from janus.cli import simulate as cli
+
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    args = p.parse_args(["--orion", "x"])
+    assert (args.runs, args.seed, args.split, args.coupling) == (None, None, None, None)
+    assert f"(default {d['runs']})" in p.format_help()
+
+
 @pytest.mark.parametrize("coupling", ["rank", "independent"])
 def test_both_couplings_run_and_are_reported(coupling):
     wf, prof = synthetic()
@@ -194,7 +229,7 @@ def test_bad_inputs_have_clear_errors(tmp_path):
     d = tmp_path / "trace"
     d.mkdir()
     (d / "rsc_1000_1000.txt").write_text("E2E:30 A:10 B:20\nE2E:30 A:-4 B:20\n")
-    with pytest.raises(janus.ProfileError, match=r"rsc_1000_1000.txt:2.*>= 0"):
+    with pytest.raises(janus.ProfileError, match=r"rsc_1000_1000.txt:2.*in \[0, 1e12\] ms"):
         janus.orion_workflow(d, deadline_ms=100)
     (d / "rsc_1000_1000.txt").write_text("E2E:30 A:10 B:20\nE2E:30 A:x B:20\n")
     with pytest.raises(janus.ProfileError, match=r"rsc_1000_1000.txt:2.*not a number"):

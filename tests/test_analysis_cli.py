@@ -96,3 +96,9 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert "defines no `workflow`" in capsys.readouterr().err
     rc = main(["simulate", "--orion", str(tmp_path / "nope"), "--deadline-ms", "5"])
     assert rc == 1 and "no such folder" in capsys.readouterr().err
+    # a trace with only end-to-end lines (issue 9, item 11): one line, no traceback
+    (tmp_path / "e2e").mkdir()
+    (tmp_path / "e2e" / "rsc_1000_1000.txt").write_text("E2E:30\nE2E:40\n")
+    rc = main(["simulate", "--orion", str(tmp_path / "e2e"), "--deadline-ms", "5"])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and "no executions with stage latencies" in err, err

@@ -121,6 +121,26 @@ def test_profile_timeout_must_be_a_positive_number(value, marked_workflow, capsy
     assert not marker.exists()
 
 
+# -- item 10 ----------------------------------------------------------------
+
+
+def test_synthesize_without_out_never_writes_outside_the_folder(tmp_path, capsys, monkeypatch):
+    """The default output is <workflow name>.hints.json in the current folder;
+    a name that could leave it ("../escaped") is refused when the workflow is made."""
+    wf = tmp_path / "wf.py"
+    wf.write_text(
+        "import janus\n"
+        "workflow = janus.Workflow('../escaped', deadline_ms=1000)\n"
+        "workflow.add('parse', janus.sizes([500, 1000], 256))\n"
+    )
+    run_in = tmp_path / "here"
+    run_in.mkdir()
+    monkeypatch.chdir(run_in)
+    msg = one_line_error(capsys, 1, ["synthesize", str(wf), PROFILE])
+    assert "WorkflowError" in msg and "workflow name" in msg
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["here", "wf.py"]
+
+
 # -- item 13 ----------------------------------------------------------------
 
 

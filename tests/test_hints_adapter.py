@@ -2,6 +2,7 @@
 expected decisions are obvious."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -263,6 +264,70 @@ def test_hand_edited_nonsense_names_the_json_path(edit, match):
     edit(h)
     with pytest.raises(HintError, match=match):
         janus.HintSet.from_json(json.dumps(h), "edited.json")
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda h: h["classes"].update(features=["mb"]), r"classes\.features: \[\"mb\"\] but"),
+        (
+            lambda h: h["classes"]["nodes"][0]["split"].update(feature=1),
+            r"classes\.nodes\[0\]\.split\.feature: 1 but there are 1 features",
+        ),
+        (lambda h: h["classes"]["nodes"][2]["leaf"].update({"class": 5}), r"classes\.nodes\[2\]"),
+        (lambda h: h["summary"][1].update({"class": 7}), r"summary\[1\]\.class"),
+        (lambda h: h["summary"][2].update({"class": 0}), r"summary\[2\]\.class"),
+        (lambda h: h["hints"][0]["tables"].pop(), r"hints\[0\]\.tables"),
+    ],
+)
+def test_input_classes_must_match_the_workflow_and_the_tables(edit, match):
+    """Issue 9, item 14: the classes read the workflow's request features, name
+    only classes that have tables, and the summary has one entry per table."""
+    h = hand_hints(features=True)
+    janus.HintSet.from_json(json.dumps(h))  # valid before the edit
+    edit(h)
+    with pytest.raises(HintError, match=match):
+        janus.HintSet.from_json(json.dumps(h), "edited.json")
+
+
+def one_size_hints(size: Size) -> janus.HintSet:
+    """The hand-written hint set with one rule: ``size`` whatever the budget."""
+    h = hand_hints()
+    h["hints"][0]["tables"][0]["rules"] = [{"min_remaining_ms": 0.0, "sizes": [sz(size)]}]
+    return janus.HintSet.from_json(json.dumps(h))
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_a_batch_spanning_swaps_answers_from_one_hint_set(run):
+    """Issue 9, item 7: decide_many takes one snapshot of the hint set per
+    batch. Another thread swaps between a hint set that always answers S1 and
+    one that always answers S2 while batches run (without the GIL): every
+    batch is all S1 or all S2, never a mix."""
+    one, two = one_size_hints(S1), one_size_hints(S2)
+    a = janus.Adapter(one)
+    stop = threading.Event()
+    swaps = [0]
+
+    def swapper() -> None:
+        while not stop.is_set():
+            a.swap(two if swaps[0] % 2 == 0 else one)
+            swaps[0] += 1
+
+    t = threading.Thread(target=swapper, daemon=True)
+    t.start()
+    elapsed = np.linspace(0.0, 999.0, 200_000)  # never late: the rule decides
+    spanned = 0
+    try:
+        for _ in range(30):
+            before = swaps[0]
+            cpu = a.decide_many("f", elapsed)["cpu_millis"]
+            spanned += swaps[0] > before + 1  # a swap began and ended during the batch
+            assert len(set(cpu.tolist())) == 1, f"a batch mixed two hint sets: {set(cpu.tolist())}"
+    finally:
+        stop.set()
+        t.join(30)
+    assert not t.is_alive()
+    assert spanned > 0, "no swap happened during a batch: the test proved nothing"
 
 
 def test_swap_is_atomic_and_checks_workflow(hints):

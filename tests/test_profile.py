@@ -11,18 +11,47 @@ def test_from_samples_accepts_both_shapes_and_numpy():
     p = janus.Profile.from_samples(
         {("f", Size(500, 256)): np.array([1.0, 2.0]), "g": {Size(1000, 256): [3.0]}}
     )
-    assert sorted(p.functions()) == ["f", "g"]
+    assert sorted(p.functions) == ["f", "g"]
     assert p.latencies("f", Size(500, 256)).tolist() == [1.0, 2.0]
     assert p.sizes("g") == [Size(1000, 256)]
     assert len(p) == 2
 
 
 @pytest.mark.parametrize(
-    "bad, match", [([], "no samples"), ([1.0, -2.0], "#1"), ([float("nan")], "finite")]
+    "bad, match",
+    [
+        ([], "no samples"),
+        ([1.0, -2.0], "#1"),
+        ([float("nan")], r"in \[0, 1e12\] ms"),
+        ([1.0, 1.0000001e12], r"#1 .* is 1000000100000: latencies must be in \[0, 1e12\] ms"),
+        ([float("inf")], "is inf"),
+    ],
 )
 def test_bad_samples(bad, match):
     with pytest.raises(ProfileError, match=match):
         janus.Profile.from_samples({("f", Size(500, 256)): bad})
+
+
+def test_the_longest_latency_and_the_highest_prices_give_finite_costs():
+    """Latencies up to 1e12 ms and prices up to 1e12 are taken, at the largest
+    sizes and fan-outs; beyond, they are refused where they come in (a profile,
+    a CSV, an observation, a cost model). A latency of 1e308 ms once made
+    synthesis predict an infinite cost and fail its own checks."""
+    small, huge = Size(10, 1), Size(2**32 - 1, 2**32 - 1)
+    wf = janus.Workflow("max", 1e12, 0.99, cost_model=janus.CostModel(1e12, 1e12))
+    wf.add("a", [small, huge], fanout=4096)
+    wf.add("b", [small, huge], fanout=4096)
+    wf.add("c", [small, huge])
+    wf.chain("a", ["b", "c"])
+    xs = np.linspace(0, 1e12, 30)
+    prof = janus.Profile.from_samples({(f, s): xs for f in "abc" for s in (small, huge)})
+    h = janus.synthesize(wf, prof)
+    assert np.isfinite(h.plan["expected_cost"]) and h.plan["expected_cost"] > 1e30
+    assert np.isfinite(janus.best_static(wf, prof)["expected_cost"])
+    with pytest.raises(janus.AdapterError, match=r"in \[0, 1e12\] ms, got 2000000000000"):
+        janus.Adapter(h).observe("a", small, 2e12)
+    with pytest.raises(janus.WorkflowError, match=r"prices must be in \[0, 1e12\]"):
+        janus.CostModel(1.1e12, 1.0)
 
 
 def test_csv_round_trip_and_errors(tmp_path):
@@ -110,5 +139,17 @@ def test_orion_bad_folder_is_reported(tmp_path):
     with pytest.raises(ProfileError, match="No such file"):
         janus.orion_workflow(tmp_path / "does_not_exist", deadline_ms=100)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ProfileError, match="no rsc_"):
+    with pytest.raises(ProfileError, match="empty: no rsc_"):
         janus.orion_workflow(tmp_path / "empty", deadline_ms=100)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\n\n", "E2E:30\nE2E:40\n"], ids=["empty", "blank", "E2E only"]
+)
+def test_an_orion_trace_without_stage_latencies_is_refused(tmp_path, text):
+    """Issue 9, item 11: an empty trace, or one with only end-to-end lines,
+    was accepted and made an empty workflow."""
+    trace = tmp_path / "rsc_1000_1000.txt"
+    trace.write_text(text)
+    with pytest.raises(ProfileError, match=f"^{trace}: no executions with stage latencies"):
+        janus.orion_workflow(tmp_path, deadline_ms=100)

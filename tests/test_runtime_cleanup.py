@@ -18,23 +18,21 @@ import textwrap
 import time
 
 import pytest
-from runtime_support import PREFIX, cgroups_or_skip, echo, leftover_cgroups
+from runtime_support import (
+    PREFIX,
+    cgroups_or_skip,
+    echo,
+    end_if_alive,
+    leftover_cgroups,
+    start_time,
+    wait_dead,
+)
 
 import janus
 from janus.runtime import CallTimeout, WorkerCrashed, WorkerPool
 
 SMALL = janus.Size(500, 256)
 REPEAT = 3
-
-
-def start_time(pid: int) -> str | None:
-    """Field 22 of /proc/<pid>/stat (start time), None when gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] == "Z" else fields[19]
 
 
 def session_child(arg: tuple[str, str]) -> tuple[int, str]:
@@ -55,22 +53,6 @@ def session_child(arg: tuple[str, str]) -> tuple[int, str]:
 
 
 FUNCS = {"session_child": session_child, "echo": echo}
-
-
-def wait_dead(pid: int, started: str, within_s: float = 10.0) -> bool:
-    """True once process (pid, start time) is gone (a zombie counts as gone)."""
-    end = time.monotonic() + within_s
-    while time.monotonic() < end:
-        if start_time(pid) != started:
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def end_if_alive(pid: int, started: str) -> None:
-    """Kill a child our test started if it survived (only that very process)."""
-    if start_time(pid) == started:
-        os.kill(pid, signal.SIGKILL)
 
 
 def pool_cgroups(pool: str) -> list[str]:

@@ -108,7 +108,7 @@ def test_profile_cli_on_a_user_file(tmp_path, capsys):
     )
     assert rc == 0, capsys.readouterr()
     prof = janus.Profile.load(str(out))
-    assert prof.functions() == ["step"] and len(prof.sizes("step")) == 2
+    assert prof.functions == ["step"] and len(prof.sizes("step")) == 2
     assert len(prof.latencies("step", janus.Size(250, 128))) == 4
     assert sorted(prof.keys("step", janus.Size(250, 128))) == ["r0", "r0", "r1", "r1"]
     assert prof.feature_names == ["n"]

@@ -8,6 +8,7 @@ import glob
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -238,6 +239,31 @@ def test_bad_pool_arguments():
         WorkerPool({"x": 3}, size=1, dry_run=True)
     with pytest.raises(PoolError, match="positive int"):
         WorkerPool(FUNCS, size=0, dry_run=True)
+
+
+def test_a_builtin_function_does_not_make_builtins_pickled_by_value():
+    """A pool of ``abs`` once registered the ``builtins`` module to be pickled
+    by value, and every later pickle in the process copied it (a class
+    referring to ``int`` then failed with "excessively deep recursion").
+    In a child process: a regression cannot spoil this one's pickling."""
+    code = (
+        "import cloudpickle\n"
+        "from janus.runtime.functions import pickle_function\n"
+        "class C:\n"
+        "    def __reduce__(self):\n"
+        "        return (int, ('1',))\n"
+        "def f(x):\n"
+        "    return C()\n"
+        "before = len(cloudpickle.dumps(f))\n"
+        "pickle_function('abs', abs)\n"
+        "assert len(cloudpickle.dumps(f)) == before, 'builtins went by value'\n"
+        "assert len(cloudpickle.dumps(len)) < 100\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
 def test_parallel_calls_from_threads():

@@ -143,6 +143,13 @@ def test_runner_with_synthesized_hints(profiled, pool):
             check_report(rep, wf, pool, before)
             # the request's features reach every stage
             assert [i.features for i in rep.invocations] == [[req["work"]]] * 4
+            # every size is the adapter's answer to (stage, elapsed, the request's
+            # features, the run as run key): the query the replay makes too
+            # (src/replay/policy.rs), so both executors share one semantics
+            for i in rep.invocations:
+                elapsed = wf.deadline_ms - i.remaining_ms
+                d = adapter.decide(i.stage, elapsed, features=i.features, run_key=rep.run)
+                assert (d.size, d.rule) == (i.size, i.rule), i
             reports.append(rep)
         assert reports[0].invocations[-1].remaining_ms is not None
         # the two fan-out instances ran in parallel, on different workers, at one size
@@ -155,6 +162,36 @@ def test_runner_with_synthesized_hints(profiled, pool):
     assert summary["policy"] == "janus"
 
 
+class KeyLog:
+    """A real adapter that logs the run key of every decision."""
+
+    def __init__(self, adapter):
+        self.inner, self.hints, self.keys = adapter, adapter.hints, []
+
+    def decide(self, stage, elapsed_ms, **kw):
+        self.keys.append((stage, kw.get("run_key")))
+        return self.inner.decide(stage, elapsed_ms, **kw)
+
+    def observe(self, *a):
+        self.inner.observe(*a)
+
+
+def test_runner_gives_the_run_key_to_every_stage(profiled, pool):
+    wf, prof, _ = profiled
+    log = KeyLog(janus.Adapter(janus.synthesize(wf, prof, confidence=0.5)))
+    with Runner(wf, pool, adapter=log) as runner:
+        assert runner.run({"work": 20}, run_key="r7#0").ok
+        assert runner.run({"work": 20}).ok  # default: the run's sequence number
+        bad = runner.run({"work": 20}, run_key=-1)
+    # one decision per stage (not per fan-out instance), the key given or the run id
+    assert log.keys[:6] == [("prep", "r7#0"), ("fan", "r7#0"), ("merge", "r7#0")] + [
+        ("prep", 1),
+        ("fan", 1),
+        ("merge", 1),
+    ]
+    assert not bad.ok and "run_key" in bad.error and not bad.invocations
+
+
 def test_runner_with_static_sizes(profiled, pool):
     wf, prof, _ = profiled
     static = janus.best_static(wf, prof, confidence=0.5)
@@ -162,10 +199,10 @@ def test_runner_with_static_sizes(profiled, pool):
         before = len(pool.actuator.log)
         rep = runner.run({"work": 20})
         check_report(rep, wf, pool, before)
-        assert rep.sizes() == {s: [static["sizes"][s]] * wf.native.fanout(s) for s in wf.stages}
+        assert rep.sizes == {s: [static["sizes"][s]] * wf.native.fanout(s) for s in wf.stages}
     fixed = {"prep": S1000, "fan": S250, "merge": S500}
     reports, summary = Runner(wf, pool, static_sizes=fixed).serve([{"work": 20}, {"work": 40}])
-    assert all(r.sizes()["fan"] == [S250, S250] for r in reports)
+    assert all(r.sizes["fan"] == [S250, S250] for r in reports)
     assert summary["slo_attainment"] == sum(r.slo_met for r in reports) / 2
     assert summary["cost"] == pytest.approx(sum(r.cost for r in reports))
 
@@ -261,7 +298,7 @@ def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
         dry_run=True,
     )
     saved = janus.Profile.load(ck)  # what a crash after the first stage would leave
-    assert saved.functions() == ["prep"]
+    assert saved.functions == ["prep"]
     again = ProfileReport()
     prof = profile_workflow(
         wf,
@@ -274,7 +311,7 @@ def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
         dry_run=True,
     )
     assert {r.function for r in again.rows} == {"fan", "merge"}  # prep was not measured again
-    assert sorted(prof.functions()) == ["fan", "merge", "prep"]
+    assert sorted(prof.functions) == ["fan", "merge", "prep"]
     assert prof.latencies("prep", S500).tolist() == saved.latencies("prep", S500).tolist()
-    assert sorted(janus.Profile.load(ck).functions()) == ["fan", "merge", "prep"]
+    assert sorted(janus.Profile.load(ck).functions) == ["fan", "merge", "prep"]
     assert not prof.is_keyed  # per-stage inputs: no requests to key them by

@@ -65,6 +65,7 @@ def samples() -> dict[str, dict]:
         "_ReplayOutcome": replayed,
         "_PolicySummary": replayed["summary"][0],
         "_RunColumns": replayed["columns"],
+        "_SimulateDefaults": _janus.SIMULATE_DEFAULTS,
     }
 
 

@@ -1,5 +1,8 @@
 """Workflow definition: the decorator API, DAG shapes and every bad input."""
 
+import json
+
+import numpy as np
 import pytest
 
 import janus
@@ -81,6 +84,60 @@ def test_bad_workflows(build, match):
 
 
 @pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda: janus.Workflow(3, deadline_ms=100), "workflow name must be a string, got 3"),
+        (lambda: janus.Workflow("w", deadline_ms=None), "deadline_ms must be a number, got None"),
+        (lambda: janus.Workflow("w", deadline_ms="5"), "deadline_ms must be a number, got '5'"),
+        (lambda: janus.Workflow("w", 100, percentile=True), "percentile must be a number"),
+        (lambda: janus.Workflow("w", 100, cost_model=1.0), "cost_model must be a janus.CostModel"),
+        (
+            lambda: janus.Workflow("w", 100).add(None, [Size(500, 256)]),
+            "stage name must be a string",
+        ),
+        (lambda: janus.Workflow("w", 100).add("f", None), "options of 'f' must be a list"),
+        (lambda: janus.Workflow("w", 100).add("f", "500m"), "options of 'f' must be a list"),
+        (
+            lambda: janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=2**64),
+            "0..=4294967295",
+        ),
+        (lambda: janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=1.5), "an integer"),
+        (lambda: janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=True), "an integer"),
+        (lambda: janus.Workflow("w", 100).feature(7), "feature name must be a string"),
+        (
+            lambda: Size(2**64, 256),
+            "cpu_millis must be in 0..=4294967295, got 18446744073709551616",
+        ),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_workflow_errors(build, match):
+    """Not pyo3's TypeError or OverflowError (found by tests/test_no_panics.py's
+    builder fuzzer): the same typed error as a value out of range."""
+    with pytest.raises(WorkflowError, match=match):
+        build()
+
+
+@pytest.mark.parametrize("fanout", [4097, 2**31, 2**32 - 1])
+def test_fanouts_beyond_what_the_model_computes_are_refused_everywhere(fanout):
+    """Issue 9, item 16: fan-outs of 2^31 and more gave wrong answers and
+    made simulate run for hours; the bound (4096) holds for code and JSON."""
+    with pytest.raises(WorkflowError, match=f"fanout {fanout}; it must be in 1..=4096"):
+        janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=fanout)
+    wf = janus.Workflow("w", 100)
+    wf.add("f", [Size(500, 256)], fanout=4096)
+    doc = json.loads(wf.native.to_json())
+    doc["stages"][0]["fanout"] = fanout
+    with pytest.raises(WorkflowError, match="fanout"):
+        janus.NativeWorkflow.from_json(json.dumps(doc))
+
+
+def test_numpy_integers_are_integers():
+    wf = janus.Workflow("np", deadline_ms=np.float64(100.0))
+    wf.add("f", [(np.int64(500), np.uint32(256))], fanout=np.int32(2))
+    assert wf.native.options("f") == [Size(500, 256)] and wf.native.fanout("f") == 2
+
+
+@pytest.mark.parametrize(
     "deadline, pct", [(0, 0.9), (-5, 0.9), (float("nan"), 0.9), (100, 1.0), (100, 0.0)]
 )
 def test_bad_slo(deadline, pct):
@@ -98,6 +155,8 @@ def test_an_empty_workflow_is_a_clear_error():
     wf = janus.Workflow("empty", deadline_ms=100)
     with pytest.raises(WorkflowError, match="no stages"):
         _ = wf.native
+    with pytest.raises(WorkflowError, match="no stages"):
+        _ = wf.blocks
     with pytest.raises(WorkflowError, match="no stages"):
         janus.synthesize(wf, janus.Profile())
 

@@ -19,6 +19,7 @@ import numpy.typing as npt
 __version__: str
 # Every name the module registers (one per line: a new binding adds one line).
 __all__ = [
+    "SIMULATE_DEFAULTS",
     "ActuationError",
     "Actuator",
     "Adapter",
@@ -127,7 +128,9 @@ class WorkflowBuilder:
         cost_model: CostModel | None = None,
     ) -> WorkflowBuilder: ...
     def add_feature(self, name: str) -> None: ...
-    def add_stage(self, name: str, options: Sequence[_SizeLike], fanout: int = 1) -> None: ...
+    def add_stage(
+        self, name: str, options: Sequence[_SizeLike], fanout: int | None = None
+    ) -> None: ...
     def add_edge(self, a: str, b: str) -> None: ...
     def has_stage(self, name: str) -> bool: ...
     def build(self) -> NativeWorkflow: ...
@@ -210,6 +213,7 @@ class Profile:
     def latencies(self, function: str, size: _SizeLike) -> _F64Array: ...
     def features(self, function: str, size: _SizeLike) -> _F64Array | None: ...
     def keys(self, function: str, size: _SizeLike) -> list[str] | None: ...
+    @property
     def functions(self) -> list[str]: ...
     def sizes(self, function: str) -> list[Size]: ...
     def check_covers(self, workflow: _AnyWorkflow) -> None: ...
@@ -529,15 +533,25 @@ class _ReplayOutcome(TypedDict):
     summary: list[_PolicySummary]
     columns: _RunColumns
 
+# What simulate and replay use for an option not given (defined in Rust).
+class _SimulateDefaults(TypedDict):
+    runs: int
+    seed: int
+    split: float
+    coupling: str
+    modes: list[str]
+
+SIMULATE_DEFAULTS: _SimulateDefaults
+
 def simulate(
     workflow: _AnyWorkflow,
     profile: Profile,
     *,
-    runs: int = 20000,
-    seed: int = 0,
-    split: float = 0.5,
-    coupling: str = "auto",
-    modes: list[str] = ...,
+    runs: int | None = None,
+    seed: int | None = None,
+    split: float | None = None,
+    coupling: str | None = None,
+    modes: list[str] | None = None,
     policies: list[str] | None = None,
     buckets: int | None = None,
     tolerance: float | None = None,
@@ -556,7 +570,7 @@ def replay(
     profile_replay: Profile,
     policies: Sequence[tuple[str, str, Any]],
     *,
-    runs: int = 20000,
-    seed: int = 0,
-    coupling: str = "auto",
+    runs: int | None = None,
+    seed: int | None = None,
+    coupling: str | None = None,
 ) -> _ReplayOutcome: ...

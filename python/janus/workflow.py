@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,9 +59,15 @@ class Workflow:
         cost_model: CostModel | None = None,
         features: Mapping[str, FeatureFn | None] | Sequence[str] | None = None,
     ) -> None:
+        if cost_model is not None and not isinstance(cost_model, CostModel):
+            raise WorkflowError(f"cost_model must be a janus.CostModel, got {cost_model!r}")
         self.cost_model = cost_model or CostModel()
+        name = _text(name, "workflow name")
         self._builder = WorkflowBuilder(
-            name, float(deadline_ms), float(percentile), self.cost_model
+            name,
+            _number(deadline_ms, f"workflow '{name}': deadline_ms"),
+            _number(percentile, f"workflow '{name}': percentile"),
+            self.cost_model,
         )
         self.name = name
         self.deadline_ms = float(deadline_ms)
@@ -84,6 +91,7 @@ class Workflow:
         runs then need its value from elsewhere. The order of declaration is
         the order of the feature vector the adapter takes. Returns ``fn``.
         """
+        name = _text(name, f"workflow '{self.name}': feature name")
         if fn is not None and not callable(fn):
             raise WorkflowError(
                 f"workflow '{self.name}': feature '{name}' needs a callable, got {fn!r}"
@@ -125,9 +133,11 @@ class Workflow:
         fn: Callable[..., Any] | None = None,
     ) -> str:
         """Register a stage without a decorator (e.g. for traces with no code)."""
-        if not isinstance(fanout, int) or isinstance(fanout, bool):
+        name = _text(name, f"workflow '{self.name}': stage name")
+        if isinstance(options, (str, bytes)) or not isinstance(options, Iterable):
             raise WorkflowError(
-                f"workflow '{self.name}': fanout of '{name}' must be an int, got {fanout!r}"
+                f"workflow '{self.name}': options of '{name}' must be a list of janus.Size or "
+                f"(cpu_millis, memory_mib), got {options!r}"
             )
         opts = [_as_size(s, name) for s in options]
         self._builder.add_stage(name, opts, fanout)
@@ -257,6 +267,21 @@ class Workflow:
             f"Workflow({self.name!r}, deadline_ms={self.deadline_ms}, percentile={self.percentile}, "
             f"features={self.features}, stages={self.stages})"
         )
+
+
+def _text(value: Any, what: str) -> str:
+    """``value`` if it is a string, else a WorkflowError (names are checked in Rust)."""
+    if not isinstance(value, str):
+        raise WorkflowError(f"{what} must be a string, got {value!r}")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    """``value`` as a float if it is a real number, else a WorkflowError (the
+    range is checked in Rust)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise WorkflowError(f"{what} must be a number, got {value!r}")
+    return float(value)
 
 
 def _as_size(s: Any, stage: str) -> Size:

@@ -439,7 +439,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn swap_refuses_another_workflow_and_a_batch_sees_one_hint_set() {
+    fn swap_refuses_another_workflow_and_takes_effect_for_decide_and_batches() {
         let a = Adapter::new(small_hints());
         let mut other = small_hints();
         other.workflow = other.workflow.with_slo(Slo { deadline_ms: 300.0, percentile: 0.9 }).unwrap();

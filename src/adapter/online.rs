@@ -29,7 +29,7 @@ impl Adapter {
         latency_ms: f64,
         features: Option<&[f64]>,
     ) -> Result<Option<usize>, AdapterError> {
-        if !(latency_ms.is_finite() && latency_ms >= 0.0) {
+        if !crate::model::is_latency_ms(latency_ms) {
             return Err(AdapterError::BadLatency(latency_ms));
         }
         // decide validates the function and the features and classifies them:

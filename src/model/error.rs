@@ -37,6 +37,6 @@ pub enum WorkflowError {
     Empty { workflow: String },
     #[error("workflow '{workflow}': {count} joint size options in parallel block [{block}] exceed the limit of {limit}; allow fewer options per stage")]
     BlockTooLarge { workflow: String, block: String, count: usize, limit: usize },
-    #[error("workflow '{workflow}': cost model is invalid (prices must be finite, non-negative and not both zero)")]
+    #[error("workflow '{workflow}': cost model is invalid (prices must be in [0, {max:e}] and not both zero)", max = super::MAX_PRICE)]
     BadCostModel { workflow: String },
 }

@@ -54,6 +54,22 @@ impl Default for CostModel {
     }
 }
 
+/// The longest latency Janus computes with, in ms (about 32 years). With
+/// prices at most [`MAX_PRICE`], sizes within `u32` and fan-outs within
+/// `MAX_FANOUT`, every cost, sum of costs and expected cost then stays far
+/// from overflowing a double (a latency of 1e308 ms made synthesis predict an
+/// infinite cost and fail its own checks).
+pub const MAX_LATENCY_MS: f64 = 1e12;
+
+/// The highest price per core-second or GiB-second (see [`MAX_LATENCY_MS`]).
+pub const MAX_PRICE: f64 = 1e12;
+
+/// Whether `ms` is a latency Janus takes: finite, >= 0 and at most
+/// [`MAX_LATENCY_MS`]. The one check for profiles, imports and observations.
+pub fn is_latency_ms(ms: f64) -> bool {
+    (0.0..=MAX_LATENCY_MS).contains(&ms)
+}
+
 impl CostModel {
     /// Lambda-like: only memory is billed (1.0 cost unit per GiB-second).
     pub fn memory_only() -> Self {
@@ -70,12 +86,10 @@ impl CostModel {
         self.rate(size) * ms / 1000.0
     }
 
+    /// Prices in [0, MAX_PRICE], not both zero.
     pub fn is_valid(&self) -> bool {
-        self.cpu_price.is_finite()
-            && self.mem_price.is_finite()
-            && self.cpu_price >= 0.0
-            && self.mem_price >= 0.0
-            && self.cpu_price + self.mem_price > 0.0
+        let price = 0.0..=MAX_PRICE;
+        price.contains(&self.cpu_price) && price.contains(&self.mem_price) && self.cpu_price + self.mem_price > 0.0
     }
 }
 

@@ -7,7 +7,7 @@ use thiserror::Error;
 pub enum ProfileError {
     #[error("profile: no samples for function '{function}' at size {size}")]
     Empty { function: String, size: String },
-    #[error("profile: sample #{index} of function '{function}' at size {size} is {value}: latencies must be finite and >= 0")]
+    #[error("profile: sample #{index} of function '{function}' at size {size} is {value}: latencies must be in [0, {max:e}] ms", max = crate::model::MAX_LATENCY_MS)]
     BadSample { function: String, size: String, index: usize, value: f64 },
     #[error(
         "profile: feature vector #{index} of function '{function}' at size {size} holds {value}: features must be finite"
@@ -33,6 +33,9 @@ pub enum ProfileError {
     TooFewToSplit { function: String, size: String, count: usize, unit: &'static str, fraction: f64 },
     #[error("{path}:{line}: {message}")]
     Parse { path: String, line: usize, message: String },
+    /// What is wrong with a file or folder as a whole (no line to point at).
+    #[error("{path}: {message}")]
+    Content { path: String, message: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("profile: invalid bin width {0} ms (must be positive and finite)")]

@@ -1,7 +1,7 @@
 //! Importers: CSV files and ORION DAG_Profiler traces.
 
 use super::{Profile, ProfileError, Samples};
-use crate::model::Size;
+use crate::model::{is_latency_ms, Size, MAX_LATENCY_MS};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ProfileError + '_ {
 
 fn parse_err(path: &Path, line: usize, message: impl Into<String>) -> ProfileError {
     ProfileError::Parse { path: path.display().to_string(), line, message: message.into() }
+}
+
+fn whole_file_err(path: &Path, message: impl Into<String>) -> ProfileError {
+    ProfileError::Content { path: path.display().to_string(), message: message.into() }
 }
 
 /// Read a CSV with a header naming the columns `function`, `cpu_millis`,
@@ -69,8 +73,8 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
         let function = field(cf, "function")?.to_string();
         let size = Size::new(int(cc, "cpu_millis")?, int(cm, "memory_mib")?);
         let lat = num(cl, "latency_ms")?;
-        if !(lat.is_finite() && lat >= 0.0) {
-            return Err(parse_err(path, line, format!("latency_ms must be finite and >= 0, got {lat}")));
+        if !is_latency_ms(lat) {
+            return Err(parse_err(path, line, format!("latency_ms must be in [0, {MAX_LATENCY_MS:e}], got {lat}")));
         }
         let slot = acc.entry((function, size)).or_default();
         slot.latencies.push(lat);
@@ -144,7 +148,7 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
         }
     }
     if files.is_empty() {
-        return Err(parse_err(dir, 0, "no rsc_<MB>_..._<MB>.txt trace files in this folder"));
+        return Err(whole_file_err(dir, "no rsc_<MB>_..._<MB>.txt trace files in this folder"));
     }
     files.sort();
     let mut profile = Profile::new();
@@ -170,8 +174,12 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
                 let v: f64 = val
                     .parse()
                     .map_err(|_| parse_err(path, i + 1, format!("latency of '{name}' is not a number: {val:?}")))?;
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(parse_err(path, i + 1, format!("latency of '{name}' must be >= 0, got {v}")));
+                if !is_latency_ms(v) {
+                    return Err(parse_err(
+                        path,
+                        i + 1,
+                        format!("latency of '{name}' must be in [0, {MAX_LATENCY_MS:e}] ms, got {v}"),
+                    ));
                 }
                 if name == "E2E" {
                     continue;
@@ -194,7 +202,7 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
             }
         }
         if nlines == 0 || cols.is_empty() {
-            return Err(parse_err(path, 0, "no executions with stage latencies in this trace file"));
+            return Err(whole_file_err(path, "no executions with stage latencies in this trace file"));
         }
         for (name, lat) in cols {
             profile.add(&name, size, Samples::new(lat).with_keys(keys.clone()))?;

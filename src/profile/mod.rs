@@ -7,8 +7,10 @@ mod file;
 mod import;
 mod requests;
 mod store;
+mod summary;
 
 pub use error::ProfileError;
 pub use import::{lambda_size, read_csv, read_orion, OrionTrace};
 pub use requests::KeyedRequests;
 pub use store::{Profile, Samples, MAX_KEY_LEN};
+pub use summary::SummaryRow;

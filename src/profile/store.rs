@@ -3,7 +3,7 @@
 //! features.
 
 use super::ProfileError;
-use crate::model::{Size, Workflow};
+use crate::model::{is_latency_ms, Size, Workflow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -105,8 +105,7 @@ impl Profile {
             let (function, size) = key();
             return Err(ProfileError::Empty { function, size });
         }
-        if let Some((index, &value)) = batch.latencies.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x >= 0.0))
-        {
+        if let Some((index, &value)) = batch.latencies.iter().enumerate().find(|(_, x)| !is_latency_ms(**x)) {
             let (function, size) = key();
             return Err(ProfileError::BadSample { function, size, index, value });
         }

@@ -2,8 +2,21 @@
 //! `janus.Workflow` decorator drives, and the validated workflow).
 
 use super::errors::{err, workflow_error};
-use crate::model::{check_size, CostModel, Size, Slo, Stage, Workflow, WorkflowBuilder};
+use crate::model::{check_size, CostModel, Size, Slo, Stage, Workflow, WorkflowBuilder, MAX_PRICE};
 use pyo3::prelude::*;
+use pyo3::types::PyBool;
+
+/// An integer argument in 0..=u32::MAX (a Python int or anything with
+/// `__index__`, such as numpy's integers; not a bool), else a WorkflowError
+/// naming it, never pyo3's TypeError or OverflowError.
+fn u32_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+    let repr = || v.repr().map_or("?".into(), |r| r.to_string());
+    let index = if v.is_instance_of::<PyBool>() { None } else { v.call_method0("__index__").ok() };
+    let Some(n) = index else {
+        return Err(workflow_error(format!("{what} must be an integer, got {}", repr())));
+    };
+    n.extract::<u32>().map_err(|_| workflow_error(format!("{what} must be in 0..=4294967295, got {}", repr())))
+}
 
 /// One resource option: CPU in millicores and memory in MiB.
 #[pyclass(name = "Size", module = "janus", frozen, eq, hash, ord)]
@@ -14,16 +27,7 @@ pub struct PySize(pub Size);
 impl PySize {
     #[new]
     fn new(cpu_millis: &Bound<'_, PyAny>, memory_mib: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let conv = |v: &Bound<'_, PyAny>, what: &str| -> PyResult<u32> {
-            let n: i64 = v.extract().map_err(|_| {
-                workflow_error(format!(
-                    "Size: {what} must be an integer, got {}",
-                    v.repr().map_or("?".into(), |r| r.to_string())
-                ))
-            })?;
-            u32::try_from(n).map_err(|_| workflow_error(format!("Size: {what} must be in 0..=4294967295, got {n}")))
-        };
-        let s = Size::new(conv(cpu_millis, "cpu_millis")?, conv(memory_mib, "memory_mib")?);
+        let s = Size::new(u32_arg(cpu_millis, "Size: cpu_millis")?, u32_arg(memory_mib, "Size: memory_mib")?);
         check_size(&s).map_err(|why| workflow_error(format!("Size({}, {}): {why}", s.cpu_millis, s.memory_mib)))?;
         Ok(PySize(s))
     }
@@ -84,7 +88,7 @@ impl PyCostModel {
         let m = CostModel { cpu_price, mem_price };
         if !m.is_valid() {
             return Err(workflow_error(format!(
-                "CostModel: prices must be finite, >= 0 and not both 0, got cpu_price={cpu_price}, mem_price={mem_price}"
+                "CostModel: prices must be in [0, {MAX_PRICE:e}] and not both 0, got cpu_price={cpu_price}, mem_price={mem_price}"
             )));
         }
         Ok(PyCostModel(m))
@@ -136,8 +140,12 @@ impl PyWorkflowBuilder {
     fn add_feature(&mut self, name: &str) -> PyResult<()> {
         self.0.add_feature(name).map_err(err)
     }
-    #[pyo3(signature = (name, options, fanout = 1))]
-    fn add_stage(&mut self, name: &str, options: Vec<PySize>, fanout: u32) -> PyResult<()> {
+    #[pyo3(signature = (name, options, fanout = None))]
+    fn add_stage(&mut self, name: &str, options: Vec<PySize>, fanout: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let fanout = match fanout {
+            Some(v) => u32_arg(v, &format!("workflow '{}': fanout of '{name}'", self.0.name()))?,
+            None => 1,
+        };
         let stage = Stage { name: name.to_string(), options: options.into_iter().map(|s| s.0).collect(), fanout };
         self.0.add_stage(stage).map_err(err)
     }

@@ -202,6 +202,9 @@ impl PyProfile {
         Ok(self.0.require(function, &size.0).map_err(err)?.keys.clone())
     }
 
+    /// Names of the functions that have samples (a property, like
+    /// `Workflow.stages`: docs/design.md, "The Python API").
+    #[getter]
     fn functions(&self) -> Vec<String> {
         self.0.functions().into_iter().map(String::from).collect()
     }
@@ -238,23 +241,22 @@ impl PyProfile {
     /// Summary rows: function, cpu_millis, memory_mib, n, requests (distinct
     /// keys), mean_ms, p50_ms, p95_ms (nearest-rank quantiles, `janus.quantile`).
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let mut out = Vec::new();
-        for (f, s, v) in self.0.iter() {
-            let mut x = v.latencies.clone();
-            x.sort_by(f64::total_cmp);
-            let d = PyDict::new(py);
-            d.set_item("function", f)?;
-            d.set_item("cpu_millis", s.cpu_millis)?;
-            d.set_item("memory_mib", s.memory_mib)?;
-            d.set_item("n", x.len())?;
-            let keys = v.keys.as_ref().map(|k| k.iter().collect::<std::collections::BTreeSet<_>>().len());
-            d.set_item("requests", keys)?;
-            d.set_item("mean_ms", crate::stats::mean(&x))?;
-            d.set_item("p50_ms", crate::stats::quantile_sorted(&x, 0.5))?;
-            d.set_item("p95_ms", crate::stats::quantile_sorted(&x, 0.95))?;
-            out.push(d);
-        }
-        Ok(out)
+        self.0
+            .summary()
+            .into_iter()
+            .map(|r| {
+                let d = PyDict::new(py);
+                d.set_item("function", r.function)?;
+                d.set_item("cpu_millis", r.size.cpu_millis)?;
+                d.set_item("memory_mib", r.size.memory_mib)?;
+                d.set_item("n", r.n)?;
+                d.set_item("requests", r.requests)?;
+                d.set_item("mean_ms", r.mean_ms)?;
+                d.set_item("p50_ms", r.p50_ms)?;
+                d.set_item("p95_ms", r.p95_ms)?;
+                Ok(d)
+            })
+            .collect()
     }
 
     /// A copy with every sample of each function in `ratios` multiplied by

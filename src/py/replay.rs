@@ -14,8 +14,29 @@ use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-fn config(runs: usize, seed: u64, coupling: &str) -> PyResult<ReplayConfig> {
-    Ok(ReplayConfig { runs, seed, coupling: coupling.parse::<Coupling>().map_err(err)? })
+/// The replay settings given, the core's defaults (`ReplayConfig::default`)
+/// for the others: the defaults are defined once, in Rust, and the Python
+/// wrappers and the CLI forward only what the caller gave.
+fn config(runs: Option<usize>, seed: Option<u64>, coupling: Option<&str>) -> PyResult<ReplayConfig> {
+    let d = ReplayConfig::default();
+    Ok(ReplayConfig {
+        runs: runs.unwrap_or(d.runs),
+        seed: seed.unwrap_or(d.seed),
+        coupling: coupling.map(|c| c.parse::<Coupling>().map_err(err)).transpose()?.unwrap_or(d.coupling),
+    })
+}
+
+/// `SIMULATE_DEFAULTS`: what `simulate` and `replay` use for an option not
+/// given, for help texts and results that show them.
+fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let s = SimulateOptions::default();
+    let d = PyDict::new(py);
+    d.set_item("runs", s.replay.runs)?;
+    d.set_item("seed", s.replay.seed)?;
+    d.set_item("split", s.split)?;
+    d.set_item("coupling", s.replay.coupling.to_string())?;
+    d.set_item("modes", s.modes.iter().map(|m| m.name()).collect::<Vec<_>>())?;
+    Ok(d)
 }
 
 /// The outcome as a dict: metadata, `summary` (one dict per policy) and
@@ -84,27 +105,32 @@ fn to_dict<'py>(py: Python<'py>, o: ReplayOutcome) -> PyResult<Bound<'py, PyDict
 /// held-out executions: every held-out request of a keyed profile, else
 /// `runs` draws with `coupling`. `policies` filters by kind.
 #[pyfunction(name = "simulate")]
-#[pyo3(signature = (workflow, profile, *, runs = 20000, seed = 0, split = 0.5, coupling = "auto",
-    modes = vec!["stochastic".to_string(), "percentile".to_string()], policies = None, **synthesis))]
+#[pyo3(signature = (workflow, profile, *, runs = None, seed = None, split = None, coupling = None,
+    modes = None, policies = None, **synthesis))]
 #[allow(clippy::too_many_arguments)]
 fn py_simulate<'py>(
     py: Python<'py>,
     workflow: AnyWorkflow,
     profile: &PyProfile,
-    runs: usize,
-    seed: u64,
-    split: f64,
-    coupling: &str,
-    modes: Vec<String>,
+    runs: Option<usize>,
+    seed: Option<u64>,
+    split: Option<f64>,
+    coupling: Option<&str>,
+    modes: Option<Vec<String>>,
     policies: Option<Vec<String>>,
     synthesis: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let modes = modes.iter().map(|m| m.parse::<Mode>().map_err(err)).collect::<PyResult<Vec<_>>>()?;
+    let d = SimulateOptions::default();
+    let modes = match modes {
+        Some(ms) => ms.iter().map(|m| m.parse::<Mode>().map_err(err)).collect::<PyResult<Vec<_>>>()?,
+        None => d.modes,
+    };
     let kinds = policies
         .map(|ps| ps.iter().map(|p| p.parse::<PolicyKind>().map_err(err)).collect::<PyResult<Vec<_>>>())
         .transpose()?;
     let synth = synth_options(synthesis)?;
-    let opts = SimulateOptions { replay: config(runs, seed, coupling)?, split, modes, kinds, synth };
+    let opts =
+        SimulateOptions { replay: config(runs, seed, coupling)?, split: split.unwrap_or(d.split), modes, kinds, synth };
     let (wf, prof) = (&workflow.0, &profile.0);
     let out = py.detach(|| simulate(wf, prof, &opts)).map_err(err)?;
     to_dict(py, out)
@@ -115,7 +141,7 @@ fn py_simulate<'py>(
 /// order, or dict stage -> Size), "maxsize", "stepconf" or "oracle" (arg: None).
 /// `profile_fit` is what policies may know, `profile_replay` what is replayed.
 #[pyfunction(name = "replay")]
-#[pyo3(signature = (workflow, profile_fit, profile_replay, policies, *, runs = 20000, seed = 0, coupling = "auto"))]
+#[pyo3(signature = (workflow, profile_fit, profile_replay, policies, *, runs = None, seed = None, coupling = None))]
 #[allow(clippy::too_many_arguments)]
 fn py_replay<'py>(
     py: Python<'py>,
@@ -123,9 +149,9 @@ fn py_replay<'py>(
     profile_fit: &PyProfile,
     profile_replay: &PyProfile,
     policies: Vec<(String, String, Option<Bound<'py, PyAny>>)>,
-    runs: usize,
-    seed: u64,
-    coupling: &str,
+    runs: Option<usize>,
+    seed: Option<u64>,
+    coupling: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let wf = &workflow.0;
     let mut specs = Vec::with_capacity(policies.len());
@@ -173,5 +199,6 @@ fn py_replay<'py>(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_simulate, m)?)?;
     m.add_function(wrap_pyfunction!(py_replay, m)?)?;
+    m.add("SIMULATE_DEFAULTS", defaults(m.py())?)?;
     Ok(())
 }

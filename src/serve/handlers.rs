@@ -128,10 +128,10 @@ fn count_decision(inst: &Installed, function: &str, d: &Decision) {
     if let Some(m) = inst.metrics.get(function) {
         m.decisions.inc();
         if d.late {
-            m.best_effort.inc();
+            m.late.inc();
         }
         if d.remaining_ms < 0.0 {
-            m.late.inc();
+            m.overdue.inc();
         }
     }
 }

@@ -64,8 +64,8 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 pub struct Metrics {
     registry: Registry,
     decisions: Family<FnLabels, Counter>,
-    best_effort: Family<FnLabels, Counter>,
     late: Family<FnLabels, Counter>,
+    overdue: Family<FnLabels, Counter>,
     observations: Family<FnLabels, Counter>,
     observed_ms: Family<SizeLabels, Histogram, fn() -> Histogram>,
     decision_seconds: Family<EndpointLabels, Histogram, fn() -> Histogram>,
@@ -80,8 +80,8 @@ pub struct Metrics {
 #[derive(Clone)]
 pub struct FnMetrics {
     pub decisions: Counter,
-    pub best_effort: Counter,
     pub late: Counter,
+    pub overdue: Counter,
     pub observations: Counter,
     pub observed_ms: HashMap<Size, Histogram>,
 }
@@ -97,8 +97,8 @@ impl Metrics {
         let mut registry = Registry::with_prefix("janus");
         let m = Metrics {
             decisions: Family::default(),
-            best_effort: Family::default(),
             late: Family::default(),
+            overdue: Family::default(),
             observations: Family::default(),
             observed_ms: Family::new_with_constructor(observed_histogram as fn() -> Histogram),
             decision_seconds: Family::new_with_constructor(decision_histogram as fn() -> Histogram),
@@ -111,11 +111,11 @@ impl Metrics {
         };
         registry.register("decisions", "Decisions made", m.decisions.clone());
         registry.register(
-            "best_effort_decisions",
-            "Decisions below every rule: fastest size, deadline at risk",
-            m.best_effort.clone(),
+            "late_decisions",
+            "Decisions for runs that can no longer meet the deadline (the hint set's late policy applies)",
+            m.late.clone(),
         );
-        registry.register("late_decisions", "Decisions asked after the deadline had passed", m.late.clone());
+        registry.register("overdue_decisions", "Decisions asked after the deadline had passed", m.overdue.clone());
         registry.register("observations", "Observed latencies acknowledged (persisted)", m.observations.clone());
         registry.register("observed_latency_ms", "Observed latency per function and size", m.observed_ms.clone());
         registry.register(
@@ -154,8 +154,8 @@ impl Metrics {
                     .collect();
                 let m = FnMetrics {
                     decisions: self.decisions.get_or_create_owned(&l),
-                    best_effort: self.best_effort.get_or_create_owned(&l),
                     late: self.late.get_or_create_owned(&l),
+                    overdue: self.overdue.get_or_create_owned(&l),
                     observations: self.observations.get_or_create_owned(&l),
                     observed_ms,
                 };

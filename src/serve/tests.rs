@@ -81,15 +81,24 @@ fn decisions_equal_the_adapters_and_bad_input_is_a_json_4xx() {
     let s = start(config(d.path(), &hints)).unwrap();
     let a = Adapter::new(h);
     let mut c = Client::new(&s);
+    let (mut late, mut overdue) = (0, 0);
     for (el, x) in [(0.0, 1.0), (0.0, 11.5), (500.0, 11.5), (2000.0, 1.0)] {
         let (st, v) =
             c.json("POST", "/v1/workflows/feat/decide", json!({"function": "a", "elapsed_ms": el, "features": [x]}));
         assert_eq!(st, 200, "{v}");
         let want = a.decide("a", &Query { elapsed_ms: el, features: Some(&[x]), ..Query::default() }).unwrap();
+        late += usize::from(want.late);
+        overdue += usize::from(want.remaining_ms < 0.0);
         assert_eq!(v["size"]["cpu_millis"], want.size.cpu_millis);
         assert_eq!(v["late"], want.late);
         assert_eq!(v["remaining_ms"].as_f64().unwrap(), want.remaining_ms);
         assert_eq!(v["input_class"], json!(want.class));
+    }
+    let (_, m) = c.raw("GET", "/metrics", b"");
+    assert!(late > 0, "the cases include a run that can no longer make it");
+    for (name, n) in [("late", late), ("overdue", overdue)] {
+        let line = format!(r#"janus_{name}_decisions_total{{workflow="feat",function="a"}} {n}"#);
+        assert!(m.contains(&line), "{line} not in {m}");
     }
     let batch = json!({"requests": [
         {"function": "a", "elapsed_ms": 0, "features": {"bytes": 12}, "run_key": "act-1"},

@@ -15,7 +15,8 @@
 //!   deterministic baseline;
 //! - `condense`: a policy into rules; `evaluate`: what rules do exactly;
 //! - `plan`: the candidates, the choice and the hint set;
-//! - `json_safe`: written numbers that survive JSON exactly.
+//! - `json_safe`: written numbers as short decimals that every JSON reader
+//!   reads back exactly.
 
 mod classes;
 mod condense;

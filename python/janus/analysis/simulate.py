@@ -2,7 +2,10 @@
 
 Both forward to the Rust engine; names of policies, couplings and synthesis
 options are checked there (one definition), and errors are ``ReplayError``
-or ``SynthesisError`` naming the bad value.
+or ``SynthesisError`` naming the bad value. So are the defaults: an option
+left at None is not passed, and the engine uses its own
+(``janus._janus.SIMULATE_DEFAULTS``: 20000 runs, seed 0, split 0.5,
+coupling "auto", both synthesis modes).
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ def simulate(
     workflow: Workflow | NativeWorkflow,
     profile: Profile,
     *,
-    runs: int = 20_000,
-    seed: int = 0,
-    split: float = 0.5,
-    coupling: str = "auto",
-    modes: Sequence[str] = ("stochastic", "percentile"),
+    runs: int | None = None,
+    seed: int | None = None,
+    split: float | None = None,
+    coupling: str | None = None,
+    modes: Sequence[str] | None = None,
     policies: Sequence[str] | None = None,
     **synthesis: Any,
 ) -> SimulationResult:
@@ -47,18 +50,14 @@ def simulate(
     ``seed``; runs in parallel without the GIL.
     """
     wf = native_of(workflow)
-    raw = _janus.simulate(
-        wf,
-        profile,
-        runs=int(runs),
-        seed=int(seed),
-        split=float(split),
-        coupling=coupling,
-        modes=list(modes),
-        policies=list(policies) if policies is not None else None,
-        **synthesis,
-    )
-    return SimulationResult(raw, workflow=wf.name, split=float(split))
+    given = _given(runs=runs, seed=seed, split=split, coupling=coupling)
+    if modes is not None:
+        given["modes"] = list(modes)
+    if policies is not None:
+        given["policies"] = list(policies)
+    raw = _janus.simulate(wf, profile, **given, **synthesis)
+    used = _janus.SIMULATE_DEFAULTS["split"] if split is None else split
+    return SimulationResult(raw, workflow=wf.name, split=float(used))
 
 
 def replay(
@@ -67,9 +66,9 @@ def replay(
     profile_replay: Profile,
     policies: Sequence[tuple[str, str, Any]] | Mapping[str, Any],
     *,
-    runs: int = 20_000,
-    seed: int = 0,
-    coupling: str = "auto",
+    runs: int | None = None,
+    seed: int | None = None,
+    coupling: str | None = None,
 ) -> SimulationResult:
     """Replay explicit policies on ``profile_replay``.
 
@@ -91,7 +90,11 @@ def replay(
     else:
         triples = [tuple(p) for p in policies]
     wf = native_of(workflow)
-    raw = _janus.replay(
-        wf, profile_fit, profile_replay, triples, runs=int(runs), seed=int(seed), coupling=coupling
-    )
+    given = _given(runs=runs, seed=seed, coupling=coupling)
+    raw = _janus.replay(wf, profile_fit, profile_replay, triples, **given)
     return SimulationResult(raw, workflow=wf.name, split=None)
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options the caller gave (not None): the engine defaults the rest."""
+    return {k: v for k, v in options.items() if v is not None}

@@ -16,8 +16,8 @@ def reference_latency(
     workflow: Workflow | NativeWorkflow,
     profile: Profile,
     *,
-    runs: int = 20_000,
-    seed: int = 0,
+    runs: int | None = None,
+    seed: int | None = None,
 ) -> float:
     """End-to-end latency at the SLO percentile with every stage at its
     largest size (on the whole profile): the tightest deadline worth asking."""
@@ -28,7 +28,6 @@ def reference_latency(
         [("maxsize", "maxsize", None)],
         runs=runs,
         seed=seed,
-        coupling="auto",
     )
     return quantile(list(res.to_pandas()["latency_ms"]), res.percentile)
 

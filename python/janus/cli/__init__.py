@@ -7,13 +7,21 @@ runtime or pandas. To add a command, add one line to ``COMMANDS``.
 Errors are one line on stderr, never a traceback: a bad command line exits
 with 2, a ``JanusError`` or an OS error (a file that cannot be read or
 written) with 1, Ctrl-C with 130.
+
+A command that starts worker pools runs inside ``closing_pools()``: on
+Ctrl-C, SIGTERM or SIGHUP its pools are closed (workers and all they started
+killed, cgroups removed) before the signal takes its usual course, so
+stopping a ``janus profile`` or ``janus demo`` never leaves processes or
+cgroups behind; afterwards the caller's signal handlers are back.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+from contextlib import AbstractContextManager
 from typing import NoReturn
 
 from janus.cli.args import CliError
@@ -32,6 +40,15 @@ COMMANDS: list[tuple[str, str, str]] = [
         "serve hint sets over HTTP for providers: decide, observe, metrics",
     ),
 ]
+
+
+def closing_pools() -> AbstractContextManager[None]:
+    """Within it, Ctrl-C, SIGTERM and SIGHUP close this process's worker pools
+    first (``janus.runtime.pools_closed_on_signals``); Ctrl-C then still raises
+    ``KeyboardInterrupt`` (exit 130), SIGTERM and SIGHUP still end the process."""
+    from janus.runtime import pools_closed_on_signals
+
+    return pools_closed_on_signals((signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
 
 
 class _Parser(argparse.ArgumentParser):

@@ -41,6 +41,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     output_dir(args.out, "--out")
+    from janus.cli import closing_pools
     from janus.runtime.demo import run as run_demo
 
-    return run_demo(args)
+    with closing_pools():
+        return run_demo(args)

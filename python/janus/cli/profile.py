@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         output_file(args.report, "--report")
     from janus._janus import JanusError
+    from janus.cli import closing_pools
     from janus.runtime.pool import WorkerPool
     from janus.runtime.profiler import ProfileReport, profile_workflow
     from janus.workflow_file import load_workflow_file
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise JanusError(f"{args.module}: defines neither `sample_requests` nor `sample_inputs`")
     stages = args.stages.split(",") if args.stages else None
     report = ProfileReport()
-    with WorkerPool(wf, size=1, dry_run=args.dry_run) as pool:
+    with closing_pools(), WorkerPool(wf, size=1, dry_run=args.dry_run) as pool:
         print(
             f"janus profile: {wf.name} ({', '.join(stages or wf.stages)}), actuator {pool.kind}"
             + ("" if pool.enforced else " (DRY RUN: sizes not enforced)"),

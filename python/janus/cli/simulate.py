@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from janus._janus import SIMULATE_DEFAULTS as DEFAULTS
 from janus._janus import Profile, ReplayError
 from janus.cli.args import FINITE, POSITIVE, POSITIVE_INT, SEED, output_dir
 from janus.cli.synth_options import add_synthesis_arguments, synthesis_kwargs
@@ -44,23 +45,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--runs",
         type=POSITIVE_INT,
-        default=20_000,
-        help="executions to draw when the profile is not keyed (default 20000); a keyed "
-        "profile replays every held-out request",
+        default=None,
+        help=f"executions to draw when the profile is not keyed (default {DEFAULTS['runs']}); "
+        "a keyed profile replays every held-out request",
     )
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the draws, >= 0 (default 0)")
+    p.add_argument(
+        "--seed", type=SEED, default=None, help=f"seed of the draws, >= 0 ({DEFAULTS['seed']})"
+    )
     p.add_argument(
         "--split",
         type=FINITE,
-        default=0.5,
-        help="share of the requests (samples, unkeyed) used to fit, chosen at random (0.5)",
+        default=None,
+        help="share of the requests (samples, unkeyed) used to fit, chosen at random "
+        f"({DEFAULTS['split']})",
     )
+    # Options left at None are not passed: the engine's defaults apply (one definition).
     p.add_argument(
         "--coupling",
         choices=["auto", "keyed", "rank", "independent", "both"],
-        default="auto",
+        default=None,
         help="executions: keyed requests when the profile has them, else rank coupling "
-        "across sizes (auto); 'both' replays rank and independent",
+        f"across sizes ({DEFAULTS['coupling']}); 'both' replays rank and independent",
     )
     add_synthesis_arguments(p, modes=False)
     p.add_argument(
@@ -131,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     couplings = ["rank", "independent"] if args.coupling == "both" else [args.coupling]
     for c in couplings:
         res = simulate(wf, prof, coupling=c, **kw)
-        stem = f"{wf.name}_{c}"
+        stem = f"{wf.name}_{c or DEFAULTS['coupling']}"
         res.summary().to_csv(out / f"{stem}_summary.csv")
         print(res.table())
         for n in res.notes:

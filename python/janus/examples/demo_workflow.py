@@ -115,4 +115,4 @@ def make_requests(n: int, seed: int = 0) -> list[dict]:
 
 
 # What `janus profile` measures: requests like the ones served, from another seed.
-sample_requests = make_requests(40, seed=12345)
+sample_requests = make_requests(200, seed=12345)

@@ -16,7 +16,7 @@ except ImportError as _e:
     ) from _e
 
 from janus.runtime.actuator import DryRunWarning, default_actuator, gc_cgroups, janus_cgroups
-from janus.runtime.cleanup import close_all, close_pools_on_signals
+from janus.runtime.cleanup import close_all, close_pools_on_signals, pools_closed_on_signals
 from janus.runtime.errors import (
     ActuationError,
     ArgumentNotPicklable,
@@ -74,6 +74,7 @@ __all__ = [
     "default_actuator",
     "gc_cgroups",
     "janus_cgroups",
+    "pools_closed_on_signals",
     "profile_workflow",
     "summarize",
 ]

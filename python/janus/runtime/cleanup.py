@@ -12,7 +12,11 @@ The library installs no signal handlers by itself: a process killed by a
 signal it does not handle runs no Python code at all, and which signals a
 program handles is the program's decision. A program that wants its pools
 closed on SIGTERM/SIGHUP calls :func:`close_pools_on_signals` once, from the
-main thread. After ``kill -9``, ``janus cgroups gc`` removes what is left.
+main thread; :func:`pools_closed_on_signals` does the same for the duration
+of a ``with`` block and then puts the previous handlers back (the ``janus``
+commands use it, so that calling ``janus.cli.main`` leaves the caller's
+handlers as they were). After ``kill -9``, ``janus cgroups gc`` removes what
+is left.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import os
 import signal
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from janus.runtime.errors import ActuationError
@@ -83,12 +88,34 @@ def close_pools_on_signals(signals: Iterable[int] = (signal.SIGTERM, signal.SIGH
     Call it from the main thread (Python's rule for signal handlers);
     calling it again for the same signal does nothing.
     """
+    _install(signals, "close_pools_on_signals")
+
+
+@contextmanager
+def pools_closed_on_signals(
+    signals: Iterable[int] = (signal.SIGTERM, signal.SIGHUP),
+) -> Iterator[None]:
+    """``close_pools_on_signals`` inside the ``with`` block only: on leaving
+    it, the handlers it installed are replaced by the ones before. Main thread."""
+    installed = _install(signals, "pools_closed_on_signals")
+    try:
+        yield
+    finally:
+        for sig in installed:
+            signal.signal(sig, _prev.pop(sig))
+
+
+def _install(signals: Iterable[int], who: str) -> list[int]:
+    """Chain ``_on_signal`` before the current handler of each signal not
+    handled yet; returns the signals it installed it for."""
     if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError("close_pools_on_signals must be called from the main thread")
+        raise RuntimeError(f"{who} must be called from the main thread")
+    installed = []
     for sig in signals:
-        if sig in _prev:
-            continue
-        _prev[sig] = signal.signal(sig, _on_signal)
+        if sig not in _prev:
+            _prev[sig] = signal.signal(sig, _on_signal)
+            installed.append(sig)
+    return installed
 
 
 def _on_signal(signum: int, frame: Any) -> None:

@@ -8,6 +8,7 @@ file, a module on a path of the caller's own).
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import os
 import sys
@@ -27,12 +28,34 @@ def _trusted_dirs() -> list[str]:
     return [os.path.realpath(d) for d in dirs if d]
 
 
+def _on_sys_path(module_name: str) -> bool:
+    """Whether a fresh process can import the module's top-level package by
+    name (a workflow file loaded under a private name cannot, even when the
+    file lies in an installed package)."""
+    top = module_name.partition(".")[0]
+    if top in sys.builtin_module_names:
+        return True
+    try:
+        return importlib.machinery.PathFinder.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def pickle_function(name: str, fn: Callable) -> bytes:
-    """cloudpickle a function; by value unless its module is installed code."""
+    """cloudpickle a function; by value unless its module is installed code.
+
+    A module without a file (``builtins``, other built-in modules) is part
+    of every interpreter: its functions go by reference. (Registering it by
+    value once made every later pickle in the process copy ``builtins``.)
+    """
     mod = sys.modules.get(getattr(fn, "__module__", "") or "")
-    if mod is not None and mod.__name__ != "__main__":
-        f = os.path.realpath(getattr(mod, "__file__", "") or "")
-        installed = f and any(f.startswith(d + os.sep) for d in _trusted_dirs())
+    if mod is not None and mod.__name__ != "__main__" and getattr(mod, "__file__", None):
+        f = os.path.realpath(mod.__file__)
+        installed = (
+            f
+            and any(f.startswith(d + os.sep) for d in _trusted_dirs())
+            and _on_sys_path(mod.__name__)
+        )
         if not installed:
             try:
                 spec = importlib.util.find_spec(mod.__name__)

@@ -92,7 +92,9 @@ class RunReport:
     def slo_met(self) -> bool:
         return self.ok and self.e2e_ms <= self.deadline_ms
 
+    @property
     def sizes(self) -> dict[str, list[Size]]:
+        """Per stage, the size of each of its invocations in this run."""
         out: dict[str, list[Size]] = {}
         for inv in self.invocations:
             out.setdefault(inv.stage, []).append(inv.size)
@@ -216,17 +218,22 @@ class Runner:
 
     # -- sizing ----------------------------------------------------------------
     def _choose(
-        self, stage: str, elapsed_ms: float, features: list[float] | None, run_id: int
+        self, stage: str, elapsed_ms: float, features: list[float] | None, run_key: int | str
     ) -> tuple:
         if self.static is not None:
             return self.static[stage], None, None, False
-        # the run id is the run key: a hint set mixing two policies per run
-        # then picks one for this run, the same for all its stages
-        d = self.adapter.decide(stage, elapsed_ms, features=features, run_key=run_id)
+        # one run key for all the run's stages: a hint set mixing two
+        # policies per run then picks one for this run, the same at every stage
+        d = self.adapter.decide(stage, elapsed_ms, features=features, run_key=run_key)
         return d.size, d.rule, d.remaining_ms, bool(d.late)
 
     # -- one run -----------------------------------------------------------------
-    def run(self, request: Any) -> RunReport:
+    def run(self, request: Any, run_key: int | str | None = None) -> RunReport:
+        """One run of ``request``. ``run_key``: the adapter's run key (a str,
+        as a request or activation id, or an int in 0..2**64), the same for
+        every stage; default the run's sequence number. A replay of a keyed
+        profile uses ``f"{request key}#{repetition}"``: give that key to
+        serve its requests with the same mixture draws."""
         with self._lock:
             run_id = self._runs
             self._runs += 1
@@ -241,7 +248,9 @@ class Runner:
                 for stage in block:
                     arg = self._input_of(stage, request, outputs)
                     elapsed = (time.perf_counter() - t0) * 1000
-                    size, rule, remaining, late = self._choose(stage, elapsed, features, run_id)
+                    size, rule, remaining, late = self._choose(
+                        stage, elapsed, features, run_id if run_key is None else run_key
+                    )
                     for k in range(self.native.fanout(stage)):
                         inv = Invocation(
                             stage,

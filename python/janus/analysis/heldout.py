@@ -1,0 +1,171 @@
+"""Janus against static sizing on held-out requests, over several random
+splits and deadlines: the evaluation behind docs/results.md.
+
+One *trial* is (deadline factor, split seed): the profile is split at random
+by request (``Profile.split``); on the fit part Janus synthesizes its hints
+and the best static sizing is found with the same options (the same
+confidence margin: both are asked to hold on requests they have not seen);
+the held-out part is replayed under Janus, that static sizing, the static
+sizing fitted without a margin (``confidence=0.5``, what a developer sizing
+on their own profile would do) and the clairvoyant oracle. With a keyed
+profile the replay is exact (every held-out request once, its own latency at
+every stage and size); otherwise ``runs`` executions are drawn with rank
+coupling and the result says so.
+
+``oracle room`` is what the oracle saves over static; ``oracle share`` is
+the part of that room Janus captured. Both are reported only where the
+room is worth measuring (``min_room``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from janus._janus import Profile, best_static, synthesize, wilson_interval
+from janus.analysis.result import slo_verdict
+from janus.analysis.simulate import replay
+from janus.workflow import Workflow
+
+TRIAL_COLUMNS = [
+    "factor",
+    "deadline_ms",
+    "seed",
+    "runs",
+    "coupling",
+    "target",
+    "janus_attainment",
+    "static_attainment",
+    "plain_static_attainment",
+    "oracle_attainment",
+    "janus_cost",
+    "static_cost",
+    "plain_static_cost",
+    "oracle_cost",
+    "janus_slo",
+    "static_slo",
+    "plain_static_slo",
+    "cost_vs_static",
+    "room",
+    "share",
+    "chosen",
+]
+
+
+def trial(
+    workflow: Workflow,
+    profile: Profile,
+    deadline_ms: float,
+    seed: int,
+    *,
+    split: float = 0.5,
+    runs: int = 20_000,
+    **synthesis: Any,
+) -> dict[str, Any]:
+    """One random split at one deadline; see the module doc."""
+    wf = workflow.with_deadline(deadline_ms)
+    fit, held = profile.split(split, seed)
+    hints = synthesize(wf, fit, **synthesis)
+    static_opts = {
+        k: synthesis[k] for k in ("buckets", "smoothing", "confidence") if k in synthesis
+    }
+    static = best_static(wf, fit, **static_opts)
+    plain = best_static(wf, fit, **{**static_opts, "confidence": 0.5})
+    res = replay(
+        wf,
+        fit,
+        held,
+        [
+            ("janus", "janus", hints),
+            ("static", "static", static["sizes"]),
+            ("plain_static", "static", plain["sizes"]),
+            ("oracle", "oracle", None),
+        ],
+        runs=runs,
+        seed=seed,
+    )
+    s = res.summary()
+    cost = {p: float(s.loc[p, "cost"]) for p in s.index}
+    att = {p: float(s.loc[p, "attainment"]) for p in s.index}
+    room = (cost["static"] - cost["oracle"]) / cost["static"]
+    n = int(s.loc["janus", "runs"])
+
+    def verdict(p: str) -> str:
+        met = round(att[p] * n)
+        return slo_verdict(att[p], wilson_interval(met, n)[1], wf.percentile)
+
+    return {
+        "deadline_ms": deadline_ms,
+        "seed": seed,
+        "runs": n,
+        "coupling": res.coupling,
+        "target": wf.percentile,
+        **{f"{p}_attainment": att[p] for p in ("janus", "static", "plain_static", "oracle")},
+        **{f"{p}_cost": cost[p] for p in ("janus", "static", "plain_static", "oracle")},
+        **{f"{p}_slo": verdict(p) for p in ("janus", "static", "plain_static")},
+        "cost_vs_static": cost["janus"] / cost["static"],
+        "room": room,
+        "share": (cost["static"] - cost["janus"]) / (cost["static"] - cost["oracle"])
+        if cost["static"] > cost["oracle"]
+        else float("nan"),
+        "chosen": (hints.plan or {}).get("chosen", ""),
+    }
+
+
+def held_out(
+    workflow: Workflow,
+    profile: Profile,
+    reference_ms: float,
+    factors: Sequence[float],
+    seeds: Iterable[int],
+    *,
+    progress: Callable[[str], None] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Every (factor, seed) trial as a DataFrame, one row per trial."""
+    import pandas as pd
+
+    rows = []
+    for f in factors:
+        for seed in seeds:
+            row = trial(workflow, profile, f * reference_ms, seed, **kwargs)
+            rows.append({"factor": f, **row})
+            if progress is not None:
+                progress(f"{workflow.name} x{f:g} seed {seed}")
+    return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
+
+
+def pooled(trials: Any, min_room: float = 0.10) -> Any:
+    """One row per deadline factor, over the splits: each policy's mean and
+    worst attainment and how many splits MISSED the SLO (the target outside
+    the split's 95 % Wilson interval: a split can also fall short by chance,
+    "within error"); Janus's cost against static (mean and worst split); the
+    oracle's room and Janus's share of it where the room is at least
+    ``min_room``. The splits share requests, so their attainments are not
+    pooled into one interval."""
+    import pandas as pd
+
+    out = []
+    for f, g in trials.groupby("factor", sort=True):
+        row: dict[str, Any] = {
+            "factor": f,
+            "splits": len(g),
+            "runs": int(g["runs"].iloc[0]),
+            "target": float(g["target"].iloc[0]),
+        }
+        for p in ("janus", "static", "plain_static"):
+            row[f"{p}_attainment"] = float(g[f"{p}_attainment"].mean())
+            row[f"{p}_worst"] = float(g[f"{p}_attainment"].min())
+            row[f"{p}_missed"] = int((g[f"{p}_slo"] == "MISSED").sum())
+        ratio = g["cost_vs_static"].to_numpy()
+        row["cost_vs_static"] = float(np.mean(ratio))
+        row["worst_cost_vs_static"] = float(np.max(ratio))
+        row["room"] = float(g["room"].mean())
+        enough = row["room"] >= min_room
+        row["share"] = float(g["share"].mean()) if enough else float("nan")
+        row["worst_share"] = float(g["share"].min()) if enough else float("nan")
+        row["chosen"] = ", ".join(sorted(set(g["chosen"])))
+        out.append(row)
+    return pd.DataFrame(out)

@@ -1,0 +1,82 @@
+"""The held-out evaluation (janus.analysis.held_out) and the documented
+synthetic workloads it runs on (janus.examples.workloads)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import janus
+from janus.analysis import held_out, pooled, trial
+from janus.examples import workloads
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_workloads_are_keyed_deterministic_and_the_same_for_any_size():
+    a, b = workloads.pipeline(200, seed=3), workloads.pipeline(200, seed=3)
+    assert a.profile.digest == b.profile.digest
+    assert workloads.pipeline(200, seed=4).profile.digest != a.profile.digest
+    # every stage measured at every size on every request, with its feature
+    for stage in a.workflow.stages:
+        for size in a.workflow.native.options(stage):
+            assert len(set(a.profile.keys(stage, size))) == 200
+            assert np.asarray(a.profile.features(stage, size)).shape == (200, 1)
+    # a family member's parameters do not depend on how many requests are drawn
+    assert workloads.random_workload(5, 100).stages == workloads.random_workload(5, 900).stages
+    assert workloads.random_workload(5, 100).stages != workloads.random_workload(6, 100).stages
+
+
+def test_a_trial_replays_every_held_out_request_once_under_every_policy():
+    wl = workloads.pipeline(400, seed=1)
+    r = trial(wl.workflow, wl.profile, 1.25 * wl.reference_ms, seed=2)
+    assert r["coupling"] == "keyed" and r["runs"] == 200  # the held-out half, exactly
+    assert r["oracle_cost"] <= min(r["janus_cost"], r["static_cost"])
+    assert r["cost_vs_static"] == pytest.approx(r["janus_cost"] / r["static_cost"])
+    assert r["room"] == pytest.approx(1 - r["oracle_cost"] / r["static_cost"])
+    share = (r["static_cost"] - r["janus_cost"]) / (r["static_cost"] - r["oracle_cost"])
+    assert r["share"] == pytest.approx(share)
+    # the input-driven pipeline is where late binding must pay, at the same SLO
+    assert r["cost_vs_static"] < 0.95
+    assert r["janus_slo"] != "MISSED"
+
+
+def test_pooled_counts_what_the_trials_say():
+    wl = workloads.pipeline(300, seed=1)
+    t = held_out(wl.workflow, wl.profile, wl.reference_ms, [1.25, 2.0], range(1, 4))
+    assert len(t) == 6 and set(t["factor"]) == {1.25, 2.0}
+    p = pooled(t, min_room=0.10)
+    for _, row in p.iterrows():
+        g = t[t["factor"] == row["factor"]]
+        assert row["splits"] == 3
+        assert row["janus_missed"] == int((g["janus_slo"] == "MISSED").sum())
+        assert row["worst_cost_vs_static"] == pytest.approx(g["cost_vs_static"].max())
+        assert row["janus_worst"] == pytest.approx(g["janus_attainment"].min())
+        if row["room"] < 0.10:
+            assert np.isnan(row["share"])  # a share of a small room is noise
+
+
+def test_held_out_names_a_bad_deadline():
+    wl = workloads.noisy(100)
+    with pytest.raises(janus.JanusError):
+        trial(wl.workflow, wl.profile, -5.0, seed=1)
+
+
+@pytest.mark.slow  # about a minute: every workload, few splits
+def test_results_script_runs_and_reports_the_done_means(tmp_path):
+    out = tmp_path / "results.md"
+    subprocess.run(
+        [sys.executable, str(REPO / "examples" / "results.py"), "--quick", "--no-mix"]
+        + ["--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    text = out.read_text()
+    assert "## Summary: the done-means of issue 7" in text
+    assert "| Synthetic: pipeline | keyed |" in text
+    assert (tmp_path / "results-family.png").exists()
