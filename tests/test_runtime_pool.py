@@ -104,16 +104,26 @@ def work() -> int:
     return calibrate_burn(0.3)
 
 
-def best_of(pool, n, size, k=3):
-    return min(pool.call("burn", n, size).latency_ms for _ in range(k))
+def within_quarter_core(r) -> bool:
+    # A quarter of the wall time, plus the quota of two 100 ms periods: the
+    # call's window does not start or end on a period boundary, and the cgroup's
+    # CPU counter also holds the worker's own work around the call.
+    return r.cpu_ms <= 0.25 * r.latency_ms + 50
 
 
-def test_cpu_limit_250m_takes_about_4x_of_1000m(pool, work):
-    # interleaved, best of 3 each: other load on the machine affects 1000m most
-    fast = best_of(pool, work, janus.Size(1000, 256))
-    slow = best_of(pool, work, janus.Size(250, 256))
-    r = slow / fast
-    assert 2.8 < r < 5.5, f"250m {slow:.0f} ms vs 1000m {fast:.0f} ms: ratio {r:.2f}"
+def test_cpu_limit_250m_holds_the_worker_to_a_quarter_core(pool, work):
+    # What the quota guarantees whatever else runs on the machine: at 250m the
+    # worker gets at most a quarter of a core over the call's wall time and is
+    # throttled; at 1000m a one-threaded burn is never throttled. The wall-time
+    # ratio (about 4x on an idle machine) shrinks when other load slows the
+    # 1000m call, so it is checked with a wide margin only.
+    fast = min((pool.call("burn", work, janus.Size(1000, 256)) for _ in range(3)), key=lambda r: r.latency_ms)
+    slow = min((pool.call("burn", work, janus.Size(250, 256)) for _ in range(3)), key=lambda r: r.latency_ms)
+    assert within_quarter_core(slow), f"250m used {slow.cpu_ms:.0f} ms CPU in {slow.latency_ms:.0f} ms"
+    assert slow.throttled > 0.25 * slow.latency_ms, f"250m throttled only {slow.throttled:.0f} ms"
+    assert fast.throttled < 0.05 * fast.latency_ms, f"1000m throttled {fast.throttled:.0f} ms"
+    r = slow.latency_ms / fast.latency_ms
+    assert 1.8 < r < 6.0, f"250m {slow.latency_ms:.0f} ms vs 1000m {fast.latency_ms:.0f} ms: ratio {r:.2f}"
 
 
 def test_resizing_a_live_worker_takes_effect_on_next_call(pool, work):
@@ -122,9 +132,12 @@ def test_resizing_a_live_worker_takes_effect_on_next_call(pool, work):
     c = pool.call("burn", work, janus.Size(1000, 256))
     assert a.worker == b.worker == c.worker  # one worker, resized between calls
     assert pool.actuator.applied(c.worker) == (1000, 256)
-    r = b.latency_ms / min(a.latency_ms, c.latency_ms)
-    assert r > 2.5, f"resize to 250m not in effect: {b.latency_ms:.0f} vs {a.latency_ms:.0f} ms"
-    assert b.throttled > 0 and a.cpu_ms > 0
+    # The quota, not the wall time (which other load on the machine skews):
+    # the middle call is held to a quarter core, the calls around it are not.
+    assert within_quarter_core(b), f"resize to 250m not in effect: {b}"
+    assert b.throttled > 0.25 * b.latency_ms, f"resize to 250m not in effect: {b}"
+    for r in (a, c):
+        assert r.cpu_ms > 0 and r.throttled < 0.05 * r.latency_ms, f"resize back to 1000m not in effect: {r}"
 
 
 def test_call_result_fields(pool):
