@@ -186,25 +186,25 @@ impl Workflow {
         Ok(())
     }
 
-    /// Every combination of option indices of the stages of `block`, in
-    /// lexicographic order (last stage varies fastest): the joint options of a
-    /// parallel block, as synthesis indexes them.
-    pub fn joint_options(&self, block: &[usize]) -> Vec<Vec<usize>> {
-        let mut out: Vec<Vec<usize>> = vec![Vec::with_capacity(block.len())];
-        for &s in block {
-            let n = self.stages[s].options.len();
-            out = out
-                .into_iter()
-                .flat_map(|prefix| {
-                    (0..n).map(move |o| {
-                        let mut p = prefix.clone();
-                        p.push(o);
-                        p
-                    })
-                })
-                .collect();
+    /// The mixed-radix layout of the joint options of `block`: each member's
+    /// option count (radix) and stride. Joint option `j` runs member `m` at
+    /// option `(j / stride[m]) % radix[m]` (last member varies fastest); the
+    /// one definition synthesis and replay index joint options by.
+    pub fn joint_layout(&self, block: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        let radix: Vec<usize> = block.iter().map(|&s| self.stages[s].options.len()).collect();
+        let mut stride = vec![1usize; radix.len()];
+        for m in (0..radix.len().saturating_sub(1)).rev() {
+            stride[m] = stride[m + 1] * radix[m + 1];
         }
-        out
+        (radix, stride)
+    }
+
+    /// Every combination of option indices of the stages of `block`, in
+    /// joint-index order (`joint_layout`).
+    pub fn joint_options(&self, block: &[usize]) -> Vec<Vec<usize>> {
+        let (radix, stride) = self.joint_layout(block);
+        let count: usize = radix.iter().product();
+        (0..count).map(|j| radix.iter().zip(&stride).map(|(r, s)| (j / s) % r).collect()).collect()
     }
 
     pub fn name(&self) -> &str {

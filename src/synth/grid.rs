@@ -171,16 +171,6 @@ impl BlockModel {
     }
 }
 
-/// The radix and mixed-radix strides of the joint options of `block`.
-pub(crate) fn joint_layout(wf: &Workflow, block: &[usize]) -> (Vec<usize>, Vec<usize>) {
-    let radix: Vec<usize> = block.iter().map(|&s| wf.stages()[s].options.len()).collect();
-    let mut stride = vec![1usize; radix.len()];
-    for m in (0..radix.len().saturating_sub(1)).rev() {
-        stride[m] = stride[m + 1] * radix[m + 1];
-    }
-    (radix, stride)
-}
-
 /// All blocks of one workflow on one grid, for one input class.
 #[derive(Debug, Clone)]
 pub(crate) struct Models {
@@ -198,7 +188,7 @@ impl Models {
     pub fn build(wf: &Workflow, dists: &[Vec<StageDist>], b_max: usize, dt: f64) -> Models {
         let mut blocks = Vec::with_capacity(wf.blocks().len());
         for block in wf.blocks() {
-            let (radix, stride) = joint_layout(wf, block);
+            let (radix, stride) = wf.joint_layout(block);
             // The workflow caps joint options at MAX_JOINT_OPTIONS, so this product is small.
             let count: usize = radix.iter().product();
             let mut options = Vec::with_capacity(count);

@@ -79,6 +79,13 @@ pub(crate) struct Aggregate {
     pub classes: Vec<(f64, f64, f64)>,
 }
 
+impl Level {
+    /// The most one run can cost in any class: the unit of the multiplier.
+    pub fn cost_scale(&self) -> f64 {
+        self.models.iter().map(Models::cost_scale).fold(1e-12, f64::max)
+    }
+}
+
 impl Reference {
     /// Judge per-class policies of `level`.
     pub fn evaluate(&self, level: &Level, policies: &[Policy]) -> Aggregate {
@@ -175,7 +182,7 @@ pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64)
     let conv = &reference.conv;
     // Lambda is in cost units: scale it by the most a run can cost, so that
     // at the top of the range one unit of miss probability outweighs any cost.
-    let scale = level.models.iter().map(Models::cost_scale).fold(1e-12, f64::max);
+    let scale = level.cost_scale();
     let lambda_max = scale * 1e9;
     let k = level.models.len();
     let mut passes = k;

@@ -234,7 +234,7 @@ fn condensed(
 ) -> Result<(Vec<Vec<RuleTable>>, Aggregate), SynthError> {
     let target = setup.target;
     let conv = &setup.reference.conv;
-    let scale = level.models.iter().map(Models::cost_scale).fold(1e-12, f64::max);
+    let scale = level.cost_scale();
     let mut lam = lambda.filter(|l| *l > 0.0).unwrap_or(scale * 10.0);
     let mut best: Option<(Vec<Vec<RuleTable>>, Aggregate)> = None;
     for _ in 0..MAX_CAP_ROUNDS {
