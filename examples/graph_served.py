@@ -42,7 +42,7 @@ import numpy as np
 import janus
 from janus.analysis.result import slo_verdict
 from janus.examples import graph_workflow as gw
-from janus.runtime import Runner, RunReport, WorkerPool
+from janus.runtime import Runner, RunReport, WorkerPool, summarize
 from janus.runtime.progress import Bar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,18 +148,17 @@ def serve(
 
 
 def served_stats(reports: list[RunReport]) -> dict:
-    met = sum(r.slo_met for r in reports)
-    lo, hi = janus.wilson_interval(met, len(reports))
-    ok = [r.e2e_ms for r in reports if r.ok]
+    """``janus.runtime.summarize`` in the shape of ``replay_stats`` (mean cost per run)."""
+    s = summarize(reports)
     return {
-        "runs": len(reports),
-        "failed": sum(not r.ok for r in reports),
-        "attainment": met / len(reports),
-        "lo": lo,
-        "hi": hi,
-        "cost": statistics.fmean(r.cost for r in reports),
-        "p95_ms": janus.quantile(ok, 0.95) if ok else float("nan"),
-        "late": sum(i.late for r in reports for i in r.invocations),
+        "runs": s["runs"],
+        "failed": s["failed"],
+        "attainment": s["slo_attainment"],
+        "lo": s["attainment_lo"],
+        "hi": s["attainment_hi"],
+        "cost": s["cost_per_run"],
+        "p95_ms": s["p95_ms"],
+        "late": s["late"],
     }
 
 

@@ -314,35 +314,42 @@ def requests(wf, prof) -> int:
 
 
 def measured(rep: Report) -> None:
-    """Profiles measured on real functions under real cgroups."""
-    from janus.examples import demo_workflow
+    """Profiles measured on real functions under real cgroups (each skipped when absent)."""
+    from janus.examples import demo_workflow, graph_workflow
 
-    demo = REPO / "docs" / "demo-profile.json"
-    prof = janus.Profile.load(str(demo))
-    wf = demo_workflow.workflow
-    rep.evaluate(
-        "Demo workflow (measured)",
-        f"`janus demo`'s workflow (parse -> transform -> store, driven by the payload size `kb`), "
-        f"profiled under real cgroups on this machine: `{demo.relative_to(REPO)}`, "
-        f"{requests(wf, prof)} requests, every stage measured at every size on each.",
-        wf,
-        prof,
-        reference_latency(wf, prof),
-    )
-    graph = REPO / "docs" / "graph-profile.json"
-    if graph.exists():
-        from janus.examples import graph_workflow
-
-        gprof = janus.Profile.load(str(graph))
-        gwf = graph_workflow.workflow
-        rep.evaluate(
+    cases = [
+        (
+            "Demo workflow (measured)",
+            demo_workflow.workflow,
+            "demo-profile.json",
+            (
+                "`janus demo`'s workflow (parse -> transform -> store, driven by the payload "
+                "size `kb`), profiled under real cgroups on this machine"
+            ),
+        ),
+        (
             "Graph workflow (measured)",
-            "Three real graph-analytics functions (python/janus/examples/graph_workflow.py) "
-            f"profiled under real cgroups: `{graph.relative_to(REPO)}`, "
-            f"{requests(gwf, gprof)} requests.",
-            gwf,
-            gprof,
-            reference_latency(gwf, gprof),
+            graph_workflow.workflow,
+            "graph-profile.json",
+            (
+                "Three real graph-analytics functions (python/janus/examples/graph_workflow.py) "
+                "profiled under real cgroups"
+            ),
+        ),
+    ]
+    for name, wf, file, blurb in cases:
+        path = REPO / "docs" / file
+        if not path.exists():
+            rep.log(f"skipping {name}: {path} is absent")
+            continue
+        prof = janus.Profile.load(str(path))
+        rep.evaluate(
+            name,
+            f"{blurb}: `{path.relative_to(REPO)}`, {requests(wf, prof)} requests, every stage "
+            "measured at every size on each.",
+            wf,
+            prof,
+            reference_latency(wf, prof),
         )
 
 

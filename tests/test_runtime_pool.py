@@ -117,13 +117,23 @@ def test_cpu_limit_250m_holds_the_worker_to_a_quarter_core(pool, work):
     # throttled; at 1000m a one-threaded burn is never throttled. The wall-time
     # ratio (about 4x on an idle machine) shrinks when other load slows the
     # 1000m call, so it is checked with a wide margin only.
-    fast = min((pool.call("burn", work, janus.Size(1000, 256)) for _ in range(3)), key=lambda r: r.latency_ms)
-    slow = min((pool.call("burn", work, janus.Size(250, 256)) for _ in range(3)), key=lambda r: r.latency_ms)
-    assert within_quarter_core(slow), f"250m used {slow.cpu_ms:.0f} ms CPU in {slow.latency_ms:.0f} ms"
+    fast = min(
+        (pool.call("burn", work, janus.Size(1000, 256)) for _ in range(3)),
+        key=lambda r: r.latency_ms,
+    )
+    slow = min(
+        (pool.call("burn", work, janus.Size(250, 256)) for _ in range(3)),
+        key=lambda r: r.latency_ms,
+    )
+    assert within_quarter_core(slow), (
+        f"250m used {slow.cpu_ms:.0f} ms CPU in {slow.latency_ms:.0f} ms"
+    )
     assert slow.throttled > 0.25 * slow.latency_ms, f"250m throttled only {slow.throttled:.0f} ms"
     assert fast.throttled < 0.05 * fast.latency_ms, f"1000m throttled {fast.throttled:.0f} ms"
     r = slow.latency_ms / fast.latency_ms
-    assert 1.8 < r < 6.0, f"250m {slow.latency_ms:.0f} ms vs 1000m {fast.latency_ms:.0f} ms: ratio {r:.2f}"
+    assert 1.8 < r < 6.0, (
+        f"250m {slow.latency_ms:.0f} ms vs 1000m {fast.latency_ms:.0f} ms: ratio {r:.2f}"
+    )
 
 
 def test_resizing_a_live_worker_takes_effect_on_next_call(pool, work):
@@ -137,7 +147,9 @@ def test_resizing_a_live_worker_takes_effect_on_next_call(pool, work):
     assert within_quarter_core(b), f"resize to 250m not in effect: {b}"
     assert b.throttled > 0.25 * b.latency_ms, f"resize to 250m not in effect: {b}"
     for r in (a, c):
-        assert r.cpu_ms > 0 and r.throttled < 0.05 * r.latency_ms, f"resize back to 1000m not in effect: {r}"
+        assert r.cpu_ms > 0 and r.throttled < 0.05 * r.latency_ms, (
+            f"resize back to 1000m not in effect: {r}"
+        )
 
 
 def test_call_result_fields(pool):

@@ -297,6 +297,26 @@ def _as_size(s: Any, stage: str) -> Size:
     )
 
 
+class StageInputs:
+    """What each stage of a workflow is called with, the one rule the runner
+    and the profiler share: a first stage gets the request, a stage with one
+    predecessor that predecessor's output, a stage with several a dict
+    ``{predecessor: output}``."""
+
+    def __init__(self, native: NativeWorkflow) -> None:
+        self._preds: dict[str, list[str]] = {s: [] for s in native.stages}
+        for a, b in native.edges:
+            self._preds[b].append(a)
+
+    def __call__(self, stage: str, request: Any, outputs: Mapping[str, Any]) -> Any:
+        preds = self._preds[stage]
+        if not preds:
+            return request
+        if len(preds) == 1:
+            return outputs[preds[0]]
+        return {p: outputs[p] for p in preds}
+
+
 def native_of(wf: Workflow | NativeWorkflow) -> NativeWorkflow:
     """Accept either form wherever a workflow is expected."""
     if isinstance(wf, Workflow):

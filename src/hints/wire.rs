@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize, Serializer};
 type RuleV3 = (f64, Vec<usize>);
 
 #[derive(Serialize, Deserialize)]
-struct TableV3 {
+pub(super) struct TableV3 {
     rules: Vec<RuleV3>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct HintV3 {
+pub(super) struct HintV3 {
     function: String,
     /// Indices in the function's options.
     fastest: usize,
@@ -46,9 +46,10 @@ struct HintSetOut<'a> {
     warnings: &'a [String],
 }
 
-/// Version 3, as read.
+/// A hint set as read, generic in the layout of its hints (the only part
+/// versions 2 and 3 write differently).
 #[derive(Deserialize)]
-pub(super) struct HintSetV3 {
+pub(super) struct HintSetIn<H> {
     #[allow(dead_code)]
     schema_version: u32,
     workflow: Workflow,
@@ -56,7 +57,7 @@ pub(super) struct HintSetV3 {
     late: Late,
     #[serde(default)]
     classes: Option<Classifier>,
-    hints: Vec<HintV3>,
+    hints: Vec<H>,
     summary: Vec<TableSummary>,
     plan: PlanSummary,
     provenance: Provenance,
@@ -64,23 +65,10 @@ pub(super) struct HintSetV3 {
     warnings: Vec<String>,
 }
 
+/// Version 3, as read: sizes as indices, resolved by [`HintSetV3::resolve`].
+pub(super) type HintSetV3 = HintSetIn<HintV3>;
 /// Version 2: every size written out, each hint with its options.
-#[derive(Deserialize)]
-pub(super) struct HintSetV2 {
-    #[allow(dead_code)]
-    schema_version: u32,
-    workflow: Workflow,
-    #[serde(default)]
-    late: Late,
-    #[serde(default)]
-    classes: Option<Classifier>,
-    hints: Vec<Hint>,
-    summary: Vec<TableSummary>,
-    plan: PlanSummary,
-    provenance: Provenance,
-    #[serde(default)]
-    warnings: Vec<String>,
-}
+pub(super) type HintSetV2 = HintSetIn<Hint>;
 
 impl From<HintSetV2> for HintSet {
     /// A version 2 file in memory is the same hint set; it is written back as version 3.

@@ -192,7 +192,7 @@ pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64)
     let free_eval = eval(&free);
     let mut below: Option<(f64, Vec<Pass>)> = None;
     let mut robust: Option<Vec<Pass>> = None;
-    let (lambda, feasible, mut policies) = if free_eval.miss <= target {
+    let (lambda, feasible, policies) = if free_eval.miss <= target {
         (0.0, true, policies_of(free))
     } else {
         passes += k;
@@ -230,24 +230,22 @@ pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64)
             (hi, true, best)
         }
     };
-    for (c, pol) in policies.iter_mut().enumerate() {
-        protect(&level.models[c], conv, pol, &mut robust, c, level, lambda_max, &mut passes);
-    }
-    // One more pass per class: ranked lists of the final policy (and its values).
-    let ranked = |l: f64, pols: &[Policy]| -> Vec<Pass> {
-        level.models.par_iter().zip(pols).map(|(m, p)| backward(m, conv, l, Some(p), Some(tol))).collect()
-    };
-    passes += k;
-    let finals = ranked(lambda, &policies);
-    let aggregate = eval(&finals);
-    let below = below.map(|(l, ps)| {
-        let mut pols = policies_of(ps);
+    // Each policy kept (the chosen one, and the one just below the target):
+    // unreachable states protected, then one more pass per class for its
+    // ranked lists and values.
+    let mut finish = |l: f64, mut pols: Vec<Policy>| -> (Vec<Pass>, Aggregate) {
         for (c, pol) in pols.iter_mut().enumerate() {
             protect(&level.models[c], conv, pol, &mut robust, c, level, lambda_max, &mut passes);
         }
         passes += k;
-        let ps = ranked(l, &pols);
+        let ps: Vec<Pass> =
+            level.models.par_iter().zip(&pols).map(|(m, p)| backward(m, conv, l, Some(p), Some(tol))).collect();
         let agg = eval(&ps);
+        (ps, agg)
+    };
+    let (finals, aggregate) = finish(lambda, policies);
+    let below = below.map(|(l, ps)| {
+        let (ps, agg) = finish(l, policies_of(ps));
         (l, ps, agg)
     });
     Solved { passes: finals, lambda, aggregate, feasible, dp_passes: passes, below }

@@ -29,30 +29,6 @@ from janus.analysis.result import slo_verdict
 from janus.analysis.simulate import replay
 from janus.workflow import Workflow
 
-TRIAL_COLUMNS = [
-    "factor",
-    "deadline_ms",
-    "seed",
-    "runs",
-    "coupling",
-    "target",
-    "janus_attainment",
-    "static_attainment",
-    "plain_static_attainment",
-    "oracle_attainment",
-    "janus_cost",
-    "static_cost",
-    "plain_static_cost",
-    "oracle_cost",
-    "janus_slo",
-    "static_slo",
-    "plain_static_slo",
-    "cost_vs_static",
-    "room",
-    "share",
-    "chosen",
-]
-
 
 def trial(
     workflow: Workflow,
@@ -134,7 +110,7 @@ def held_out(
             rows.append({"factor": f, **row})
             if progress is not None:
                 progress(f"{workflow.name} x{f:g} seed {seed}")
-    return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
+    return pd.DataFrame(rows)
 
 
 def pooled(trials: Any, min_room: float = 0.10) -> Any:

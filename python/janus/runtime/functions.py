@@ -9,7 +9,6 @@ file, a module on a path of the caller's own).
 from __future__ import annotations
 
 import importlib.machinery
-import importlib.util
 import os
 import sys
 import sysconfig
@@ -41,32 +40,39 @@ def _on_sys_path(module_name: str) -> bool:
         return False
 
 
+def _by_value(mod: Any) -> bool:
+    """Whether functions of ``mod`` must travel by value: unless a fresh
+    worker can import the module by name from installed code (the standard
+    library, site-packages, Janus itself). ``__main__`` goes by value anyway
+    (cloudpickle's rule); a module without a file (``builtins``, other
+    built-in modules) is part of every interpreter and goes by reference."""
+    if mod is None or mod.__name__ == "__main__" or not getattr(mod, "__file__", None):
+        return False
+    f = os.path.realpath(mod.__file__)
+    installed = any(f.startswith(d + os.sep) for d in _trusted_dirs()) or (
+        f"{os.sep}site-packages{os.sep}" in f
+    )
+    return not (installed and _on_sys_path(mod.__name__))
+
+
 def pickle_function(name: str, fn: Callable) -> bytes:
     """cloudpickle a function; by value unless its module is installed code.
 
-    A module without a file (``builtins``, other built-in modules) is part
-    of every interpreter: its functions go by reference. (Registering it by
-    value once made every later pickle in the process copy ``builtins``.)
+    The module is registered by value for this one pickle only: a process-wide
+    registration would change every later cloudpickle of the caller's (once it
+    made every later pickle in the process copy ``builtins``).
     """
     mod = sys.modules.get(getattr(fn, "__module__", "") or "")
-    if mod is not None and mod.__name__ != "__main__" and getattr(mod, "__file__", None):
-        f = os.path.realpath(mod.__file__)
-        installed = (
-            f
-            and any(f.startswith(d + os.sep) for d in _trusted_dirs())
-            and _on_sys_path(mod.__name__)
-        )
-        if not installed:
-            try:
-                spec = importlib.util.find_spec(mod.__name__)
-            except (ImportError, ValueError):
-                spec = None
-            if spec is None or "site-packages" not in (spec.origin or ""):
-                cloudpickle.register_pickle_by_value(mod)
+    scoped = _by_value(mod) and mod.__name__ not in cloudpickle.list_registry_pickle_by_value()
+    if scoped:
+        cloudpickle.register_pickle_by_value(mod)
     try:
         return cloudpickle.dumps(fn)
     except Exception as e:
         raise PoolError(f"function {name!r} cannot be sent to a worker: {e}") from e
+    finally:
+        if scoped:
+            cloudpickle.unregister_pickle_by_value(mod)
 
 
 def functions_of(src: Any) -> dict[str, Callable]:

@@ -36,6 +36,7 @@ from janus._janus import Profile, Size, quantile
 from janus.runtime.errors import PoolError, WorkerError
 from janus.runtime.pool import WorkerPool
 from janus.runtime.progress import Bar
+from janus.workflow import StageInputs
 
 log = logging.getLogger("janus.runtime")
 
@@ -236,9 +237,7 @@ def _profile_requests(
     if not requests:
         raise PoolError("no requests to profile")
     native = workflow.native
-    preds: dict[str, list[str]] = {s: [] for s in native.stages}
-    for a, b in native.edges:
-        preds[b].append(a)
+    input_of = StageInputs(native)
     keys = [str(request_key(r, i)) for i, r in enumerate(requests)]
     if len(set(keys)) != len(keys):
         raise PoolError("request keys must be unique (see request_key)")
@@ -259,13 +258,7 @@ def _profile_requests(
             complete = True
             for block in native.blocks:
                 for stage in block:
-                    preds_of = preds[stage]
-                    if not preds_of:
-                        arg = req
-                    elif len(preds_of) == 1:
-                        arg = outputs[preds_of[0]]
-                    else:
-                        arg = {p: outputs[p] for p in preds_of}
+                    arg = input_of(stage, req, outputs)
                     spec = workflow.stage(stage)
                     if warmup and stage not in warmed:
                         measure.warm(stage, arg, spec.options)

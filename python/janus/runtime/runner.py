@@ -34,6 +34,7 @@ from janus._janus import JanusError, Size, quantile, wilson_interval
 from janus.runtime.errors import PoolError
 from janus.runtime.pool import MAX_TIMEOUT_S, WorkerPool, check_timeout
 from janus.runtime.progress import Bar
+from janus.workflow import StageInputs
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -197,9 +198,7 @@ class Runner:
             else min(MAX_TIMEOUT_S, max(30.0, self.deadline_ms / 100))
         )
         self.cost_model = workflow.cost_model
-        self._preds: dict[str, list[str]] = {s: [] for s in self.native.stages}
-        for a, b in self.native.edges:
-            self._preds[b].append(a)
+        self._input_of = StageInputs(self.native)
         width = max(sum(self.native.fanout(s) for s in blk) for blk in self.native.blocks)
         self._exec = ThreadPoolExecutor(
             max_workers=max(1, width), thread_name_prefix="janus-runner"
@@ -293,14 +292,6 @@ class Runner:
         if self.resynthesizer is not None:
             self.resynthesizer.check()  # re-synthesises in the background on drift
         return rep
-
-    def _input_of(self, stage: str, request: Any, outputs: dict) -> Any:
-        preds = self._preds[stage]
-        if not preds:
-            return request
-        if len(preds) == 1:
-            return outputs[preds[0]]
-        return {p: outputs[p] for p in preds}
 
     def _invoke(self, stage: str, arg: Any, inv: Invocation, t0: float) -> Any:
         inv.start_ms = (time.perf_counter() - t0) * 1000
