@@ -20,6 +20,7 @@ static sizing fitted on one half, the other half replayed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import platform
 import sys
@@ -144,12 +145,42 @@ def mix_section(rep: Report) -> str:
     return out + "\n" + MIX_READING
 
 
-def family_section(rep: Report, members: int) -> str:
-    """The random family: every member, every deadline, and a plot."""
+FAMILIES = {
+    "random": (
+        "A family of workloads no one tuned for",
+        (
+            "`workloads.random_workload(seed)` for seeds 0-{last}: 2-5 stages, each with its own "
+            "I/O share, work, dependence on the request feature (none to linear), parallelism and "
+            "noise; one of three CPU grids; a lognormal feature of random spread; target p90, p95 "
+            "or p99 at random. {requests} requests each"
+        ),
+        "results-family.png",
+    ),
+    "dag": (
+        "A second family: DAGs, fan-out, thin profiles",
+        (
+            "`workloads.random_dag_workload(seed)` for seeds 0-{last}: head -> a parallel group "
+            "of 2-3 stages (or one) with fan-out 1, 2 or 4 -> tail; two declared features, the second "
+            "driving some stages weakly; a hidden per-run slowness shared by all stages; memory "
+            "growing with CPU (priced); target p90, p95 or p99; profiles of 150, 300 or 1000 "
+            "requests (so some plans rest on 75 fitted requests)"
+        ),
+        "results-dag-family.png",
+    ),
+}
+
+
+def family_cases(rep: Report, family: str, members: int, **synthesis) -> object:
+    """Every member of a family at every deadline, pooled over its splits."""
+    import pandas as pd
+
     rows = []
     for s in range(members):
-        wl = workloads.random_workload(s, rep.args.requests)
-        rep.log(f"family {s + 1}/{members}: {wl.description}")
+        if family == "random":
+            wl = workloads.random_workload(s, rep.args.requests)
+        else:
+            wl = workloads.random_dag_workload(s)
+        rep.log(f"{family} family {s + 1}/{members}: {wl.description} {synthesis or ''}")
         tr = held_out(
             wl.workflow,
             wl.profile,
@@ -157,14 +188,17 @@ def family_section(rep: Report, members: int) -> str:
             FACTORS,
             range(1, 1 + rep.args.family_splits),
             confidence=0.9,
+            **synthesis,
         )
         p = pooled(tr, MIN_ROOM)
         p.insert(0, "member", s)
         p.insert(1, "description", wl.description)
         rows.append(p)
-    import pandas as pd
+    return pd.concat(rows, ignore_index=True)
 
-    df = pd.concat(rows, ignore_index=True)
+
+def family_lines(df) -> tuple[str, dict[str, bool]]:
+    """The SLO, cost and room lines of one family's cases, and the done-means checks."""
     ok = checks(df)
     # Hundreds of splits: the SLO holds when no more of them MISS than chance
     # alone would give a policy exactly at the target.
@@ -173,12 +207,6 @@ def family_section(rep: Report, members: int) -> str:
     roomy = df[df["room"] >= MIN_ROOM]
     over = df[df["worst_cost_vs_static"] > 1 + MAX_OVER]
     text = (
-        "## A family of workloads no one tuned for\n\n"
-        f"`workloads.random_workload(seed)` for seeds 0-{members - 1}: 2-5 stages, each with its "
-        "own I/O share, work, dependence on the request feature (none to linear), parallelism "
-        "and noise; one of three CPU grids; a lognormal feature of random spread; target p90, "
-        f"p95 or p99 at random. {rep.args.requests} requests each, {rep.args.family_splits} "
-        f"random splits per deadline, {len(df)} (member, deadline) cases.\n\n"
         f"- SLO: Janus MISSED in {janus_missed} of {splits} splits (static with the same "
         f"margin: {int(df['static_missed'].sum())}; static fitted without a margin: "
         f"{int(df['plain_static_missed'].sum())}). A policy exactly at the target MISSES about "
@@ -190,9 +218,52 @@ def family_section(rep: Report, members: int) -> str:
         f"- Room: {len(roomy)} cases with an oracle room of 10 % or more; Janus captured "
         f"{pct(roomy['share'].mean())} of it on average (median {pct(roomy['share'].median())}, "
         f"worst {pct(roomy['share'].min())}), at least 70 % in "
-        f"{int((roomy['share'] >= MIN_SHARE).sum())} of them.\n\n"
+        f"{int((roomy['share'] >= MIN_SHARE).sum())} of them.\n"
     )
-    plot = family_plot(df, rep.args.out)
+    return text, ok
+
+
+def profile_size_table(df, off) -> str:
+    """SLO and cost by how many requests the plans were fitted on, in units of
+    `samples_needed(p)` (the runs that pin a miss rate of 1 - p to within half
+    of itself: 36 for p90, 76 for p95, 396 for p99), with and without
+    cross-fitting (`off`: the same cases with `crossfit=False`)."""
+    need = df["target"].map(janus.samples_needed)
+    ratio = df["runs"] / need  # held-out half = fitted half
+    edges = [0, 1, 2, 4, 8, math.inf]
+    out = (
+        "By profile size (fitted requests over `janus.samples_needed(p)`; cross-fitting applies "
+        "below 2x):\n\n"
+        "| fitted requests | splits | MISSED: Janus / Janus without cross-fitting / static | "
+        "cost / static: Janus / without cross-fitting |\n|---|---|---|---|\n"
+    )
+    for lo, hi in itertools.pairwise(edges):
+        sel = (ratio > lo) & (ratio <= hi)
+        g, h = df[sel], off[sel]
+        if g.empty:
+            continue
+        label = f"{lo}-{hi}x" if hi != math.inf else f"over {lo}x"
+        out += (
+            f"| {label} | {int(g['splits'].sum())} | {int(g['janus_missed'].sum())} / "
+            f"{int(h['janus_missed'].sum())} / {int(g['static_missed'].sum())} | "
+            f"{g['cost_vs_static'].mean():.3f} / {h['cost_vs_static'].mean():.3f} |\n"
+        )
+    return out
+
+
+def family_section(rep: Report, family: str, members: int) -> str:
+    """One family: every member, every deadline, the SLO by profile size, a plot."""
+    title, blurb, plot_name = FAMILIES[family]
+    df = family_cases(rep, family, members)
+    lines, ok = family_lines(df)
+    off = family_cases(rep, family, members, crossfit=False)
+    text = (
+        f"## {title}\n\n"
+        + blurb.format(last=members - 1, requests=rep.args.requests)
+        + f", {rep.args.family_splits} random splits per deadline, {len(df)} (member, deadline) "
+        "cases.\n\n" + lines + "\n" + profile_size_table(df, off) + "\n"
+    )
+    plot = family_plot(df, rep.args.out, plot_name, title)
     if plot:
         text += f"![Janus saving against the oracle's room]({plot})\n\n"
     text += (
@@ -208,8 +279,7 @@ def family_section(rep: Report, members: int) -> str:
             f"({r['worst_cost_vs_static']:.3f}) | {pct(r['room'])} | {pct(r['share'])} |\n"
         )
     text += "\n</details>\n\n"
-    text += bound_section(rep)
-    rep.summary.append(("random family", "keyed", ok, df))
+    rep.summary.append((f"{family} family", "keyed", ok, df))
     return text
 
 
@@ -277,7 +347,7 @@ def bound_section(rep: Report) -> str:
     )
 
 
-def family_plot(df, out: str) -> str | None:
+def family_plot(df, out: str, name: str, title: str) -> str | None:
     """Saving over static against the oracle's, one dot per (member, deadline)."""
     try:
         import matplotlib
@@ -298,9 +368,8 @@ def family_plot(df, out: str) -> str | None:
     ax.axhline(0, color="black", lw=0.5)
     ax.set_xlabel("oracle saving over static (%)")
     ax.set_ylabel("Janus saving over static (%)")
-    ax.set_title("Held-out requests, random workloads")
+    ax.set_title(f"Held-out requests. {title}", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
-    name = "results-family.png"
     fig.tight_layout()
     fig.savefig(Path(out).parent / name, dpi=110)
     plt.close(fig)
@@ -378,7 +447,7 @@ def summary_table(rep: Report) -> str:
     out = (
         "## Summary: the done-means of issue 7\n\n"
         "Per workload, over every deadline: no split MISSED the SLO (the target outside the "
-        "split's 95 % interval; for the random family's hundreds of splits, no more than "
+        "split's 95 % interval; for a family's hundreds of splits, no more than "
         "chance gives a policy exactly at the target); Janus never more than 0.5 % above "
         "static cost in any split; at least 70 % of the oracle's room captured on average "
         "wherever that room is 10 % or more (for the family: in every such case).\n\n"
@@ -422,7 +491,8 @@ def main() -> None:
     if not args.no_orion:
         orion(rep)
     mixes = mix_section(rep) if not args.no_mix else ""
-    family = family_section(rep, args.family)
+    family = family_section(rep, "random", args.family) + bound_section(rep)
+    family += family_section(rep, "dag", args.family)
     cmd = "python examples/results.py" + (" --quick" if args.quick else "")
     head = (
         "# Measured results: Janus against static sizing on held-out requests\n\n"
@@ -490,6 +560,21 @@ READING = """## Reading the results
   confidence bound on the miss probability (`confidence=0.9`, the default), which is what
   keeps the SLO on new requests. Its price is part of why attainment sits above the target.
 - **Mixtures** (`mix=True`) are off by default: see the section above.
+- **Thin profiles.** Rules fitted to a profile's requests miss more on new requests than on
+  those: they spend the miss allowance where the profile happens to show it is cheap, and
+  the confidence margin covers the sampling error of a miss rate, not that selection. The
+  DAG family, whose profiles go down to 75 fitted requests, shows it (the "By profile size"
+  tables): without cross-fitting, plans fitted on up to twice `samples_needed(p)` requests
+  MISSED the SLO in more splits than static with the same margin. Where a keyed profile is that thin, each level of classes is now also fitted on
+  four fifths of the requests and walked on the fifth it did not see, and planned to the
+  target less the excess of those misses (`crossfit`, on by default). The tables show the
+  same cases with `crossfit=False` next to the default: fewer MISSED splits where the
+  profile is thin, for part of the saving. Tried on every split of 60 more DAG members and
+  20 more random ones while developing it, it bought nothing measurable above twice
+  `samples_needed(p)`, so it is not done there; synthesis still warns when a
+  late-binding plan rests on fewer than 4 x `samples_needed(p)` requests. Kernel smoothing
+  of the histograms (`smoothing=1`) was tried for the same purpose and kept off: it halved
+  the MISSED splits on 30 DAG members but not on 30 drawn afresh.
 
 """
 

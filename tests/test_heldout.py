@@ -31,6 +31,32 @@ def test_workloads_are_keyed_deterministic_and_the_same_for_any_size():
     assert workloads.random_workload(5, 100).stages != workloads.random_workload(6, 100).stages
 
 
+def test_dag_family_members_have_groups_fanout_two_features_and_keyed_instances():
+    members = [workloads.random_dag_workload(s, 120) for s in range(8)]
+    groups = [m for m in members if any(len(b) > 1 for b in m.workflow.blocks)]
+    fanned = [m for m in members if any(s.fanout > 1 for s in m.stages)]
+    assert groups and fanned, "the family must hold parallel groups and fan-out"
+    m = fanned[0]
+    assert m.workflow.features == ["x", "z"]
+    for st in m.stages:
+        for size in m.workflow.native.options(st.name):
+            keys = m.profile.keys(st.name, size)
+            # one sample per instance, every instance under its request's key
+            assert len(keys) == 120 * st.fanout and len(set(keys)) == 120
+            assert np.asarray(m.profile.features(st.name, size)).shape == (120 * st.fanout, 2)
+    # memory grows with CPU, so the cost model prices it
+    opts = m.workflow.native.options(m.stages[0].name)
+    assert len({o.memory_mib for o in opts}) > 1
+    # deterministic, and the parameters do not depend on the number of requests
+    again = workloads.random_dag_workload(members.index(m), 120)
+    assert again.profile.digest == m.profile.digest
+    assert workloads.random_dag_workload(3, 50).stages == workloads.random_dag_workload(3).stages
+    # replayed honestly: every held-out request once, fan-out and groups included
+    r = trial(m.workflow, m.profile, 1.5 * m.reference_ms, seed=1)
+    assert r["coupling"] == "keyed" and r["runs"] == 60
+    assert r["oracle_cost"] <= min(r["janus_cost"], r["static_cost"])
+
+
 def test_a_trial_replays_every_held_out_request_once_under_every_policy():
     wl = workloads.pipeline(400, seed=1)
     r = trial(wl.workflow, wl.profile, 1.25 * wl.reference_ms, seed=2)

@@ -42,6 +42,7 @@ from janus._janus import (
     best_static,
     quantile,
     run_key,
+    samples_needed,
     synthesize,
     wilson_interval,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "quantile",
     "replay",
     "run_key",
+    "samples_needed",
     "simulate",
     "sizes",
     "sweep",

@@ -49,6 +49,7 @@ __all__ = [
     "quantile",
     "replay",
     "run_key",
+    "samples_needed",
     "serve",
     "simulate",
     "synthesize",
@@ -340,6 +341,7 @@ def synthesize(
     min_gain: float | None = None,
     confidence: float | None = None,
     mix: bool | None = None,
+    crossfit: bool | None = None,
 ) -> HintSet: ...
 
 class _StaticPlan(TypedDict):
@@ -348,6 +350,7 @@ class _StaticPlan(TypedDict):
     miss_probability: float
     feasible: bool
 
+def samples_needed(percentile: float) -> int: ...
 def best_static(
     workflow: _AnyWorkflow,
     profile: Profile,
@@ -563,6 +566,7 @@ def simulate(
     min_gain: float | None = None,
     confidence: float | None = None,
     mix: bool | None = None,
+    crossfit: bool | None = None,
 ) -> _ReplayOutcome: ...
 def replay(
     workflow: _AnyWorkflow,

@@ -271,10 +271,11 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
             "min_gain" => o.min_gain = v.extract().map_err(|_| bad("a number"))?,
             "confidence" => o.confidence = v.extract().map_err(|_| bad("a number"))?,
             "mix" => o.mix = v.extract().map_err(|_| bad("a bool"))?,
+            "crossfit" => o.crossfit = v.extract().map_err(|_| bad("a bool"))?,
             other => {
                 return Err(synthesis_error(format!(
                     "unknown synthesis option '{other}' (options: mode, buckets, tolerance, max_rules, max_classes, \
-                     min_class_samples, smoothing, late, min_gain, confidence, mix)"
+                     min_class_samples, smoothing, late, min_gain, confidence, mix, crossfit)"
                 )))
             }
         }
@@ -292,7 +293,8 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
 /// what late runs get: "static" | "cheapest" | "fastest"; min_gain (0.005)
 /// a more complex plan must save; confidence (0.9) that the percentile holds
 /// despite the profile's sampling error (0.5: plan on the profile as it is);
-/// mix (False) per-run mixtures.
+/// mix (False) per-run mixtures; crossfit (True) plans from a thin keyed
+/// profile checked on requests they were not fitted on.
 #[pyfunction(name = "synthesize")]
 #[pyo3(signature = (workflow, profile, **options))]
 fn py_synthesize(
@@ -333,8 +335,20 @@ fn py_best_static<'py>(
     Ok(d)
 }
 
+/// Runs needed to pin a miss rate of `1 - percentile` to within half of
+/// itself (one standard error): `4 p / (1 - p)`, 76 for p95. Synthesis warns
+/// below it (and, for a late-binding plan, below 4 times it).
+#[pyfunction]
+fn samples_needed(percentile: f64) -> PyResult<usize> {
+    if !(percentile > 0.0 && percentile < 1.0) {
+        return Err(synthesis_error(format!("samples_needed: percentile {percentile} is not in (0, 1)")));
+    }
+    Ok(crate::synth::samples_needed(percentile))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyHintSet>()?;
+    m.add_function(wrap_pyfunction!(samples_needed, m)?)?;
     m.add_function(wrap_pyfunction!(py_synthesize, m)?)?;
     m.add_function(wrap_pyfunction!(py_best_static, m)?)?;
     Ok(())

@@ -13,6 +13,7 @@
 //!   probability of all requests together, judged on one reference;
 //! - `static_plan`: the best early-binding plan; `percentile`: the
 //!   deterministic baseline;
+//! - `crossfit`: how much a plan's miss on its own profile flatters it;
 //! - `condense`: a policy into rules; `evaluate`: what rules do exactly;
 //! - `plan`: the candidates, the choice and the hint set;
 //! - `json_safe`: written numbers as short decimals that every JSON reader
@@ -21,6 +22,7 @@
 mod classes;
 mod condense;
 mod conv;
+mod crossfit;
 mod data;
 mod dp;
 mod error;

@@ -60,8 +60,11 @@ pub struct SynthOptions {
     /// Every class keeps at least this many samples of every (stage, size)
     /// (requests, for a keyed profile).
     pub min_class_samples: usize,
-    /// Kernel smoothing of the latency histograms (a multiple of Silverman's
-    /// bandwidth; 0 plans on the raw samples).
+    /// Kernel smoothing of the latency histograms (a multiple of the
+    /// bandwidth `grid::bandwidth` picks per (stage, size, class); 0 plans on
+    /// the raw samples). Off by default: on held-out requests of two random
+    /// families it did not make plans from thin profiles keep the SLO more
+    /// often (docs/results.md), and it costs part of the saving.
     pub smoothing: f64,
     /// What a run that can no longer meet its deadline runs at.
     pub late: Late,
@@ -80,6 +83,12 @@ pub struct SynthOptions {
     /// providers that pass run keys. Off by default: it spends the whole
     /// miss allowance on the profile, leaving no margin for drift.
     pub mix: bool,
+    /// Check plans from a thin keyed profile on requests they were not
+    /// fitted on, and hold each level of classes to the target less the
+    /// optimism that shows (see `crossfit.rs`). Only below
+    /// `crossfit::THIN` times `samples_needed(p)` requests, and only with a
+    /// margin (`confidence` above 0.5).
+    pub crossfit: bool,
 }
 
 impl Default for SynthOptions {
@@ -96,6 +105,7 @@ impl Default for SynthOptions {
             min_gain: 0.005,
             confidence: 0.9,
             mix: false,
+            crossfit: true,
         }
     }
 }

@@ -12,6 +12,7 @@
 use super::classes;
 use super::condense::{condense, Ranked};
 use super::conv::Conv;
+use super::crossfit;
 use super::data::Data;
 use super::dp::Pass;
 use super::evaluate::{constant_policy, policy_from_tables};
@@ -73,15 +74,7 @@ impl<'a> Setup<'a> {
         } else {
             vec![Classifier::single(wf.features().to_vec())]
         };
-        let finest = classifiers.last().expect("at least one class").clone();
-        let level = build_level(&data, &finest, opts)?;
-        let empirical = data.empirical(opts.buckets).map(|e| {
-            let class: Vec<usize> =
-                e.runs.iter().map(|r| r.features.as_ref().map_or(0, |x| finest.class_of(x))).collect();
-            (e, class)
-        });
-        let mut reference =
-            Reference { models: level.models, weights: level.weights, empirical, conv: Conv::new(opts.buckets + 1) };
+        let mut reference = build_reference(&data, classifiers.last().expect("at least one class"), opts)?;
         let fastest = data.fastest();
         let fastest_joint: Vec<usize> = reference.models[0]
             .blocks
@@ -106,8 +99,28 @@ impl<'a> Setup<'a> {
         Ok(Setup { data, classifiers, reference, target, static_plan: st, fallback, fastest })
     }
 
+    /// The same synthesis on part of the requests (`part`, a subset of the
+    /// profile's): this setup's classes, target, static plan and fallbacks,
+    /// and the part's own models and reference. For cross-fitting.
+    pub fn on_part<'b>(&self, wf: &'b Workflow, part: &Profile, opts: &SynthOptions) -> Result<Setup<'b>, SynthError> {
+        let data = Data::new(wf, part)?;
+        let mut reference = build_reference(&data, self.classifiers.last().expect("at least one class"), opts)?;
+        for m in &mut reference.models {
+            m.set_fallback(&self.fallback);
+        }
+        Ok(Setup {
+            data,
+            classifiers: self.classifiers.clone(),
+            reference,
+            target: self.target,
+            static_plan: self.static_plan.clone(),
+            fallback: self.fallback.clone(),
+            fastest: self.fastest.clone(),
+        })
+    }
+
     /// A level of classes, with this synthesis's fallbacks.
-    fn level(&self, c: &Classifier, opts: &SynthOptions) -> Result<Level, SynthError> {
+    pub fn level(&self, c: &Classifier, opts: &SynthOptions) -> Result<Level, SynthError> {
         let mut l = build_level(&self.data, c, opts)?;
         for m in &mut l.models {
             m.set_fallback(&self.fallback);
@@ -142,6 +155,18 @@ fn build_level(data: &Data, c: &Classifier, opts: &SynthOptions) -> Result<Level
         .map(|k| data.models(opts.buckets, opts.smoothing, Some((c, k))))
         .collect::<Result<_, _>>()?;
     Ok(Level { models, weights: data.weights(c), of_ref: (0..c.count()).collect(), is_reference: false })
+}
+
+/// The yardstick of a synthesis: the finest classes' models and, for a
+/// keyed profile, its requests on the grid with the finest class of each.
+/// Fallbacks are the caller's to set.
+fn build_reference(data: &Data, finest: &Classifier, opts: &SynthOptions) -> Result<Reference, SynthError> {
+    let level = build_level(data, finest, opts)?;
+    let empirical = data.empirical(opts.buckets).map(|e| {
+        let class: Vec<usize> = e.runs.iter().map(|r| r.features.as_ref().map_or(0, |x| finest.class_of(x))).collect();
+        (e, class)
+    });
+    Ok(Reference { models: level.models, weights: level.weights, empirical, conv: Conv::new(opts.buckets + 1) })
 }
 
 /// The feature vector of one sample in class `j` of `c`.
@@ -179,6 +204,9 @@ struct Candidate {
     source: &'static str,
     /// A per-run mixture with the policy just below the target (`mix` option).
     mix: Option<Mix>,
+    /// How much more its plans missed on requests they were not fitted on
+    /// (cross-fitting, see `crossfit.rs`); 0 when not measured.
+    optimism: f64,
 }
 
 impl Candidate {
@@ -193,14 +221,19 @@ impl Candidate {
             .as_ref()
             .map_or(self.aggregate.miss, |m| m.share * m.aggregate.miss + (1.0 - m.share) * self.aggregate.miss)
     }
+    /// The miss to expect on new requests: on the profile, plus the optimism.
+    fn expected_miss(&self) -> f64 {
+        self.miss() + self.optimism
+    }
     fn feasible(&self, target: f64) -> bool {
-        self.miss() <= target
+        self.expected_miss() <= target
     }
     fn summary(&self, target: f64) -> CandidateSummary {
         CandidateSummary {
             name: self.name.clone(),
             expected_cost: summary_value(self.cost()),
-            miss_probability: summary_value(self.miss()),
+            // What to expect on new requests: with the optimism cross-fitting measured.
+            miss_probability: summary_value(self.expected_miss()),
             feasible: self.feasible(target),
         }
     }
@@ -231,8 +264,8 @@ fn condensed(
     ranked: &[Option<&Ranked>],
     max_rules: Option<usize>,
     lambda: Option<f64>,
+    target: f64,
 ) -> Result<(Vec<Vec<RuleTable>>, Aggregate), SynthError> {
-    let target = setup.target;
     let conv = &setup.reference.conv;
     let scale = level.cost_scale();
     let mut lam = lambda.filter(|l| *l > 0.0).unwrap_or(scale * 10.0);
@@ -273,24 +306,37 @@ fn condensed(
     best.ok_or_else(|| SynthError::Hints("internal error: no condensation round ran".into()))
 }
 
+/// The rules of a level's solved plan, planned to `setup.target - optimism`.
+#[allow(clippy::too_many_arguments)]
 fn dp_candidate(
     wf: &Workflow,
     setup: &Setup,
     level: &Level,
     idx: usize,
     solved: &Solved,
+    optimism: f64,
     opts: &SynthOptions,
 ) -> Result<Candidate, SynthError> {
+    let target = setup.target - optimism;
     let policies: Vec<Policy> = solved.passes.iter().map(|p| p.policy.clone()).collect();
     let ranked: Vec<Option<&Ranked>> = solved.passes.iter().map(|p| p.ranked.as_ref()).collect();
-    let (tables, aggregate) = condensed(wf, setup, level, &policies, &ranked, opts.max_rules, Some(solved.lambda))?;
+    let (tables, aggregate) =
+        condensed(wf, setup, level, &policies, &ranked, opts.max_rules, Some(solved.lambda), target)?;
     let k = level.models.len();
     let name = if k == 1 { "unconditioned".to_string() } else { format!("{k} classes") };
-    let mut c =
-        Candidate { name, level: Some(idx), tables, aggregate, lambda: Some(solved.lambda), source: "dp", mix: None };
+    let mut c = Candidate {
+        name,
+        level: Some(idx),
+        tables,
+        aggregate,
+        lambda: Some(solved.lambda),
+        source: "dp",
+        mix: None,
+        optimism,
+    };
     if opts.mix && opts.max_rules.is_none() && c.feasible(setup.target) {
         if let Some(below) = &solved.below {
-            c.mix = mixture(wf, setup, level, &c, below)?;
+            c.mix = mixture(wf, setup, level, &c, below, target)?;
         }
     }
     Ok(c)
@@ -305,7 +351,7 @@ fn choose(cands: &[Candidate], target: f64, min_gain: f64, runs: usize) -> usize
     let cheapest_under = |bound: f64| {
         let mut best: Option<usize> = None;
         for (i, c) in cands.iter().enumerate() {
-            if c.miss() > bound {
+            if c.expected_miss() > bound {
                 continue;
             }
             match best {
@@ -317,7 +363,7 @@ fn choose(cands: &[Candidate], target: f64, min_gain: f64, runs: usize) -> usize
         best
     };
     cheapest_under(target).unwrap_or_else(|| {
-        let least = cands.iter().map(Candidate::miss).fold(f64::INFINITY, f64::min);
+        let least = cands.iter().map(Candidate::expected_miss).fold(f64::INFINITY, f64::min);
         let se = (least * (1.0 - least) / runs.max(1) as f64).sqrt();
         cheapest_under(least + se).unwrap_or(0)
     })
@@ -340,6 +386,7 @@ fn mixture(
     level: &Level,
     chosen: &Candidate,
     below: &(f64, Vec<Pass>, Aggregate),
+    target: f64,
 ) -> Result<Option<Mix>, SynthError> {
     let (_, passes, _) = below;
     // The exact rules, never smoothed: the two policies differ near a tie
@@ -353,7 +400,7 @@ fn mixture(
         .collect();
     let aggregate = judge(wf, setup, level, &tables)?;
     let (c, m) = (&chosen.aggregate, &aggregate);
-    let target = setup.target - FEASIBILITY_EPS;
+    let target = target - FEASIBILITY_EPS;
     if !(m.miss > target && m.cost < c.cost && m.miss > c.miss) {
         return Ok(None);
     }
@@ -371,7 +418,7 @@ struct Candidates {
     notes: Vec<String>,
 }
 
-fn candidates(wf: &Workflow, setup: &Setup, opts: &SynthOptions) -> Result<Candidates, SynthError> {
+fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptions) -> Result<Candidates, SynthError> {
     let target = setup.target;
     let mut notes = Vec::new();
     let st = &setup.static_plan;
@@ -386,6 +433,7 @@ fn candidates(wf: &Workflow, setup: &Setup, opts: &SynthOptions) -> Result<Candi
         lambda: None,
         source: "static",
         mix: None,
+        optimism: 0.0,
     };
     notes
         .push(format!("static({}) cost={:.6} miss={:.6}", st.method, static_c.aggregate.cost, static_c.aggregate.miss));
@@ -396,10 +444,36 @@ fn candidates(wf: &Workflow, setup: &Setup, opts: &SynthOptions) -> Result<Candi
             for c in &setup.classifiers[1..] {
                 levels.push(setup.level(c, opts)?);
             }
-            let s: Vec<Solved> =
-                levels.par_iter().map(|l| solve(l, &setup.reference, target, opts.tolerance)).collect();
+            // Cross-fitting measures each level's optimism (a plan's miss on
+            // new requests over its miss on its own) where the profile is thin.
+            let checks = if crossfit::applies(setup, opts) { crossfit::check(wf, profile, setup, opts)? } else { None };
+            // A level some part could not plan (a class without samples
+            // there) is held to the largest optimism measured on the others.
+            let worst = checks.iter().flatten().flatten().map(|c| c.optimism()).fold(0.0, f64::max);
+            let optimism = |i: usize| -> f64 { checks.as_ref().map_or(0.0, |c| c[i].map_or(worst, |c| c.optimism())) };
+            let s: Vec<Solved> = levels
+                .par_iter()
+                .enumerate()
+                .map(|(i, l)| solve(l, &setup.reference, target - optimism(i), opts.tolerance))
+                .collect();
             for (i, (l, sv)) in levels.iter().zip(&s).enumerate() {
-                let c = dp_candidate(wf, setup, l, i, sv, opts)?;
+                let o = optimism(i);
+                let c = dp_candidate(wf, setup, l, i, sv, o, opts)?;
+                match checks.as_ref().map(|c| c[i]) {
+                    Some(Some(ck)) => notes.push(format!(
+                        "[{}: cross-fit over {} parts: in-sample miss={:.6} out-of-fold miss={:.6} optimism={o:.6} planned to {:.6}]",
+                        c.name,
+                        crossfit::FOLDS,
+                        ck.in_sample,
+                        ck.out_of_fold,
+                        target - o
+                    )),
+                    Some(None) => notes.push(format!(
+                        "[{}: not cross-fitted (a part lacks a class), held to optimism={o:.6}]",
+                        c.name
+                    )),
+                    None => {}
+                }
                 notes.push(format!(
                     "[{}: lambda={:.6e} dp_feasible={} dp_passes={} policy_cost={:.6} (model {:.6}) policy_miss={:.6} (model {:.6}, requests {}) rules_cost={:.6} rules_miss={:.6}]",
                     c.name,
@@ -420,7 +494,8 @@ fn candidates(wf: &Workflow, setup: &Setup, opts: &SynthOptions) -> Result<Candi
         Mode::Percentile => {
             let l = &levels[0];
             let pp = percentile::solve(&l.models[0], wf.slo().percentile, opts.tolerance);
-            let (tables, aggregate) = condensed(wf, setup, l, &[pp.policy], &[Some(&pp.ranked)], opts.max_rules, None)?;
+            let (tables, aggregate) =
+                condensed(wf, setup, l, &[pp.policy], &[Some(&pp.ranked)], opts.max_rules, None, target)?;
             notes.push(format!("[percentile: per-block quantile={:.6}]", pp.q));
             cands.push(Candidate {
                 name: "percentile".into(),
@@ -430,6 +505,7 @@ fn candidates(wf: &Workflow, setup: &Setup, opts: &SynthOptions) -> Result<Candi
                 lambda: None,
                 source: "percentile",
                 mix: None,
+                optimism: 0.0,
             });
         }
     }
@@ -453,7 +529,7 @@ fn setup_and_candidates<'a>(
     if !margin {
         setup = Setup::new(wf, profile, opts, false)?;
     }
-    let cs = candidates(wf, &setup, opts)?;
+    let cs = candidates(wf, profile, &setup, opts)?;
     Ok((setup, cs, margin))
 }
 
@@ -470,7 +546,6 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             wf.features()
         ));
     }
-    thin_profile_warning(&setup, &mut warnings);
     if !margin {
         warnings.push(format!(
             "no static plan meets the percentile with {:.0} % confidence over the profile's {} runs: planned to the \
@@ -486,6 +561,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         Mode::Stochastic => choose(&cands, target, opts.min_gain, runs_behind(&setup.data)),
     };
     let chosen = cands[chosen_i].clone();
+    thin_profile_warning(&setup, chosen.level.is_some(), &mut warnings);
     let nclasses = chosen.tables.len();
     // Runs without features: the better of static and unconditioned.
     let unknown = if nclasses > 1 {
@@ -597,7 +673,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         .collect();
     let dt = wf.slo().deadline_ms / opts.buckets as f64;
     let synthesis = format!(
-        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} keyed_requests={} {}",
+        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} keyed_requests={} {}",
         opts.mode.name(),
         opts.buckets,
         opts.tolerance,
@@ -608,6 +684,8 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         opts.late,
         opts.min_gain,
         opts.confidence,
+        opts.mix,
+        opts.crossfit,
         setup.data.keyed.as_ref().map_or(0, |k| k.len()),
         notes.join(" ")
     );
@@ -675,7 +753,18 @@ pub fn samples_needed(percentile: f64) -> usize {
     (4.0 * percentile / (1.0 - percentile) - 1e-9).ceil() as usize
 }
 
-fn thin_profile_warning(setup: &Setup, warnings: &mut Vec<String>) {
+/// A late-binding plan fits rules, per input class, to the profiled
+/// requests, and its miss rate on them flatters it more than a static plan's
+/// does. On held-out requests of two random families (docs/results.md, "By
+/// profile size"), plans fitted on fewer than this many times
+/// `samples_needed` requests MISSED the SLO in 2.6-5.3 % of splits (static:
+/// under 1.5 %); above it, in under 0.5 %.
+pub const LATE_BINDING_SAMPLES: usize = 4;
+
+/// The profile's size as a warning: too thin to estimate the percentile's
+/// tail at all, or (for a late-binding plan, `late_binding`) too thin for
+/// rules fitted to it to hold on new requests as well as a static plan does.
+fn thin_profile_warning(setup: &Setup, late_binding: bool, warnings: &mut Vec<String>) {
     let p = setup.data.wf.slo().percentile;
     let need = samples_needed(p);
     let (have, what) = match &setup.data.keyed {
@@ -699,6 +788,14 @@ fn thin_profile_warning(setup: &Setup, warnings: &mut Vec<String>) {
              (a miss rate of {:.1} % to within half of itself); the hints may miss the SLO on new requests: profile more",
             p * 100.0,
             (1.0 - p) * 100.0
+        ));
+    } else if late_binding && have < LATE_BINDING_SAMPLES * need {
+        warnings.push(format!(
+            "thin profile for late binding: {have} {what}, fewer than {} for a {:.0}th-percentile target; the \
+             rules are fitted to these requests and may miss the SLO on new ones more often than a static plan \
+             would: profile more (see docs/results.md, 'By profile size')",
+            LATE_BINDING_SAMPLES * need,
+            p * 100.0
         ));
     }
 }
@@ -775,6 +872,7 @@ mod choose_tests {
             lambda: None,
             source: "test",
             mix: None,
+            optimism: 0.0,
         }
     }
 

@@ -29,6 +29,14 @@ The models are deliberately simple, and each says what it stands for:
     dependence on the feature, parallelism and noise, and the size options
     are all drawn from ``seed``. It is how results are checked on workloads
     no one tuned Janus for.
+``random_dag_workload(seed)``
+    A second family, farther from the first: a head stage, then a parallel
+    group of 2-3 stages (or one stage) some of which fan out to 2 or 4
+    instances, then a tail; two declared features, one of which drives only
+    some stages weakly; a hidden per-run slowness shared by every stage
+    (the machine or the input's other traits); memory that grows with the
+    CPU option (so it is priced too); and profiles of 150, 300 or 1000
+    requests, so some plans rest on 75 fitted requests.
 
 Every model shares one speed law: a stage with ``c`` millicores runs its CPU
 work at ``min(c / 1000, cap) ** alpha`` of one core (``cap`` cores usable,
@@ -61,6 +69,8 @@ class StageModel:
     request_noise: float = 0.10  # sigma of the per-request lognormal factor
     nlogn: bool = False  # term(f) = f * log(f) instead of f
     io_per_unit: float = 0.0  # I/O wait per unit of the feature (e.g. loading a graph)
+    fanout: int = 1  # parallel instances per run (each its own noise)
+    second_exponent: float = 0.0  # dependence of the work on the second feature, if any
 
 
 @dataclass
@@ -91,28 +101,61 @@ def build(
     measure_noise: float = 0.03,
     description: str = "",
     feature_is_informative: bool = True,
+    layout: list[str | list[str]] | None = None,
+    second: tuple[str, np.ndarray] | None = None,
+    run_slowness: float = 0.0,
+    memory_per_core: int | None = None,
 ) -> Workload:
-    """Measure every stage at every size on every request, in the model."""
+    """Measure every stage at every size on every request, in the model.
+
+    ``layout`` is the DAG as ``Workflow.chain`` takes it (a list element is
+    a parallel group; default: the stages in order); ``second`` a second
+    declared feature (name, values); ``run_slowness`` the sigma of a
+    lognormal factor shared by every stage of a run; ``memory_per_core``
+    gives each option memory in proportion to its CPU (default: 512 MiB).
+    """
     n = len(feature)
     keys = [f"r{i}" for i in range(n)]
-    prof = janus.Profile([feature_name])
-    wf = janus.Workflow(name, deadline_ms=1e9, percentile=percentile, features=[feature_name])
-    options = [janus.Size(c, MEMORY_MIB) for c in cpus]
+    names = [feature_name] + ([second[0]] if second else [])
+    rows = np.stack([feature] + ([second[1]] if second else []), axis=1)
+    prof = janus.Profile(names)
+    wf = janus.Workflow(name, deadline_ms=1e9, percentile=percentile, features=names)
+    mem = (
+        (lambda c: max(128, memory_per_core * c // 1000))
+        if memory_per_core
+        else (lambda c: MEMORY_MIB)
+    )
+    options = [janus.Size(c, mem(c)) for c in cpus]
     # What drives the work: the feature itself, or (for `noisy`) a hidden trait.
     driver = feature if feature_is_informative else rng.permutation(feature)
-    e2e_max = np.zeros(n)
+    slow = np.exp(rng.normal(0.0, run_slowness, n)) if run_slowness > 0 else np.ones(n)
+    at_largest = {}
     for s in stages:
-        wf.add(s.name, options)
+        wf.add(s.name, options, fanout=s.fanout)
         term = driver * np.log(driver) if s.nlogn else driver
-        per_request = np.exp(rng.normal(0.0, s.request_noise, n))
-        for c in cpus:
+        per_request = np.exp(rng.normal(0.0, s.request_noise, (n, s.fanout)))
+        for c, size in zip(cpus, options):
             io = s.io_ms + s.io_per_unit * driver
-            lat = (io + s.work_ms * term**s.exponent / _speed(c, s)) * per_request
-            lat = lat * np.exp(rng.normal(0.0, measure_noise, n))
-            prof.add(s.name, janus.Size(c, MEMORY_MIB), lat, keys=keys, features=feature)
+            work = s.work_ms * term**s.exponent
+            if second is not None:
+                work = work * second[1] ** s.second_exponent
+            lat = ((io + work / _speed(c, s)) * slow)[:, None] * per_request
+            lat = lat * np.exp(rng.normal(0.0, measure_noise, lat.shape))
+            # One sample per instance, all under the request's key.
+            prof.add(
+                s.name, size, lat.reshape(-1),
+                keys=np.repeat(keys, s.fanout).tolist(), features=np.repeat(rows, s.fanout, axis=0),
+            )  # fmt: skip
             if c == cpus[-1]:
-                e2e_max += lat
-    wf.chain(*[s.name for s in stages])
+                at_largest[s.name] = lat.max(axis=1)
+    layout = layout or [s.name for s in stages]
+    wf.chain(*layout)
+    e2e_max = sum(
+        np.max([at_largest[x] for x in step], axis=0)
+        if isinstance(step, list)
+        else at_largest[step]
+        for step in layout
+    )
     ref = janus.quantile(e2e_max, percentile)
     return Workload(name, wf, prof, ref, description, stages)
 
@@ -192,6 +235,47 @@ def random_workload(seed: int, n: int = 1000) -> Workload:
         f"random{seed}", stages, cpus, feature, "x", rng, percentile=percentile,
         description=f"{k} stages drawn from seed {seed}; CPU options {cpus}; "
         f"feature lognormal sigma {sigma:.2f}; p{100 * percentile:g}",
+    )  # fmt: skip
+
+
+def random_dag_workload(seed: int, n: int | None = None) -> Workload:
+    """One member of the DAG family (see the module doc), every parameter
+    drawn from ``seed``; ``n`` requests (default: 150, 300 or 1000, drawn)."""
+    rng = np.random.default_rng(20_000 + seed)
+    drawn_n = int(rng.choice([150, 300, 1000]))
+    middle = [["a", "b"], ["a", "b", "c"], ["a"]][int(rng.integers(0, 3))]
+    layout: list[str | list[str]] = ["head", middle if len(middle) > 1 else middle[0], "tail"]
+    cpus = [[250, 500, 1000, 2000], [250, 500, 750, 1000], [500, 1000, 1500, 2000, 3000]][
+        int(rng.integers(0, 3))
+    ]
+    memory_per_core = int(rng.choice([256, 1024, 2048]))
+    percentile = float(rng.choice([0.9, 0.95, 0.99]))
+    sigma = float(rng.uniform(0.3, 1.0))
+    slowness = float(rng.choice([0.0, 0.1, 0.2]))
+    stages = [
+        StageModel(
+            name,
+            io_ms=float(rng.uniform(0, 80)),
+            work_ms=float(rng.uniform(20, 200)),
+            exponent=float(rng.choice([0.0, 0.3, 0.7, 1.0])),
+            second_exponent=float(rng.choice([0.0, 0.0, 0.3])),
+            cap=float(rng.choice([1.0, 2.0])),
+            alpha=float(rng.uniform(0.6, 1.0)),
+            request_noise=float(rng.uniform(0.05, 0.3)),
+            fanout=int(rng.choice([1, 1, 2, 4])) if name in middle else 1,
+        )
+        for name in ["head", *middle, "tail"]
+    ]
+    n = n or drawn_n
+    x = np.exp(rng.normal(0.0, sigma, n))
+    z = np.exp(rng.normal(0.0, 0.5, n))
+    fan = [s.fanout for s in stages]
+    return build(
+        f"dag{seed}", stages, cpus, x, "x", rng, percentile=percentile, layout=layout,
+        second=("z", z), run_slowness=slowness, memory_per_core=memory_per_core,
+        description=f"head -> {middle} -> tail, fan-out {fan}; CPU options {cpus}, "
+        f"{memory_per_core} MiB per core; x lognormal sigma {sigma:.2f}, z weak; "
+        f"run slowness sigma {slowness:g}; p{100 * percentile:g}",
     )  # fmt: skip
 
 
