@@ -45,6 +45,15 @@ def test_synthesize_then_show_hints(tmp_path, capsys):
     assert png.stat().st_size > 10_000
 
 
+def test_synthesize_forwards_crossfit_and_refuses_a_bad_value(tmp_path, capsys):
+    args = ["synthesize", str(REPO / "examples" / "demo_workflow.py")]
+    args += [str(REPO / "docs" / "demo-profile.json"), "-o", str(tmp_path / "h.json")]
+    assert main([*args, "--crossfit", "off"]) == 0
+    assert "crossfit=false" in janus.HintSet.load(tmp_path / "h.json").provenance["synthesis"]
+    assert main([*args, "--crossfit", "maybe"]) == 2
+    assert "expected on or off" in capsys.readouterr().err
+
+
 def test_cli_errors_are_one_line_and_exit_1(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema_version": 1')

@@ -60,6 +60,13 @@ def number(*, positive: bool = False, minimum: float | None = None) -> Callable[
     return parse
 
 
+def on_off(text: str) -> bool:
+    """An argparse type: ``on`` or ``off``, as a bool."""
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+    return text == "on"
+
+
 POSITIVE_INT = integer(1)
 SEED = integer(0)
 POSITIVE = number(positive=True)

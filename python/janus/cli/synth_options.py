@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from janus.cli.args import NON_NEGATIVE, POSITIVE_INT
+from janus.cli.args import NON_NEGATIVE, POSITIVE_INT, on_off
 
 _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--mode", {"choices": ["stochastic", "percentile"], "help": "synthesis mode (stochastic)"}),
@@ -23,6 +23,14 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--min-gain", {"type": NON_NEGATIVE, "help": "saving a more complex plan needs (0.005)"}),
     ("--confidence", {"type": NON_NEGATIVE, "help": "confidence despite sampling error (0.9)"}),
     ("--mix", {"action": "store_true", "default": None, "help": "per-run mixtures (run keys)"}),
+    (
+        "--crossfit",
+        {
+            "type": on_off,
+            "metavar": "on|off",
+            "help": "check plans from a thin keyed profile on requests they were not fitted on (on)",
+        },
+    ),
 ]
 
 
