@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import janus
+from janus.analysis import room_and_share
 from janus.analysis.result import slo_verdict
 from janus.examples import graph_workflow as gw
 from janus.runtime import Runner, RunReport, WorkerPool, summarize
@@ -114,7 +115,9 @@ def make_plan(deadline_ms: float, fit: janus.Profile, held: janus.Profile, keys:
     policies = {"janus": hints, "static": static["sizes"], "oracle": "oracle"}
     predicted = replay_stats(janus.replay(wf, fit, held, policies), keys)
     on_fit = janus.replay(wf, fit, fit, {"static": static["sizes"], "oracle": "oracle"}).summary()
-    room = 1 - on_fit.loc["oracle", "cost"] / on_fit.loc["static", "cost"]
+    room = (
+        1 - on_fit.loc["oracle", "cost"] / on_fit.loc["static", "cost"]
+    )  # no Janus on the fit half
     return Plan(deadline_ms, wf, hints, static, predicted, float(room))
 
 
@@ -237,10 +240,9 @@ def summary_table(plans: list[Plan]) -> list[str]:
     for plan in plans:
         sv = {p: served_stats(rs) for p, rs in plan.served.items()}
         rp = plan.replay
-        room = rp["static"]["cost"] - rp["oracle"]["cost"]
-        share = (rp["static"]["cost"] - rp["janus"]["cost"]) / room if room > 0 else float("nan")
+        room, share = room_and_share(*(rp[p]["cost"] for p in ("static", "janus", "oracle")))
         out.append(
-            f"| {plan.deadline_ms:.0f} ms | {room / rp['static']['cost'] * 100:.1f} % | "
+            f"| {plan.deadline_ms:.0f} ms | {room * 100:.1f} % | "
             f"{janus_vs_static(served_costs(plan))} | "
             f"{janus_vs_static({p: rp[p]['costs'] for p in ('janus', 'static')})} | "
             + (f"{share * 100:.0f} % | " if room > 0 else "- (no room) | ")

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import janus
-from janus.analysis import held_out, orion_dir, pooled, reference_latency
+from janus.analysis import held_out, orion_dir, pooled, reference_latency, room_and_share
 from janus.examples import workloads
 
 REPO = Path(__file__).resolve().parents[1]
@@ -292,7 +292,8 @@ def in_sample(wf, prof, ref: float, f: float) -> tuple[float, float]:
     static = janus.best_static(w, prof, confidence=0.5)
     policies = [("janus", "janus", hints), ("static", "static", static["sizes"])]
     c = replay(w, prof, prof, [*policies, ("oracle", "oracle", None)]).summary()["cost"]
-    return (c["static"] - c["janus"]) / (c["static"] - c["oracle"]), 1 - c["oracle"] / c["static"]
+    room, share = room_and_share(c["static"], c["janus"], c["oracle"])
+    return share, room
 
 
 def bound_section(rep: Report) -> str:

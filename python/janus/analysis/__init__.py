@@ -10,7 +10,7 @@
 Needs the ``analysis`` extra (pandas, matplotlib).
 """
 
-from janus.analysis.heldout import held_out, pooled, trial
+from janus.analysis.heldout import held_out, pooled, room_and_share, trial
 from janus.analysis.hints_plot import plot_hints
 from janus.analysis.plot import plot_sweep
 from janus.analysis.result import SimulationResult
@@ -27,6 +27,7 @@ __all__ = [
     "pooled",
     "reference_latency",
     "replay",
+    "room_and_share",
     "simulate",
     "sweep",
     "trial",

@@ -30,6 +30,15 @@ from janus.analysis.simulate import replay
 from janus.workflow import Workflow
 
 
+def room_and_share(static: float, janus: float, oracle: float) -> tuple[float, float]:
+    """The oracle's room, ``(static - oracle) / static``, and the part of it
+    Janus captured, ``(static - janus) / (static - oracle)`` (NaN without
+    room): the one definition every report uses."""
+    room = (static - oracle) / static
+    share = (static - janus) / (static - oracle) if static > oracle else float("nan")
+    return room, share
+
+
 def trial(
     workflow: Workflow,
     profile: Profile,
@@ -65,7 +74,7 @@ def trial(
     s = res.summary()
     cost = {p: float(s.loc[p, "cost"]) for p in s.index}
     att = {p: float(s.loc[p, "attainment"]) for p in s.index}
-    room = (cost["static"] - cost["oracle"]) / cost["static"]
+    room, share = room_and_share(cost["static"], cost["janus"], cost["oracle"])
     n = int(s.loc["janus", "runs"])
 
     def verdict(p: str) -> str:
@@ -83,9 +92,7 @@ def trial(
         **{f"{p}_slo": verdict(p) for p in ("janus", "static", "plain_static")},
         "cost_vs_static": cost["janus"] / cost["static"],
         "room": room,
-        "share": (cost["static"] - cost["janus"]) / (cost["static"] - cost["oracle"])
-        if cost["static"] > cost["oracle"]
-        else float("nan"),
+        "share": share,
         "chosen": (hints.plan or {}).get("chosen", ""),
     }
 
