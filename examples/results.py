@@ -566,12 +566,13 @@ READING = """## Reading the results
   the confidence margin covers the sampling error of a miss rate, not that selection. The
   DAG family, whose profiles go down to 75 fitted requests, shows it (the "By profile size"
   tables): without cross-fitting, plans fitted on up to twice `samples_needed(p)` requests
-  MISSED the SLO in more splits than static with the same margin. Where a keyed profile is that thin, each level of classes is now also fitted on
-  four fifths of the requests and walked on the fifth it did not see, and planned to the
-  target less the excess of those misses (`crossfit`, on by default). The tables show the
-  same cases with `crossfit=False` next to the default: fewer MISSED splits where the
-  profile is thin, for part of the saving. Tried on every split of 60 more DAG members and
-  20 more random ones while developing it, it bought nothing measurable above twice
+  MISSED the SLO in more splits than static with the same margin. Where a keyed profile is
+  that thin, each level of classes is now also fitted on four fifths of the requests and
+  walked on the fifth it did not see, and planned to the target less the excess of those
+  misses (`crossfit`, on by default). The tables show the same cases with `crossfit=False`
+  next to the default: fewer MISSED splits where the profile is thin, for part of the
+  saving. Tried at every profile size while developing it (DAG members 0-29 and 100-129,
+  random members 0-39, 3 splits each), it bought nothing measurable above twice
   `samples_needed(p)`, so it is not done there; synthesis still warns when a
   late-binding plan rests on fewer than 4 x `samples_needed(p)` requests. Kernel smoothing
   of the histograms (`smoothing=1`) was tried for the same purpose and kept off: it halved
