@@ -155,6 +155,7 @@ FAMILIES = {
             "or p99 at random. {requests} requests each"
         ),
         "results-family.png",
+        lambda seed, requests: workloads.random_workload(seed, requests),
     ),
     "dag": (
         "A second family: DAGs, fan-out, thin profiles",
@@ -166,6 +167,7 @@ FAMILIES = {
             "requests (so some plans rest on 75 fitted requests)"
         ),
         "results-dag-family.png",
+        lambda seed, requests: workloads.random_dag_workload(seed),  # its own profile sizes
     ),
 }
 
@@ -176,10 +178,7 @@ def family_cases(rep: Report, family: str, members: int, **synthesis) -> object:
 
     rows = []
     for s in range(members):
-        if family == "random":
-            wl = workloads.random_workload(s, rep.args.requests)
-        else:
-            wl = workloads.random_dag_workload(s)
+        wl = FAMILIES[family][3](s, rep.args.requests)
         rep.log(f"{family} family {s + 1}/{members}: {wl.description} {synthesis or ''}")
         tr = held_out(
             wl.workflow,
@@ -253,7 +252,7 @@ def profile_size_table(df, off) -> str:
 
 def family_section(rep: Report, family: str, members: int) -> str:
     """One family: every member, every deadline, the SLO by profile size, a plot."""
-    title, blurb, plot_name = FAMILIES[family]
+    title, blurb, plot_name, _ = FAMILIES[family]
     df = family_cases(rep, family, members)
     lines, ok = family_lines(df)
     off = family_cases(rep, family, members, crossfit=False)

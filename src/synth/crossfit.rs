@@ -79,15 +79,15 @@ pub(crate) fn applies(setup: &Setup, opts: &SynthOptions) -> bool {
 }
 
 /// Per level of `setup.classifiers` (in order), its check; `None` for a
-/// level some part cannot plan (a class without samples there).
+/// level some part cannot plan (a class without samples there). For a
+/// setup [`applies`] accepts; an unkeyed profile has no requests to part.
 pub(crate) fn check(
     wf: &Workflow,
     profile: &Profile,
     setup: &Setup,
     opts: &SynthOptions,
-) -> Result<Option<Vec<Option<Check>>>, SynthError> {
-    let Some(keyed) = &setup.data.keyed else { return Ok(None) };
-    let mut keys = keyed.keys.clone();
+) -> Result<Vec<Option<Check>>, SynthError> {
+    let mut keys = setup.data.keyed.as_ref().map_or_else(Vec::new, |k| k.keys.clone());
     keys.shuffle(&mut ChaCha8Rng::seed_from_u64(SEED));
     let levels = setup.classifiers.len();
     // Per part, per level: (in-sample miss, held-out misses, held-out runs).
@@ -120,13 +120,12 @@ pub(crate) fn check(
                 .collect())
         })
         .collect::<Result<_, _>>()?;
-    let checks = (0..levels)
+    Ok((0..levels)
         .map(|i| {
             let per: Vec<(f64, usize, usize)> = parts.iter().map(|p| p[i]).collect::<Option<_>>()?;
             let in_sample = per.iter().map(|p| p.0).sum::<f64>() / per.len() as f64;
             let (missed, runs) = per.iter().fold((0, 0), |a, p| (a.0 + p.1, a.1 + p.2));
             Some(Check { in_sample, out_of_fold: missed as f64 / runs.max(1) as f64 })
         })
-        .collect();
-    Ok(Some(checks))
+        .collect())
 }

@@ -446,7 +446,8 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
             }
             // Cross-fitting measures each level's optimism (a plan's miss on
             // new requests over its miss on its own) where the profile is thin.
-            let checks = if crossfit::applies(setup, opts) { crossfit::check(wf, profile, setup, opts)? } else { None };
+            let checks =
+                if crossfit::applies(setup, opts) { Some(crossfit::check(wf, profile, setup, opts)?) } else { None };
             // A level some part could not plan (a class without samples
             // there) is held to the largest optimism measured on the others.
             let worst = checks.iter().flatten().flatten().map(|c| c.optimism()).fold(0.0, f64::max);
