@@ -82,12 +82,21 @@ fn a_request_that_drives_every_stage_is_worth_conditioning_on() {
     let st = best_static(&wf, &p, &opts()).unwrap();
     assert_eq!(st.sizes, vec![B, S, S]);
     assert!(hs.plan.expected_cost < st.expected_cost * 0.96);
-    // Without the feature, the DP plans as if the stages were independent: it
-    // starts a at S hoping b and c are fast, and large requests then pay
-    // 1.847. Judged on the requests themselves it loses to static, so runs
-    // whose features are unknown get the static plan.
-    let unc = hs.plan.candidates.iter().find(|c| c.name == "unconditioned").unwrap();
-    assert!(unc.expected_cost > st.expected_cost, "{:?}", hs.plan);
+    // Without the feature and without budget bands, the DP plans as if the
+    // stages were independent: it starts a at S hoping b and c are fast, and
+    // large requests then pay 1.847. Judged on the requests themselves it
+    // loses to static.
+    let unc = |hs: &janus::hints::HintSet| {
+        hs.plan.candidates.iter().find(|c| c.name == "unconditioned").unwrap().expected_cost
+    };
+    let plain = synthesize(&wf, &p, &SynthOptions { bands: false, ..opts() }).unwrap();
+    assert!(unc(&plain) > st.expected_cost, "{:?}", plain.plan);
+    // Budget bands see that a run reaching b with 400 ms left (a at S took
+    // 600) is a large one, slow at b and c too; replanned on them, the
+    // unconditioned plan is the best one without the feature: B for
+    // everyone, 0.980, a tie with static.
+    assert!((unc(&hs) - 0.5 * (cost(50.0, B) + 2.0 * cost(100.0, S)) - 0.5 * big).abs() < 1e-9, "{:?}", hs.plan);
+    // Runs whose features are unknown get the static plan (the tie goes to the simpler).
     let unknown = hs.summary.last().unwrap();
     assert_eq!((unknown.class, unknown.source.as_str()), (None, "static"));
     assert!((unknown.expected_cost - (0.5 * (cost(50.0, B) + 2.0 * cost(100.0, S)) + 0.5 * big)).abs() < 1e-9);

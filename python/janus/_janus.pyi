@@ -342,6 +342,7 @@ def synthesize(
     confidence: float | None = None,
     mix: bool | None = None,
     crossfit: bool | None = None,
+    bands: bool | None = None,
 ) -> HintSet: ...
 
 class _StaticPlan(TypedDict):
@@ -567,6 +568,7 @@ def simulate(
     confidence: float | None = None,
     mix: bool | None = None,
     crossfit: bool | None = None,
+    bands: bool | None = None,
 ) -> _ReplayOutcome: ...
 def replay(
     workflow: _AnyWorkflow,

@@ -272,10 +272,11 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
             "confidence" => o.confidence = v.extract().map_err(|_| bad("a number"))?,
             "mix" => o.mix = v.extract().map_err(|_| bad("a bool"))?,
             "crossfit" => o.crossfit = v.extract().map_err(|_| bad("a bool"))?,
+            "bands" => o.bands = v.extract().map_err(|_| bad("a bool"))?,
             other => {
                 return Err(synthesis_error(format!(
                     "unknown synthesis option '{other}' (options: mode, buckets, tolerance, max_rules, max_classes, \
-                     min_class_samples, smoothing, late, min_gain, confidence, mix, crossfit)"
+                     min_class_samples, smoothing, late, min_gain, confidence, mix, crossfit, bands)"
                 )))
             }
         }
@@ -294,7 +295,8 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
 /// a more complex plan must save; confidence (0.9) that the percentile holds
 /// despite the profile's sampling error (0.5: plan on the profile as it is);
 /// mix (False) per-run mixtures; crossfit (True) plans from a thin keyed
-/// profile checked on requests they were not fitted on.
+/// profile checked on requests they were not fitted on; bands (True) plans
+/// that know a run slow so far is slow ahead (keyed profiles).
 #[pyfunction(name = "synthesize")]
 #[pyo3(signature = (workflow, profile, **options))]
 fn py_synthesize(

@@ -239,7 +239,7 @@ fn cap(
     let dm: Vec<f64> = mtg.iter().map(|x| x - 1.0).collect();
     // Lagrangian value of joint option `o` at budget `b` given the rest of the policy.
     let value = |o: usize, b: usize| {
-        let opt = &blk.options[o];
+        let opt = &blk.options_at(b)[o];
         opt.cost + c_miss + opt.hist.dot(b, &dc) + lambda * (1.0 + opt.hist.dot(b, &dm))
     };
     // Added value of using size `x` over `run`.

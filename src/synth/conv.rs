@@ -343,6 +343,13 @@ pub(crate) struct Input {
     spectrum: OnceLock<(usize, Vec<Complex<f64>>)>,
 }
 
+impl Input {
+    /// The number of values (budgets).
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,6 +207,21 @@ impl Empirical {
         blk.stages.iter().enumerate().map(|(m, &s)| self.runs[r].bins[s][blk.digit(o, m)]).max().unwrap_or(0)
     }
 
+    /// The budget run `r` reaches each block with under `policy` (None once late).
+    pub fn reached(&self, r: usize, models: &Models, policy: &Policy) -> Vec<Option<usize>> {
+        let mut b = models.b_max as i64;
+        let mut out = Vec::with_capacity(models.blocks.len());
+        for (i, row) in policy.iter().enumerate().take(models.blocks.len()) {
+            if b < 0 {
+                out.push(None);
+                continue;
+            }
+            out.push(Some(b as usize));
+            b -= i64::from(self.block_bins(r, models, i, row[b as usize] as usize));
+        }
+        out
+    }
+
     /// (cost, missed) of run `r` under `policy` with the fallbacks of `models`.
     pub fn walk(&self, r: usize, models: &Models, policy: &Policy) -> (f64, bool) {
         let run = &self.runs[r];

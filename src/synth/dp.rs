@@ -28,7 +28,7 @@
 
 use super::condense::Ranked;
 use super::conv::{Conv, Input};
-use super::grid::{BlockModel, Models, Policy};
+use super::grid::{BlockModel, JointOption, Models, Policy};
 use rayon::prelude::*;
 
 /// Slack for "equal" values (relative) and "certain" misses.
@@ -73,12 +73,40 @@ struct BlockInputs {
     c_miss: f64,
 }
 
-/// The values of options `opts` of `blk`: every (option, cost or miss) convolution is one task.
+/// The values of options `opts` of `blk` at every budget; a banded block's
+/// from each band's own histograms and costs, for the budgets of the band.
 fn option_values(blk: &BlockModel, conv: &Conv, inp: &BlockInputs, opts: &[usize]) -> Vec<OptionValues> {
+    let spans = blk.spans(conv_len(inp));
+    if spans.len() == 1 {
+        return values_of(spans[0].2, conv, inp, opts);
+    }
+    let mut out: Option<Vec<OptionValues>> = None;
+    for (from, to, options) in spans {
+        let vals = values_of(options, conv, inp, opts);
+        match out.as_mut() {
+            None => out = Some(vals),
+            Some(acc) => {
+                for (a, v) in acc.iter_mut().zip(vals) {
+                    a.c[from..to].copy_from_slice(&v.c[from..to]);
+                    a.m[from..to].copy_from_slice(&v.m[from..to]);
+                }
+            }
+        }
+    }
+    out.unwrap_or_default()
+}
+
+/// The number of budgets of a block's inputs.
+fn conv_len(inp: &BlockInputs) -> usize {
+    inp.dc.len()
+}
+
+/// The values of options `opts` among `options`: every (option, cost or miss) convolution is one task.
+fn values_of(options: &[JointOption], conv: &Conv, inp: &BlockInputs, opts: &[usize]) -> Vec<OptionValues> {
     let mut convs: Vec<Vec<f64>> = (0..2 * opts.len())
         .into_par_iter()
         .map(|t| {
-            let opt = &blk.options[opts[t / 2]];
+            let opt = &options[opts[t / 2]];
             if t % 2 == 0 {
                 let mut c = conv.apply(&opt.hist, &inp.dc);
                 let add = opt.cost + inp.c_miss;
@@ -164,7 +192,12 @@ pub(crate) fn backward(models: &Models, conv: &Conv, lambda: f64, fixed: Option<
         // The next block's values (none after the last block).
         let (cn, mn) = if i + 1 < n { (&cost_from[i + 1], &miss_from[i + 1]) } else { (&zeros, &zeros) };
         // Both inputs (and their transforms, if a histogram is long) side by side.
-        let long = blk.options.iter().map(|o| &o.hist).find(|h| conv.is_long(h));
+        let long = blk
+            .options
+            .iter()
+            .chain(blk.bands.iter().flat_map(|b| &b.options))
+            .map(|o| &o.hist)
+            .find(|h| conv.is_long(h));
         let input = |x: &[f64], shift: f64| {
             let inp = conv.input(x.iter().map(|v| v - shift).collect());
             if let Some(h) = long {
@@ -336,8 +369,10 @@ pub(crate) mod reference {
             let dm: Vec<f64> = mn.iter().map(|m| m - 1.0).collect();
             let (mut pol, mut v_out, mut m_out) = (Vec::new(), Vec::new(), Vec::new());
             for b in 0..len {
-                let qs: Vec<f64> = blk.options.iter().map(|o| o.cost + v_miss + o.hist.dot(b, &dv)).collect();
-                let ms: Vec<f64> = blk.options.iter().map(|o| (1.0 + o.hist.dot(b, &dm)).clamp(0.0, 1.0)).collect();
+                // A banded block: the options of the band budget `b` lies in.
+                let options = blk.options_at(b);
+                let qs: Vec<f64> = options.iter().map(|o| o.cost + v_miss + o.hist.dot(b, &dv)).collect();
+                let ms: Vec<f64> = options.iter().map(|o| (1.0 + o.hist.dot(b, &dm)).clamp(0.0, 1.0)).collect();
                 let mut best = 0;
                 for o in 1..qs.len() {
                     let slack = EPS * qs[best].abs().max(1.0);

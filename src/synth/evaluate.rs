@@ -35,20 +35,27 @@ pub(crate) fn forward(models: &Models, conv: &Conv, policy: &Policy) -> Eval {
     let mut reach = Vec::with_capacity(models.blocks.len());
     for (blk, pol) in models.blocks.iter().zip(policy) {
         cost += missed * blk.options[blk.fallback].cost;
-        // Runs by option, in elapsed time.
-        let mut by_option: Vec<Option<Vec<f64>>> = vec![None; blk.options.len()];
+        // Runs by (band, option), in elapsed time.
+        let spans = blk.spans(len);
+        let nopt = blk.options.len();
+        let mut by_option: Vec<Option<Vec<f64>>> = vec![None; nopt * spans.len()];
         let mut on_time = 0.0;
-        for (b, &w) in dist.iter().enumerate() {
-            if w <= 0.0 {
-                continue;
+        for (band, &(from, to, options)) in spans.iter().enumerate() {
+            for (b, &w) in dist.iter().enumerate().take(to).skip(from) {
+                if w <= 0.0 {
+                    continue;
+                }
+                let o = pol[b] as usize;
+                cost += w * options[o].cost;
+                on_time += w;
+                by_option[band * nopt + o].get_or_insert_with(|| vec![0.0; len])[bm - b] = w;
             }
-            let o = pol[b] as usize;
-            cost += w * blk.options[o].cost;
-            on_time += w;
-            by_option[o].get_or_insert_with(|| vec![0.0; len])[bm - b] = w;
         }
-        let pairs: Vec<(&super::conv::Hist, Vec<f64>)> =
-            by_option.into_iter().enumerate().filter_map(|(o, x)| x.map(|x| (&blk.options[o].hist, x))).collect();
+        let pairs: Vec<(&super::conv::Hist, Vec<f64>)> = by_option
+            .into_iter()
+            .enumerate()
+            .filter_map(|(k, x)| x.map(|x| (&spans[k / nopt].2[k % nopt].hist, x)))
+            .collect();
         let elapsed = conv.apply_sum(&pairs);
         let mut next = vec![0.0; len];
         let mut kept = 0.0;

@@ -209,6 +209,17 @@ pub(crate) struct BlockModel {
     pub options: Vec<JointOption>,
     /// The joint option a late run falls back to.
     pub fallback: usize,
+    /// Budget bands with their own histograms and costs (see `bands.rs`);
+    /// empty: `options` hold at every budget.
+    pub bands: Vec<Band>,
+}
+
+/// The options of a block as seen by runs that reach it with a budget in
+/// `from..` (up to the next band's `from`).
+#[derive(Debug, Clone)]
+pub(crate) struct Band {
+    pub from: usize,
+    pub options: Vec<JointOption>,
 }
 
 impl BlockModel {
@@ -220,6 +231,29 @@ impl BlockModel {
     /// `joint` with member `m` switched to its option `x`.
     pub fn with_digit(&self, joint: usize, m: usize, x: usize) -> usize {
         joint - self.digit(joint, m) * self.stride[m] + x * self.stride[m]
+    }
+
+    /// The options a run reaching this block with budget `b` meets.
+    pub fn options_at(&self, b: usize) -> &[JointOption] {
+        match self.bands.iter().rposition(|band| band.from <= b) {
+            Some(i) => &self.bands[i].options,
+            None => &self.options,
+        }
+    }
+
+    /// The budgets `(from, to)` (to exclusive, up to `len`) of every band; one span without bands.
+    pub fn spans(&self, len: usize) -> Vec<(usize, usize, &[JointOption])> {
+        if self.bands.is_empty() {
+            return vec![(0, len, &self.options)];
+        }
+        let mut out = Vec::with_capacity(self.bands.len());
+        for (i, band) in self.bands.iter().enumerate() {
+            let to = self.bands.get(i + 1).map_or(len, |n| n.from.min(len));
+            if band.from < to {
+                out.push((band.from, to, band.options.as_slice()));
+            }
+        }
+        out
     }
 
     /// Joint index of per-member option indices.
@@ -265,7 +299,7 @@ impl Models {
             }
             // The options of a block are convolved with one input: one transform length.
             super::conv::share_fft_len(options.iter_mut().map(|o| &mut o.hist), b_max + 1);
-            blocks.push(BlockModel { stages: block.clone(), radix, stride, options, fallback: 0 });
+            blocks.push(BlockModel { stages: block.clone(), radix, stride, options, fallback: 0, bands: Vec::new() });
         }
         let mut m = Models { tail: vec![0.0; blocks.len() + 1], blocks, b_max, dt };
         m.set_fallback(&vec![0; wf.stages().len()]);

@@ -61,6 +61,10 @@ pub(crate) struct Level {
     /// order): a DP pass's values from the full budget are then already
     /// the cost and miss the reference would compute by a forward pass.
     pub is_reference: bool,
+    /// The level's models carry what the reference's do not (budget bands,
+    /// see `bands.rs`): the model part of the yardstick is the level's own
+    /// models, per class, weighted by `weights`.
+    pub own_yardstick: bool,
 }
 
 /// What a set of per-class policies does over all requests.
@@ -96,7 +100,7 @@ impl Reference {
     /// classes their values are used as they are (no forward pass).
     pub fn evaluate_passes(&self, level: &Level, passes: &[Pass]) -> Aggregate {
         let policies: Vec<&Policy> = passes.iter().map(|p| &p.policy).collect();
-        self.judge(level, &policies, level.is_reference.then_some(passes))
+        self.judge(level, &policies, (level.is_reference || level.own_yardstick).then_some(passes))
     }
 
     fn judge<P: std::borrow::Borrow<Policy> + Sync>(
@@ -106,6 +110,24 @@ impl Reference {
         passes: Option<&[Pass]>,
     ) -> Aggregate {
         let policy = |k: usize| -> &Policy { policies[k].borrow() };
+        if level.own_yardstick {
+            let per: Vec<(f64, f64)> = level
+                .models
+                .par_iter()
+                .enumerate()
+                .map(|(k, m)| match passes {
+                    Some(p) => p[k].start(),
+                    None => {
+                        let e = forward(m, &self.conv, policy(k));
+                        (e.cost, e.miss)
+                    }
+                })
+                .collect();
+            let classes: Vec<(f64, f64, f64)> = per.iter().zip(&level.weights).map(|(&(c, m), &w)| (w, c, m)).collect();
+            let cost = classes.iter().map(|k| k.0 * k.1).sum();
+            let miss = classes.iter().map(|k| k.0 * k.2).sum();
+            return self.with_walk(level, &policy, cost, miss, classes);
+        }
         let per: Vec<(f64, f64)> = self
             .models
             .par_iter()
@@ -135,6 +157,19 @@ impl Reference {
                 k.2 /= k.0;
             }
         }
+        self.with_walk(level, &policy, cost, miss, classes)
+    }
+
+    /// The aggregate of a model's (cost, miss) and, for a keyed profile, the
+    /// requests walked through the policies.
+    fn with_walk<'p>(
+        &self,
+        level: &Level,
+        policy: &(dyn Fn(usize) -> &'p Policy + Sync),
+        cost: f64,
+        miss: f64,
+        classes: Vec<(f64, f64, f64)>,
+    ) -> Aggregate {
         let empirical = self.empirical.as_ref().map(|(emp, class)| {
             let (c, m) = (0..emp.runs.len())
                 .into_par_iter()
@@ -297,8 +332,13 @@ mod tests {
         let models = toy_models(400);
         let reference =
             Reference { models: vec![models.clone()], weights: vec![1.0], empirical: None, conv: Conv::new(401) };
-        let level =
-            |is_reference| Level { models: vec![models.clone()], weights: vec![1.0], of_ref: vec![0], is_reference };
+        let level = |is_reference| Level {
+            models: vec![models.clone()],
+            weights: vec![1.0],
+            of_ref: vec![0],
+            is_reference,
+            own_yardstick: false,
+        };
         let mut bisected = 0;
         for target in [0.02, 0.1, 0.3] {
             let fast = solve(&level(true), &reference, target, 0.05);

@@ -19,6 +19,7 @@
 //! - `json_safe`: written numbers as short decimals that every JSON reader
 //!   reads back exactly.
 
+mod bands;
 mod classes;
 mod condense;
 mod conv;

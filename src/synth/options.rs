@@ -89,6 +89,11 @@ pub struct SynthOptions {
     /// `crossfit::THIN` times `samples_needed(p)` requests, and only with a
     /// margin (`confidence` above 0.5).
     pub crossfit: bool,
+    /// Plan again with each block's latencies conditioned on the budget a
+    /// run reaches it with (a run slow so far is slow ahead; see
+    /// `bands.rs`), and keep that plan where it is cheaper. Keyed profiles
+    /// that are not thin only.
+    pub bands: bool,
 }
 
 impl Default for SynthOptions {
@@ -106,6 +111,7 @@ impl Default for SynthOptions {
             confidence: 0.9,
             mix: false,
             crossfit: true,
+            bands: true,
         }
     }
 }

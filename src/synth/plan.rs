@@ -12,7 +12,6 @@
 use super::classes;
 use super::condense::{condense, Ranked};
 use super::conv::Conv;
-use super::crossfit;
 use super::data::Data;
 use super::dp::Pass;
 use super::evaluate::{constant_policy, policy_from_tables};
@@ -20,6 +19,7 @@ use super::grid::{Models, Policy};
 use super::json_safe::summary_value;
 use super::lagrange::{solve, Aggregate, Level, Reference, Solved};
 use super::options::{validate, Mode, SynthOptions};
+use super::{bands, crossfit};
 use super::{percentile, static_plan, SynthError};
 use crate::hints::{
     CandidateSummary, Classifier, Hint, HintSet, Late, PlanSummary, Provenance, Rule, RuleTable, TableSummary,
@@ -148,13 +148,25 @@ pub(crate) fn runs_behind(data: &Data) -> usize {
 fn build_level(data: &Data, c: &Classifier, opts: &SynthOptions) -> Result<Level, SynthError> {
     if c.count() == 1 {
         let m = data.models(opts.buckets, opts.smoothing, None)?;
-        return Ok(Level { models: vec![m], weights: vec![1.0], of_ref: vec![0], is_reference: false });
+        return Ok(Level {
+            models: vec![m],
+            weights: vec![1.0],
+            of_ref: vec![0],
+            is_reference: false,
+            own_yardstick: false,
+        });
     }
     let models: Vec<Models> = (0..c.count())
         .into_par_iter()
         .map(|k| data.models(opts.buckets, opts.smoothing, Some((c, k))))
         .collect::<Result<_, _>>()?;
-    Ok(Level { models, weights: data.weights(c), of_ref: (0..c.count()).collect(), is_reference: false })
+    Ok(Level {
+        models,
+        weights: data.weights(c),
+        of_ref: (0..c.count()).collect(),
+        is_reference: false,
+        own_yardstick: false,
+    })
 }
 
 /// The yardstick of a synthesis: the finest classes' models and, for a
@@ -342,6 +354,46 @@ fn dp_candidate(
     Ok(c)
 }
 
+/// Whether levels are also planned on budget bands (see `bands.rs`): a
+/// keyed profile that is not thin (cross-fitting's territory, where more
+/// fitting would flatter the plans more).
+fn banding_applies(setup: &Setup, opts: &SynthOptions) -> bool {
+    let Some(keyed) = &setup.data.keyed else { return false };
+    opts.bands && keyed.len() >= crossfit::THIN * samples_needed(setup.data.wf.slo().percentile)
+}
+
+/// The level planned again on budget bands cut by the runs of `solved`'s
+/// plan: the banded candidate when it meets the target and saves at least
+/// `min_gain` over `plain`, with a note for the provenance either way.
+#[allow(clippy::too_many_arguments)]
+fn with_bands(
+    wf: &Workflow,
+    setup: &Setup,
+    level: &Level,
+    idx: usize,
+    solved: &Solved,
+    optimism: f64,
+    plain: &Candidate,
+    opts: &SynthOptions,
+) -> Result<Option<(Candidate, String)>, SynthError> {
+    let policies: Vec<Policy> = solved.passes.iter().map(|p| p.policy.clone()).collect();
+    let Some(banded) = bands::banded(level, &policies, &setup.reference) else { return Ok(None) };
+    let sv = solve(&banded, &setup.reference, setup.target - optimism, opts.tolerance);
+    let c = dp_candidate(wf, setup, &banded, idx, &sv, optimism, opts)?;
+    let better =
+        c.feasible(setup.target) && (!plain.feasible(setup.target) || c.cost() < plain.cost() * (1.0 - opts.min_gain));
+    let note = format!(
+        "[{}: budget bands ({} per block): lambda={:.6e} rules_cost={:.6} rules_miss={:.6} {}]",
+        c.name,
+        bands::BANDS,
+        sv.lambda,
+        c.aggregate.cost,
+        c.aggregate.miss,
+        if better { "kept" } else { "not kept" }
+    );
+    Ok(Some((if better { c } else { plain.clone() }, note)))
+}
+
 /// The cheapest feasible candidate, where each step up in complexity
 /// (the order of `cands`) must save at least `min_gain`. None feasible: the
 /// same rule among the candidates whose miss is within one standard error
@@ -457,9 +509,10 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
                 .enumerate()
                 .map(|(i, l)| solve(l, &setup.reference, target - optimism(i), opts.tolerance))
                 .collect();
+            let band = banding_applies(setup, opts);
             for (i, (l, sv)) in levels.iter().zip(&s).enumerate() {
                 let o = optimism(i);
-                let c = dp_candidate(wf, setup, l, i, sv, o, opts)?;
+                let mut c = dp_candidate(wf, setup, l, i, sv, o, opts)?;
                 match checks.as_ref().map(|c| c[i]) {
                     Some(Some(ck)) => notes.push(format!(
                         "[{}: cross-fit over {} parts: in-sample miss={:.6} out-of-fold miss={:.6} optimism={o:.6} planned to {:.6}]",
@@ -489,6 +542,12 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
                     c.aggregate.cost,
                     c.aggregate.miss
                 ));
+                if band {
+                    if let Some((b, note)) = with_bands(wf, setup, l, i, sv, o, &c, opts)? {
+                        c = b;
+                        notes.push(note);
+                    }
+                }
                 cands.push(c);
             }
         }
@@ -674,7 +733,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         .collect();
     let dt = wf.slo().deadline_ms / opts.buckets as f64;
     let synthesis = format!(
-        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} keyed_requests={} {}",
+        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} bands={} keyed_requests={} {}",
         opts.mode.name(),
         opts.buckets,
         opts.tolerance,
@@ -687,6 +746,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         opts.confidence,
         opts.mix,
         opts.crossfit,
+        opts.bands,
         setup.data.keyed.as_ref().map_or(0, |k| k.len()),
         notes.join(" ")
     );

@@ -31,6 +31,14 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
             "help": "check plans from a thin keyed profile on requests they were not fitted on (on)",
         },
     ),
+    (
+        "--bands",
+        {
+            "type": on_off,
+            "metavar": "on|off",
+            "help": "plan knowing a run slow so far is slow ahead (keyed profiles; on)",
+        },
+    ),
 ]
 
 
