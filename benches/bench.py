@@ -11,6 +11,7 @@ both sides are timed on the same machine at the same time):
 - ``janus.synthesize`` against the same DP in NumPy (``numpy_dp.py``) on the
   same inputs, after checking that both reach the same multiplier, cost and
   miss probability;
+- what budget bands add to a synthesis on a keyed profile;
 - the hint-set size per stage, and what ``max_rules`` costs in a replay.
 
 With ``--criterion`` it also reads the criterion estimates of ``cargo bench``
@@ -297,6 +298,31 @@ def bench_max_rules(rows: list[Row], table: list[str]) -> None:
     )
 
 
+def bench_bands(rows: list[Row]) -> None:
+    """What budget bands (src/synth/bands.rs) add to a synthesis on a keyed profile."""
+    from janus.examples import workloads
+
+    wl = workloads.noisy(1000)
+    fit, _ = wl.profile.split(0.5, 1)
+    wf = wl.workflow.with_deadline(1.25 * wl.reference_ms)
+    t = interleaved(
+        {
+            "on": lambda: janus.synthesize(wf, fit),
+            "off": lambda: janus.synthesize(wf, fit, bands=False),
+        },
+        number=3,
+    )
+    rows.append(
+        Row(
+            "synthesis on a keyed profile (noisy model, 500 requests, 3 stages x 5 sizes, up to 8 "
+            "classes): budget bands on vs off",
+            "(for reference)",
+            f"{ms(t['on'])} vs {ms(t['off'])}",
+            t["on"] / t["off"],
+        )
+    )
+
+
 # -- criterion -----------------------------------------------------------------
 
 
@@ -426,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.criterion is not None:
         criterion_rows(args.criterion, rows, extra["Synthesis time by shape (criterion)"])
-    for step in (bench_decide, bench_numpy):
+    for step in (bench_decide, bench_numpy, bench_bands):
         print(f"... {step.__name__}", flush=True)
         step(rows)
     print("... bench_hint_size", flush=True)

@@ -89,7 +89,9 @@ def load(addr: str, seconds: float, rate: float, connections: int, batch: int = 
            "--addr", addr, "--workflow", "bench", "--function", "f0", "--features-len", "1",
            "--rate", str(rate), "--seconds", str(seconds), "--connections", str(connections),
            "--batch", str(batch)]  # fmt: skip
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 600, check=False)
+    r = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 600, check=False
+    )
     if r.returncode != 0:
         raise RuntimeError(r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -127,7 +129,10 @@ def main() -> int:
                 addr = s.url.removeprefix("http://")
                 load(addr, 1.0, 0, 4)  # warm up
                 busy = machine_busy()
-                print(f"threads {threads}: machine {100 * busy:.0f} % busy before the load", flush=True)
+                print(
+                    f"threads {threads}: machine {100 * busy:.0f} % busy before the load",
+                    flush=True,
+                )
                 for rate, conns, batch in [(1000, 4, 0), (5000, 4, 0), (10000, 4, 0), (10000, 8, 0),
                                            (20000, 8, 0), (0, 8, 0), (0, 4, 100)]:  # fmt: skip
                     c0 = cpu_seconds(s.pid)

@@ -58,7 +58,7 @@ fn a_request_that_drives_every_stage_is_worth_conditioning_on() {
     let large = |r: usize| r % 2 == 1;
     let p = keyed(
         &stages,
-        80,
+        160,
         |r| if large(r) { 10.0 + (r % 11) as f64 } else { 1.0 + (r % 7) as f64 / 7.0 },
         |r, s, size| match (large(r), s, size == B) {
             (false, _, false) => 100.0,

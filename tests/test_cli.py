@@ -45,12 +45,13 @@ def test_synthesize_then_show_hints(tmp_path, capsys):
     assert png.stat().st_size > 10_000
 
 
-def test_synthesize_forwards_crossfit_and_refuses_a_bad_value(tmp_path, capsys):
+@pytest.mark.parametrize("flag", ["crossfit", "bands"])
+def test_synthesize_forwards_on_off_flags_and_refuses_a_bad_value(tmp_path, capsys, flag):
     args = ["synthesize", str(REPO / "examples" / "demo_workflow.py")]
     args += [str(REPO / "docs" / "demo-profile.json"), "-o", str(tmp_path / "h.json")]
-    assert main([*args, "--crossfit", "off"]) == 0
-    assert "crossfit=false" in janus.HintSet.load(tmp_path / "h.json").provenance["synthesis"]
-    assert main([*args, "--crossfit", "maybe"]) == 2
+    assert main([*args, f"--{flag}", "off"]) == 0
+    assert f"{flag}=false" in janus.HintSet.load(tmp_path / "h.json").provenance["synthesis"]
+    assert main([*args, f"--{flag}", "maybe"]) == 2
     assert "expected on or off" in capsys.readouterr().err
 
 

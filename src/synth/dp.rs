@@ -192,12 +192,8 @@ pub(crate) fn backward(models: &Models, conv: &Conv, lambda: f64, fixed: Option<
         // The next block's values (none after the last block).
         let (cn, mn) = if i + 1 < n { (&cost_from[i + 1], &miss_from[i + 1]) } else { (&zeros, &zeros) };
         // Both inputs (and their transforms, if a histogram is long) side by side.
-        let long = blk
-            .options
-            .iter()
-            .chain(blk.bands.iter().flat_map(|b| &b.options))
-            .map(|o| &o.hist)
-            .find(|h| conv.is_long(h));
+        let spans = blk.spans(len);
+        let long = spans.iter().flat_map(|s| s.2).map(|o| &o.hist).find(|h| conv.is_long(h));
         let input = |x: &[f64], shift: f64| {
             let inp = conv.input(x.iter().map(|v| v - shift).collect());
             if let Some(h) = long {

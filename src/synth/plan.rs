@@ -377,7 +377,8 @@ fn with_bands(
     opts: &SynthOptions,
 ) -> Result<Option<(Candidate, String)>, SynthError> {
     let policies: Vec<Policy> = solved.passes.iter().map(|p| p.policy.clone()).collect();
-    let Some(banded) = bands::banded(level, &policies, &setup.reference) else { return Ok(None) };
+    let per_band = samples_needed(wf.slo().percentile).max(bands::MIN_PER_BAND);
+    let Some(banded) = bands::banded(level, &policies, &setup.reference, per_band) else { return Ok(None) };
     let sv = solve(&banded, &setup.reference, setup.target - optimism, opts.tolerance);
     let c = dp_candidate(wf, setup, &banded, idx, &sv, optimism, opts)?;
     let better =
