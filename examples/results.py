@@ -148,6 +148,20 @@ def bands_section(rep: Report) -> str:
                 f"({b['janus_attainment']:.3f}) | {pct(a['share'])} / {pct(b['share'])} | "
                 f"{a['janus_missed']} / {b['janus_missed']} |\n"
             )
+    for name, _, _, df in rep.summary:
+        if not name.endswith(" family"):
+            continue
+        family = name.removesuffix(" family")
+        rep.log(f"bands: {name}")
+        off = family_cases(rep, family, rep.args.family, bands=False)
+        big, big_off = df[df["room"] >= MIN_ROOM], off[off["room"] >= MIN_ROOM]
+        out += (
+            f"| {name} ({len(df)} cases, mean) | all | {df['cost_vs_static'].mean():.3f} "
+            f"({df['janus_attainment'].mean():.3f}) | {off['cost_vs_static'].mean():.3f} "
+            f"({off['janus_attainment'].mean():.3f}) | {pct(big['share'].mean())} / "
+            f"{pct(big_off['share'].mean())} | {int(df['janus_missed'].sum())} / "
+            f"{int(off['janus_missed'].sum())} |\n"
+        )
     return out + "\n"
 
 
@@ -526,10 +540,10 @@ def main() -> None:
     measured(rep)
     if not args.no_orion:
         orion(rep)
-    bands = bands_section(rep)
     mixes = mix_section(rep) if not args.no_mix else ""
     family = family_section(rep, "random", args.family) + bound_section(rep)
     family += family_section(rep, "dag", args.family)
+    bands = bands_section(rep)
     cmd = "python examples/results.py" + (" --quick" if args.quick else "")
     head = (
         "# Measured results: Janus against static sizing on held-out requests\n\n"
@@ -555,7 +569,8 @@ planned on budget bands (`bands=True`, the default; `src/synth/bands.rs`): the p
 requests are walked through the level's plan, cut into 4 bands by the budget they reach each
 later stage with, and that stage's latencies are taken per band (shrunk toward the class's);
 the plan made on them is kept only when it meets the target on the same yardstick and saves
-`min_gain`. The adapter is unchanged. Same splits, with and without:
+`min_gain`. The adapter is unchanged. Same splits, with and without (for a family, the
+mean over its cases and the MISSED splits summed):
 
 """
 
