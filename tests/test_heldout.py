@@ -105,4 +105,7 @@ def test_results_script_runs_and_reports_the_done_means(tmp_path):
     text = out.read_text()
     assert "## Summary: the done-means of issue 7" in text
     assert "| Synthetic: pipeline | keyed |" in text
+    # Budget bands against bands=False, named workloads and both families.
+    assert "## A run slow so far is slow ahead: budget bands" in text
+    assert "| Synthetic: noisy | 1.1x |" in text and "| dag family (" in text
     assert (tmp_path / "results-family.png").exists()
