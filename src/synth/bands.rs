@@ -57,7 +57,7 @@ pub(crate) const MAX_BANDED_OPTIONS: usize = 64;
 /// `level` with the blocks after the first banded by the budget its keyed
 /// requests reach them with under `policies` (one per class); None when
 /// no block of any class could be banded.
-pub(crate) fn banded(level: &Level, policies: &[Policy], reference: &Reference, per_band: usize) -> Option<Level> {
+pub(crate) fn banded(level: &Level, policies: &[&Policy], reference: &Reference, per_band: usize) -> Option<Level> {
     let (emp, ref_class) = reference.empirical.as_ref()?;
     let mut models = level.models.clone();
     let mut any = false;
@@ -67,7 +67,7 @@ pub(crate) fn banded(level: &Level, policies: &[Policy], reference: &Reference, 
             continue;
         }
         let plain = &level.models[k];
-        let reached: Vec<Vec<Option<usize>>> = runs.iter().map(|&r| emp.reached(r, plain, &policies[k])).collect();
+        let reached: Vec<Vec<Option<usize>>> = runs.iter().map(|&r| emp.reached(r, plain, policies[k])).collect();
         let len = m.b_max + 1;
         for i in 1..m.blocks.len() {
             if m.blocks[i].options.len() > MAX_BANDED_OPTIONS {
@@ -95,8 +95,10 @@ pub(crate) fn banded(level: &Level, policies: &[Policy], reference: &Reference, 
                 .iter()
                 .enumerate()
                 .map(|(l, &from)| {
+                    // `at` is sorted by budget: a band's runs are one slice of it.
                     let to = starts.get(l + 1).copied().unwrap_or(usize::MAX);
-                    let rows: Vec<usize> = at.iter().filter(|(b, _)| *b >= from && *b < to).map(|&(_, r)| r).collect();
+                    let band = &at[at.partition_point(|x| x.0 < from)..at.partition_point(|x| x.0 < to)];
+                    let rows: Vec<usize> = band.iter().map(|&(_, r)| r).collect();
                     let w = rows.len() as f64 / (rows.len() as f64 + PRIOR_RUNS);
                     let options = (0..blk.options.len())
                         .map(|o| {

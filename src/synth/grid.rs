@@ -209,13 +209,14 @@ pub(crate) struct BlockModel {
     pub options: Vec<JointOption>,
     /// The joint option a late run falls back to.
     pub fallback: usize,
-    /// Budget bands with their own histograms and costs (see `bands.rs`);
-    /// empty: `options` hold at every budget.
+    /// Budget bands with their own histograms (see `bands.rs`), by
+    /// increasing `from`, the first covering every budget below the
+    /// second's; empty: `options` hold at every budget.
     pub bands: Vec<Band>,
 }
 
 /// The options of a block as seen by runs that reach it with a budget in
-/// `from..` (up to the next band's `from`).
+/// `from..` (up to the next band's `from`; the first band from 0).
 #[derive(Debug, Clone)]
 pub(crate) struct Band {
     pub from: usize,
@@ -235,10 +236,11 @@ impl BlockModel {
 
     /// The options a run reaching this block with budget `b` meets.
     pub fn options_at(&self, b: usize) -> &[JointOption] {
-        match self.bands.iter().rposition(|band| band.from <= b) {
-            Some(i) => &self.bands[i].options,
-            None => &self.options,
+        if self.bands.is_empty() {
+            return &self.options;
         }
+        let i = self.bands.iter().rposition(|band| band.from <= b).unwrap_or(0);
+        &self.bands[i].options
     }
 
     /// The budgets `(from, to)` (to exclusive, up to `len`) of every band; one span without bands.
@@ -248,9 +250,10 @@ impl BlockModel {
         }
         let mut out = Vec::with_capacity(self.bands.len());
         for (i, band) in self.bands.iter().enumerate() {
+            let from = if i == 0 { 0 } else { band.from };
             let to = self.bands.get(i + 1).map_or(len, |n| n.from.min(len));
-            if band.from < to {
-                out.push((band.from, to, band.options.as_slice()));
+            if from < to {
+                out.push((from, to, band.options.as_slice()));
             }
         }
         out

@@ -110,32 +110,22 @@ impl Reference {
         passes: Option<&[Pass]>,
     ) -> Aggregate {
         let policy = |k: usize| -> &Policy { policies[k].borrow() };
-        if level.own_yardstick {
-            let per: Vec<(f64, f64)> = level
-                .models
-                .par_iter()
-                .enumerate()
-                .map(|(k, m)| match passes {
-                    Some(p) => p[k].start(),
-                    None => {
-                        let e = forward(m, &self.conv, policy(k));
-                        (e.cost, e.miss)
-                    }
-                })
-                .collect();
-            let classes: Vec<(f64, f64, f64)> = per.iter().zip(&level.weights).map(|(&(c, m), &w)| (w, c, m)).collect();
-            let cost = classes.iter().map(|k| k.0 * k.1).sum();
-            let miss = classes.iter().map(|k| k.0 * k.2).sum();
-            return self.with_walk(level, &policy, cost, miss, classes);
-        }
-        let per: Vec<(f64, f64)> = self
-            .models
+        // The model half of the yardstick: the reference's finest classes,
+        // each judged under the policy of the level's class that holds it;
+        // or, for a banded level, the level's own models.
+        let (models, weights, class_of): (&[Models], &[f64], &(dyn Fn(usize) -> usize + Sync)) = if level.own_yardstick
+        {
+            (&level.models, &level.weights, &|k| k)
+        } else {
+            (&self.models, &self.weights, &|j| level.of_ref[j])
+        };
+        let per: Vec<(f64, f64)> = models
             .par_iter()
             .enumerate()
             .map(|(j, m)| match passes {
                 Some(p) => p[j].start(),
                 None => {
-                    let e = forward(m, &self.conv, policy(level.of_ref[j]));
+                    let e = forward(m, &self.conv, policy(class_of(j)));
                     (e.cost, e.miss)
                 }
             })
@@ -143,10 +133,10 @@ impl Reference {
         let mut classes = vec![(0.0, 0.0, 0.0); level.models.len()];
         let (mut cost, mut miss) = (0.0, 0.0);
         for (j, &(c, m)) in per.iter().enumerate() {
-            let w = self.weights[j];
+            let w = weights[j];
             cost += w * c;
             miss += w * m;
-            let k = &mut classes[level.of_ref[j]];
+            let k = &mut classes[class_of(j)];
             k.0 += w;
             k.1 += w * c;
             k.2 += w * m;
@@ -157,19 +147,6 @@ impl Reference {
                 k.2 /= k.0;
             }
         }
-        self.with_walk(level, &policy, cost, miss, classes)
-    }
-
-    /// The aggregate of a model's (cost, miss) and, for a keyed profile, the
-    /// requests walked through the policies.
-    fn with_walk<'p>(
-        &self,
-        level: &Level,
-        policy: &(dyn Fn(usize) -> &'p Policy + Sync),
-        cost: f64,
-        miss: f64,
-        classes: Vec<(f64, f64, f64)>,
-    ) -> Aggregate {
         let empirical = self.empirical.as_ref().map(|(emp, class)| {
             let (c, m) = (0..emp.runs.len())
                 .into_par_iter()

@@ -363,8 +363,9 @@ fn banding_applies(setup: &Setup, opts: &SynthOptions) -> bool {
 }
 
 /// The level planned again on budget bands cut by the runs of `solved`'s
-/// plan: the banded candidate when it meets the target and saves at least
-/// `min_gain` over `plain`, with a note for the provenance either way.
+/// plan, when any class can be banded: the banded candidate if it meets
+/// the target and saves at least `min_gain` over `plain`, and a note for
+/// the provenance either way.
 #[allow(clippy::too_many_arguments)]
 fn with_bands(
     wf: &Workflow,
@@ -375,8 +376,8 @@ fn with_bands(
     optimism: f64,
     plain: &Candidate,
     opts: &SynthOptions,
-) -> Result<Option<(Candidate, String)>, SynthError> {
-    let policies: Vec<Policy> = solved.passes.iter().map(|p| p.policy.clone()).collect();
+) -> Result<Option<(Option<Candidate>, String)>, SynthError> {
+    let policies: Vec<&Policy> = solved.passes.iter().map(|p| &p.policy).collect();
     let per_band = samples_needed(wf.slo().percentile).max(bands::MIN_PER_BAND);
     let Some(banded) = bands::banded(level, &policies, &setup.reference, per_band) else { return Ok(None) };
     let sv = solve(&banded, &setup.reference, setup.target - optimism, opts.tolerance);
@@ -392,7 +393,7 @@ fn with_bands(
         c.aggregate.miss,
         if better { "kept" } else { "not kept" }
     );
-    Ok(Some((if better { c } else { plain.clone() }, note)))
+    Ok(Some((better.then_some(c), note)))
 }
 
 /// The cheapest feasible candidate, where each step up in complexity
@@ -544,8 +545,8 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
                     c.aggregate.miss
                 ));
                 if band {
-                    if let Some((b, note)) = with_bands(wf, setup, l, i, sv, o, &c, opts)? {
-                        c = b;
+                    if let Some((kept, note)) = with_bands(wf, setup, l, i, sv, o, &c, opts)? {
+                        c = kept.unwrap_or(c);
                         notes.push(note);
                     }
                 }
