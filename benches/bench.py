@@ -11,7 +11,7 @@ both sides are timed on the same machine at the same time):
 - ``janus.synthesize`` against the same DP in NumPy (``numpy_dp.py``) on the
   same inputs, after checking that both reach the same multiplier, cost and
   miss probability;
-- what budget bands add to a synthesis on a keyed profile;
+- what budget bands and cross-fitting add to a synthesis on a keyed profile;
 - the hint-set size per stage, and what ``max_rules`` costs in a replay.
 
 With ``--criterion`` it also reads the criterion estimates of ``cargo bench``
@@ -298,29 +298,32 @@ def bench_max_rules(rows: list[Row], table: list[str]) -> None:
     )
 
 
-def bench_bands(rows: list[Row]) -> None:
-    """What budget bands (src/synth/bands.rs) add to a synthesis on a keyed profile."""
+def bench_keyed_options(rows: list[Row]) -> None:
+    """What budget bands (src/synth/bands.rs) and cross-fitting
+    (src/synth/crossfit.rs) each add to a synthesis on a keyed profile."""
     from janus.examples import workloads
 
-    wl = workloads.noisy(1000)
-    fit, _ = wl.profile.split(0.5, 1)
-    wf = wl.workflow.with_deadline(1.25 * wl.reference_ms)
-    t = interleaved(
-        {
-            "on": lambda: janus.synthesize(wf, fit),
-            "off": lambda: janus.synthesize(wf, fit, bands=False),
-        },
-        number=3,
-    )
-    rows.append(
-        Row(
-            "synthesis on a keyed profile (noisy model, 500 requests, 3 stages x 5 sizes, up to 8 "
-            "classes): budget bands on vs off",
-            "(for reference)",
-            f"{ms(t['on'])} vs {ms(t['off'])}",
-            t["on"] / t["off"],
-        )
-    )
+    for name, shape in (("noisy", "3 stages x 5 sizes"), ("pipeline", "3 stages x 8 sizes")):
+        wl = workloads.NAMED[name](1000)
+        fit, _ = wl.profile.split(0.5, 1)
+        wf = wl.workflow.with_deadline(1.25 * wl.reference_ms)
+        for option, what in (("bands", "budget bands"), ("crossfit", "cross-fitting")):
+            t = interleaved(
+                {
+                    "on": lambda wf=wf, fit=fit: janus.synthesize(wf, fit),
+                    "off": lambda wf=wf, fit=fit, o=option: janus.synthesize(wf, fit, **{o: False}),
+                },
+                number=3,
+            )
+            rows.append(
+                Row(
+                    f"synthesis on a keyed profile ({name} model, 500 requests, {shape}, up "
+                    f"to 8 classes): {what} on vs off",
+                    "(for reference)",
+                    f"{ms(t['on'])} vs {ms(t['off'])}",
+                    t["on"] / t["off"],
+                )
+            )
 
 
 # -- criterion -----------------------------------------------------------------
@@ -452,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.criterion is not None:
         criterion_rows(args.criterion, rows, extra["Synthesis time by shape (criterion)"])
-    for step in (bench_decide, bench_numpy, bench_bands):
+    for step in (bench_decide, bench_numpy, bench_keyed_options):
         print(f"... {step.__name__}", flush=True)
         step(rows)
     print("... bench_hint_size", flush=True)

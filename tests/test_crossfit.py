@@ -1,6 +1,7 @@
-"""Cross-fitting (src/synth/crossfit.rs): plans from a thin keyed profile are
-checked on requests they were not fitted on, and held to the target less the
-optimism that shows."""
+"""Cross-fitting (src/synth/crossfit.rs): plans from a keyed profile are
+checked on requests they were not fitted on, held to the target less the
+optimism that shows in their miss rate, and charged the optimism that shows
+in their saving over static."""
 
 from __future__ import annotations
 
@@ -41,15 +42,54 @@ def test_a_thin_profile_is_cross_fitted_and_every_level_held_to_its_optimism():
     assert "crossfit=true" in hints.provenance["synthesis"]
 
 
-def test_no_cross_fit_on_a_large_profile_without_a_margin_or_when_off():
-    big = workloads.random_dag_workload(8, 1000)  # 1000 requests: over 2 x 76
+def savings(hints: janus.HintSet) -> dict[str, tuple[float, float, float]]:
+    """Per level: (in-sample saving, out-of-fold saving, its standard error)."""
+    pat = r"\[([^:\]]+): cross-fit over 5 parts: [^\]]*saving over static in-sample=(\S+) out-of-fold=(\S+) \(se (\S+)\)"
+    found = re.findall(pat, hints.provenance["synthesis"])
+    return {n: (float(a), float(b), float(se)) for n, a, b, se in found}
+
+
+def test_a_large_profile_is_cross_fitted_too_but_not_without_a_margin_or_when_off():
+    big = workloads.random_dag_workload(8, 1000)  # 1000 requests: over 13 x 76
     wf = big.workflow.with_deadline(1.25 * big.reference_ms)
-    assert notes(janus.synthesize(wf, big.profile)) == []
+    assert next(n for n, *_ in notes(janus.synthesize(wf, big.profile))) == "unconditioned"
     thin = workloads.random_dag_workload(8)
     wf = thin.workflow.with_deadline(1.25 * thin.reference_ms)
     assert notes(janus.synthesize(wf, thin.profile, confidence=0.5)) == []
     off = janus.synthesize(wf, thin.profile, crossfit=False)
     assert notes(off) == [] and "crossfit=false" in off.provenance["synthesis"]
+
+
+def test_a_saving_that_does_not_survive_unseen_requests_is_charged_to_its_plan():
+    """Cold-start family, member 0, 2x deadline, fitted on 100 requests:
+    the levels of classes save 3-4 % over static on the requests they were
+    fitted on and lose to it on those they were not. Each candidate's
+    expected cost is its cost on the profile plus static's cost times the
+    in-sample saving over the unseen saving's 90 % lower bound (`z` = 1.28
+    standard errors below it); no level keeps a saving then, and static
+    is shipped."""
+    wl = workloads.random_cold_workload(0)
+    wf = wl.workflow.with_deadline(2.0 * wl.reference_ms)
+    fit, _ = wl.profile.split(0.5, 2)
+    hints = janus.synthesize(wf, fit, confidence=0.9)
+    text = hints.provenance["synthesis"]
+    seen = savings(hints)
+    on_profile = dict(re.findall(r"\[([^:\]]+): lambda=[^\]]* rules_cost=(\S+)", text))
+    static = float(re.search(r"static\([^)]*\) cost=(\S+)", text).group(1))
+    assert len(seen) >= 4 and set(seen) <= set(on_profile)
+    cands = {c["name"]: c for c in hints.plan["candidates"]}
+    z = 1.2815515655446004
+    flattered = 0
+    for name, (ins, oof, se) in seen.items():
+        charge = static * max(0.0, ins - (oof - z * se))
+        # The savings in the note are rounded to 4 decimals.
+        assert (
+            abs(cands[name]["expected_cost"] - (float(on_profile[name]) + charge)) < 3e-4 * static
+        )
+        flattered += oof - z * se < 0 < ins
+    assert flattered >= 2, "some level's saving does not survive unseen requests"
+    assert hints.plan["chosen"] == "static"
+    assert min(c["expected_cost"] for c in cands.values()) == cands["static"]["expected_cost"]
 
 
 def test_cross_fitting_keeps_the_slo_on_held_out_requests_where_the_raw_plan_missed_it():

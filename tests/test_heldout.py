@@ -57,6 +57,32 @@ def test_dag_family_members_have_groups_fanout_two_features_and_keyed_instances(
     assert r["oracle_cost"] <= min(r["janus_cost"], r["static_cost"])
 
 
+def test_cold_family_members_draw_cold_starts_per_size_and_half_price_memory_only():
+    members = [workloads.random_cold_workload(s, 300) for s in range(8)]
+    lam = [m for m in members if "Lambda" in m.description]
+    cpu = [m for m in members if "Lambda" not in m.description]
+    assert lam and cpu, "the family holds both kinds of sizes"
+    m = lam[0]
+    opts = m.workflow.native.options(m.workflow.stages[0])
+    assert [o.memory_mib for o in opts] == [128, 256, 512, 1024, 1769, 3008]
+    assert m.workflow.cost_model.cpu_price == 0 and m.workflow.cost_model.mem_price > 0
+    # a cold start is drawn per (request, size): the requests that start cold
+    # at one size are not those at another
+    st, k = max(enumerate(m.stages), key=lambda e: e[1].cold_p)
+    name = m.workflow.stages[st]
+    cold = []
+    for size in (opts[-2], opts[-1]):
+        lat = dict(zip(m.profile.keys(name, size), np.asarray(m.profile.latencies(name, size))))
+        warm = np.median(list(lat.values()))
+        cold.append({r for r, v in lat.items() if v > warm + 0.8 * k.cold_ms})
+    assert cold[0] and cold[1] and cold[0] != cold[1]
+    # keyed, one sample per request; parameters independent of the number drawn
+    assert len(set(m.profile.keys(name, opts[0]))) == 300
+    assert workloads.random_cold_workload(3, 50).stages == workloads.random_cold_workload(3).stages
+    again = workloads.random_cold_workload(members.index(m), 300)
+    assert again.profile.digest == m.profile.digest
+
+
 def test_a_trial_replays_every_held_out_request_once_under_every_policy():
     wl = workloads.pipeline(400, seed=1)
     r = trial(wl.workflow, wl.profile, 1.25 * wl.reference_ms, seed=2)

@@ -25,8 +25,7 @@
 //! only when it meets the target on the same yardstick and saves
 //! `min_gain` (see `plan.rs`).
 //!
-//! Only where the profile can carry it: keyed, not thin (cross-fitting
-//! territory, see `crossfit.rs`), a class with at least `per_band`
+//! Only where the profile can carry it: keyed, a class with at least `per_band`
 //! requests per band (the caller asks for `samples_needed(p)`, at least
 //! [`MIN_PER_BAND`]: 304 requests per class at p95), and blocks of at most
 //! [`MAX_BANDED_OPTIONS`] joint options (each band multiplies a block's

@@ -83,16 +83,16 @@ pub struct SynthOptions {
     /// providers that pass run keys. Off by default: it spends the whole
     /// miss allowance on the profile, leaving no margin for drift.
     pub mix: bool,
-    /// Check plans from a thin keyed profile on requests they were not
-    /// fitted on, and hold each level of classes to the target less the
-    /// optimism that shows (see `crossfit.rs`). Only below
-    /// `crossfit::THIN` times `samples_needed(p)` requests, and only with a
-    /// margin (`confidence` above 0.5).
+    /// Check plans from a keyed profile on requests they were not fitted
+    /// on: hold each level of classes to the target less the optimism in
+    /// its miss rate that shows, and charge it the optimism in its saving
+    /// over static (see `crossfit.rs`). Only with a margin (`confidence`
+    /// above 0.5) and at least 40 keyed requests.
     pub crossfit: bool,
     /// Plan again with each block's latencies conditioned on the budget a
     /// run reaches it with (a run slow so far is slow ahead; see
     /// `bands.rs`), and keep that plan where it is cheaper. Keyed profiles
-    /// that are not thin only.
+    /// with enough requests per class only.
     pub bands: bool,
 }
 

@@ -219,6 +219,9 @@ struct Candidate {
     /// How much more its plans missed on requests they were not fitted on
     /// (cross-fitting, see `crossfit.rs`); 0 when not measured.
     optimism: f64,
+    /// How much more it cost, relative to static, on requests its plans were
+    /// not fitted on (cross-fitting), in cost units; 0 when not measured.
+    cost_optimism: f64,
 }
 
 impl Candidate {
@@ -227,6 +230,10 @@ impl Candidate {
         self.mix
             .as_ref()
             .map_or(self.aggregate.cost, |m| m.share * m.aggregate.cost + (1.0 - m.share) * self.aggregate.cost)
+    }
+    /// The cost to expect on new requests: on the profile, plus the cost optimism.
+    fn expected_cost(&self) -> f64 {
+        self.cost() + self.cost_optimism
     }
     fn miss(&self) -> f64 {
         self.mix
@@ -243,7 +250,7 @@ impl Candidate {
     fn summary(&self, target: f64) -> CandidateSummary {
         CandidateSummary {
             name: self.name.clone(),
-            expected_cost: summary_value(self.cost()),
+            expected_cost: summary_value(self.expected_cost()),
             // What to expect on new requests: with the optimism cross-fitting measured.
             miss_probability: summary_value(self.expected_miss()),
             feasible: self.feasible(target),
@@ -345,6 +352,7 @@ fn dp_candidate(
         source: "dp",
         mix: None,
         optimism,
+        cost_optimism: 0.0,
     };
     if opts.mix && opts.max_rules.is_none() && c.feasible(setup.target) {
         if let Some(below) = &solved.below {
@@ -354,12 +362,10 @@ fn dp_candidate(
     Ok(c)
 }
 
-/// Whether levels are also planned on budget bands (see `bands.rs`): a
-/// keyed profile that is not thin (cross-fitting's territory, where more
-/// fitting would flatter the plans more).
+/// Whether levels are also planned on budget bands (see `bands.rs`): on a
+/// keyed profile; `bands::banded` itself skips classes too thin to band.
 fn banding_applies(setup: &Setup, opts: &SynthOptions) -> bool {
-    let Some(keyed) = &setup.data.keyed else { return false };
-    opts.bands && keyed.len() >= crossfit::THIN * samples_needed(setup.data.wf.slo().percentile)
+    opts.bands && setup.data.keyed.is_some()
 }
 
 /// The level planned again on budget bands cut by the runs of `solved`'s
@@ -410,7 +416,7 @@ fn choose(cands: &[Candidate], target: f64, min_gain: f64, runs: usize) -> usize
             }
             match best {
                 None => best = Some(i),
-                Some(b) if c.cost() < cands[b].cost() * (1.0 - min_gain) => best = Some(i),
+                Some(b) if c.expected_cost() < cands[b].expected_cost() * (1.0 - min_gain) => best = Some(i),
                 _ => {}
             }
         }
@@ -488,6 +494,7 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
         source: "static",
         mix: None,
         optimism: 0.0,
+        cost_optimism: 0.0,
     };
     notes
         .push(format!("static({}) cost={:.6} miss={:.6}", st.method, static_c.aggregate.cost, static_c.aggregate.miss));
@@ -506,6 +513,14 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
             // there) is held to the largest optimism measured on the others.
             let worst = checks.iter().flatten().flatten().map(|c| c.optimism()).fold(0.0, f64::max);
             let optimism = |i: usize| -> f64 { checks.as_ref().map_or(0.0, |c| c[i].map_or(worst, |c| c.optimism())) };
+            let worst_cost =
+                checks.iter().flatten().flatten().map(|c| c.cost_optimism(opts.confidence)).fold(0.0, f64::max);
+            // In cost units: a share of static's cost on the profile.
+            let static_cost = cands[0].aggregate.cost;
+            let cost_optimism = |i: usize| -> f64 {
+                static_cost
+                    * checks.as_ref().map_or(0.0, |c| c[i].map_or(worst_cost, |c| c.cost_optimism(opts.confidence)))
+            };
             let s: Vec<Solved> = levels
                 .par_iter()
                 .enumerate()
@@ -517,12 +532,15 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
                 let mut c = dp_candidate(wf, setup, l, i, sv, o, opts)?;
                 match checks.as_ref().map(|c| c[i]) {
                     Some(Some(ck)) => notes.push(format!(
-                        "[{}: cross-fit over {} parts: in-sample miss={:.6} out-of-fold miss={:.6} optimism={o:.6} planned to {:.6}]",
+                        "[{}: cross-fit over {} parts: in-sample miss={:.6} out-of-fold miss={:.6} optimism={o:.6} planned to {:.6}; saving over static in-sample={:.4} out-of-fold={:.4} (se {:.4})]",
                         c.name,
                         crossfit::FOLDS,
                         ck.in_sample,
                         ck.out_of_fold,
-                        target - o
+                        target - o,
+                        ck.in_sample_saving,
+                        ck.out_of_fold_saving,
+                        ck.saving_se
                     )),
                     Some(None) => notes.push(format!(
                         "[{}: not cross-fitted (a part lacks a class), held to optimism={o:.6}]",
@@ -550,6 +568,7 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
                         notes.push(note);
                     }
                 }
+                c.cost_optimism = cost_optimism(i);
                 cands.push(c);
             }
         }
@@ -568,6 +587,7 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
                 source: "percentile",
                 mix: None,
                 optimism: 0.0,
+                cost_optimism: 0.0,
             });
         }
     }
@@ -795,7 +815,7 @@ fn reason(cands: &[Candidate], chosen: usize, target: f64, min_gain: f64) -> Str
     let cheapest = cands
         .iter()
         .filter(|x| x.feasible(target))
-        .min_by(|a, b| a.cost().total_cmp(&b.cost()))
+        .min_by(|a, b| a.expected_cost().total_cmp(&b.expected_cost()))
         .expect("the chosen one is feasible");
     if cheapest.name == c.name {
         format!("'{}' is the cheapest plan that meets the target", c.name)
@@ -803,7 +823,7 @@ fn reason(cands: &[Candidate], chosen: usize, target: f64, min_gain: f64) -> Str
         format!(
             "'{}' costs {:.2} % less but the saving is below min_gain ({:.2} %): '{}' is simpler",
             cheapest.name,
-            100.0 * (1.0 - cheapest.cost() / c.cost()),
+            100.0 * (1.0 - cheapest.expected_cost() / c.expected_cost()),
             100.0 * min_gain,
             c.name
         )
@@ -936,6 +956,7 @@ mod choose_tests {
             source: "test",
             mix: None,
             optimism: 0.0,
+            cost_optimism: 0.0,
         }
     }
 
@@ -945,6 +966,19 @@ mod choose_tests {
         // 0.2 % cheaper is below min_gain 0.5 %: static stays; 2 classes saves 10 %.
         assert_eq!(choose(&c, 0.05, 0.005, 500), 2);
         assert_eq!(choose(&c[..2], 0.05, 0.005, 500), 0);
+    }
+
+    #[test]
+    fn a_saving_that_does_not_survive_new_requests_loses_to_static() {
+        // 10 % cheaper on the profile, but cross-fitting found 12 points of it
+        // flattery: static (no rules to fit, no cost optimism) is chosen.
+        let mut c = [cand("static", 1.0, 0.04), cand("unconditioned", 0.9, 0.04)];
+        c[1].cost_optimism = 0.12;
+        assert_eq!(choose(&c, 0.05, 0.005, 500), 0);
+        // With 2 points of flattery the plan still saves 8 %: it is chosen.
+        c[1].cost_optimism = 0.02;
+        assert_eq!(choose(&c, 0.05, 0.005, 500), 1);
+        assert!((c[1].summary(0.05).expected_cost - 0.92).abs() < 1e-9);
     }
 
     #[test]

@@ -37,6 +37,16 @@ The models are deliberately simple, and each says what it stands for:
     (the machine or the input's other traits); memory that grows with the
     CPU option (so it is priced too); and profiles of 150, 300 or 1000
     requests, so some plans rest on 75 fitted requests.
+``random_cold_workload(seed)``
+    A third family, written to break what the first two share: **cold
+    starts** (a stage's instance starts cold with some probability and
+    waits a fixed delay, drawn independently at every size: the profile of
+    one size shows cold starts another does not); a **hidden bimodal
+    trait** (a share of requests miss a cache and do several times the work
+    in most stages; nothing declared predicts it); chains of 2-7 stages;
+    and, for half the members, **Lambda-style sizes** (memory options from
+    128 MiB to 3008 MiB with CPU in proportion, priced on memory only).
+    Profiles of 200, 400 or 1000 requests; p90, p95 or p99.
 
 Every model shares one speed law: a stage with ``c`` millicores runs its CPU
 work at ``min(c / 1000, cap) ** alpha`` of one core (``cap`` cores usable,
@@ -82,7 +92,21 @@ class Workload:
     profile: janus.Profile
     reference_ms: float  # end-to-end latency at the percentile, every stage at its largest size
     description: str
-    stages: list[StageModel] = field(default_factory=list)
+    stages: list[StageModel] | list[ColdStage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ColdStage:
+    """One stage of the cold-start family (see ``random_cold_workload``)."""
+
+    io: float  # ms of waiting, whatever the size
+    work: float  # ms of CPU work at one core, for a request of x = 1
+    exponent: float  # work grows as x ** exponent
+    cap: float  # cores the work can use
+    cache_bound: bool  # a cache miss multiplies this stage's work
+    cold_p: float  # probability of a cold start, per request and size
+    cold_ms: float  # its delay (1.5 times with under 512 MiB)
+    noise: float  # lognormal sigma of the per-request noise
 
 
 def _speed(cpu_millis: float, s: StageModel) -> float:
@@ -277,6 +301,84 @@ def random_dag_workload(seed: int, n: int | None = None) -> Workload:
         f"{memory_per_core} MiB per core; x lognormal sigma {sigma:.2f}, z weak; "
         f"run slowness sigma {slowness:g}; p{100 * percentile:g}",
     )  # fmt: skip
+
+
+def random_cold_workload(seed: int, n: int | None = None) -> Workload:
+    """One member of the cold-start family (see the module doc), every
+    parameter drawn from ``seed``; ``n`` requests (default: 200, 400 or
+    1000, drawn)."""
+    # Parameters and samples come from two streams, so that a member's
+    # parameters do not depend on how many requests are drawn.
+    rng = np.random.default_rng(10_000 + seed)
+    draw = np.random.default_rng([10_000 + seed, 1])
+    k = int(rng.integers(2, 8))
+    percentile = float(rng.choice([0.9, 0.95, 0.99]))
+    drawn_n = int(rng.choice([200, 400, 1000]))
+    n = n or drawn_n
+    lambda_like = bool(rng.random() < 0.5)
+    if lambda_like:
+        # Lambda: CPU in proportion to memory (one vCPU at 1769 MiB), memory priced.
+        options = [
+            janus.Size(max(50, m * 1000 // 1769), m) for m in (128, 256, 512, 1024, 1769, 3008)
+        ]
+        cost_model = janus.CostModel.memory_only()
+    else:
+        options = [janus.Size(c, MEMORY_MIB) for c in (250, 500, 1000, 2000)]
+        cost_model = janus.CostModel()
+    sigma = float(rng.uniform(0.2, 1.2))
+    miss_share, miss_factor = float(rng.uniform(0.0, 0.4)), float(rng.uniform(2.0, 6.0))
+    stages = [
+        ColdStage(
+            io=float(rng.uniform(5, 100)),
+            work=float(rng.uniform(20, 400)),
+            exponent=float(rng.choice([0.0, 0.5, 1.0, 1.5])),
+            cap=float(rng.choice([1.0, 1.0, 2.0])),
+            cache_bound=bool(rng.random() < 0.6),
+            cold_p=float(rng.uniform(0.0, 0.15)),
+            cold_ms=float(rng.uniform(100, 1500)),
+            noise=float(rng.uniform(0.05, 0.4)),
+        )
+        for _ in range(k)
+    ]
+    x = np.exp(draw.normal(0.0, sigma, n))
+    cache_miss = np.where(draw.random(n) < miss_share, miss_factor, 1.0)
+    name = f"cold{seed}"
+    wf = janus.Workflow(
+        name, deadline_ms=1e9, percentile=percentile, cost_model=cost_model, features=["x"]
+    )
+    prof = janus.Profile(["x"])
+    keys = [f"r{i}" for i in range(n)]
+    names = [f"s{i}" for i in range(k)]
+    e2e_at_largest = np.zeros(n)
+    for stage, st in zip(names, stages):
+        wf.add(stage, options)
+        hidden = cache_miss if st.cache_bound else 1.0
+        per_request = np.exp(draw.normal(0.0, st.noise, n))
+        for size in options:
+            speed = min(size.cpu_millis / 1000.0, st.cap) ** 0.9
+            lat = (st.io + st.work * x**st.exponent * hidden / speed) * per_request
+            # A cold start: drawn per (request, size), slower to start with little memory.
+            cold = draw.random(n) < st.cold_p
+            lat = lat + np.where(cold, st.cold_ms * (1.5 if size.memory_mib < 512 else 1.0), 0.0)
+            lat = lat * np.exp(draw.normal(0.0, 0.03, n))
+            prof.add(stage, size, lat, keys=keys, features=x[:, None])
+            if size is options[-1]:
+                e2e_at_largest += lat
+    wf.chain(*names)
+    sizes = (
+        "Lambda memory sizes 128-3008 MiB, memory priced"
+        if lambda_like
+        else "CPU options 250m-2000m"
+    )
+    return Workload(
+        name,
+        wf,
+        prof,
+        janus.quantile(e2e_at_largest, percentile),
+        f"{k} stages; {sizes}; x lognormal sigma {sigma:.2f}; cache misses {100 * miss_share:.0f} % "
+        f"x{miss_factor:.1f}; p{100 * percentile:g}",
+        stages,
+    )
 
 
 NAMED = {"pipeline": pipeline, "graph": graph, "noisy": noisy}
