@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from crossfit_support import charges, static_cost
 
 import janus
 from janus.analysis import trial
@@ -40,15 +41,7 @@ def test_stages_that_share_a_hidden_driver_get_banded_plans_that_save_on_new_req
     # plus the saving cross-fitting found flattered (the unbanded level's, as
     # a share of static's cost), and its own miss.
     cands = {c["name"]: c for c in hints.plan["candidates"]}
-    ins, oof, se = map(
-        float,
-        re.search(
-            r"\[unconditioned: cross-fit [^\]]*in-sample=(\S+) out-of-fold=(\S+) \(se (\S+)\)",
-            hints.provenance["synthesis"],
-        ).groups(),
-    )
-    static = float(re.search(r"static\([^)]*\) cost=(\S+)", hints.provenance["synthesis"])[1])
-    charge = static * max(0.0, ins - (oof - 1.2815515655446004 * se))
+    charge, static = charges(hints)["unconditioned"], static_cost(hints)
     cand = cands["unconditioned"]
     assert cand["expected_cost"] == pytest.approx(notes[0][1] + charge, abs=3e-4 * static)
     assert cand["miss_probability"] <= hints.plan["miss_target"] + 1e-9

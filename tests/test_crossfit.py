@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from crossfit_support import Z90, charges, savings, static_cost
 
 import janus
 from janus.analysis import trial
@@ -42,13 +43,6 @@ def test_a_thin_profile_is_cross_fitted_and_every_level_held_to_its_optimism():
     assert "crossfit=true" in hints.provenance["synthesis"]
 
 
-def savings(hints: janus.HintSet) -> dict[str, tuple[float, float, float]]:
-    """Per level: (in-sample saving, out-of-fold saving, its standard error)."""
-    pat = r"\[([^:\]]+): cross-fit over 5 parts: [^\]]*saving over static in-sample=(\S+) out-of-fold=(\S+) \(se (\S+)\)"
-    found = re.findall(pat, hints.provenance["synthesis"])
-    return {n: (float(a), float(b), float(se)) for n, a, b, se in found}
-
-
 def test_a_large_profile_is_cross_fitted_too_but_not_without_a_margin_or_when_off():
     big = workloads.random_dag_workload(8, 1000)  # 1000 requests: over 13 x 76
     wf = big.workflow.with_deadline(1.25 * big.reference_ms)
@@ -73,20 +67,19 @@ def test_a_saving_that_does_not_survive_unseen_requests_is_charged_to_its_plan()
     fit, _ = wl.profile.split(0.5, 2)
     hints = janus.synthesize(wf, fit, confidence=0.9)
     text = hints.provenance["synthesis"]
-    seen = savings(hints)
+    seen, charge = savings(hints), charges(hints)
     on_profile = dict(re.findall(r"\[([^:\]]+): lambda=[^\]]* rules_cost=(\S+)", text))
-    static = float(re.search(r"static\([^)]*\) cost=(\S+)", text).group(1))
+    static = static_cost(hints)
     assert len(seen) >= 4 and set(seen) <= set(on_profile)
     cands = {c["name"]: c for c in hints.plan["candidates"]}
-    z = 1.2815515655446004
     flattered = 0
     for name, (ins, oof, se) in seen.items():
-        charge = static * max(0.0, ins - (oof - z * se))
         # The savings in the note are rounded to 4 decimals.
         assert (
-            abs(cands[name]["expected_cost"] - (float(on_profile[name]) + charge)) < 3e-4 * static
+            abs(cands[name]["expected_cost"] - (float(on_profile[name]) + charge[name]))
+            < 3e-4 * static
         )
-        flattered += oof - z * se < 0 < ins
+        flattered += oof - Z90 * se < 0 < ins
     assert flattered >= 2, "some level's saving does not survive unseen requests"
     assert hints.plan["chosen"] == "static"
     assert min(c["expected_cost"] for c in cands.values()) == cands["static"]["expected_cost"]

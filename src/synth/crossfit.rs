@@ -48,7 +48,7 @@
 
 use super::data::Data;
 use super::evaluate::constant_policy;
-use super::lagrange::solve;
+use super::lagrange::{solve, Level};
 use super::plan::Setup;
 use super::{SynthError, SynthOptions};
 use crate::model::Workflow;
@@ -132,25 +132,28 @@ pub(crate) fn check(
             let Some(runs) = Data::new(wf, &held)?.empirical(opts.buckets) else {
                 return Ok(vec![None; levels]);
             };
+            // Every level on the part; one the part cannot build (a class
+            // without samples there) is not checked.
+            let built: Vec<Option<Level>> = setup.classifiers.par_iter().map(|c| part.level(c, opts).ok()).collect();
+            let Some(unconditioned) = &built[0] else { return Ok(vec![None; levels]) };
             // The static plan (the baseline every saving is measured against)
-            // on the part's own requests and on the unseen ones.
-            let fixed = constant_policy(&part.reference.models[0], &setup.static_plan.choice);
-            let static_in = part.reference.empirical.as_ref().map_or(0.0, |(emp, class)| {
-                let n = emp.runs.len().max(1) as f64;
-                (0..emp.runs.len()).map(|r| emp.walk(r, &part.reference.models[class[r]], &fixed).0).sum::<f64>() / n
-            });
-            let class_of = |r: usize| runs.runs[r].features.as_ref().map_or(0, |x| finest.class_of(x));
-            let static_held: Vec<f64> =
-                (0..runs.runs.len()).map(|r| runs.walk(r, &part.reference.models[class_of(r)], &fixed).0).collect();
-            Ok(setup
-                .classifiers
+            // on the part's own requests (judged as the static candidate is)
+            // and on each unseen one.
+            let fixed = constant_policy(&unconditioned.models[0], &setup.static_plan.choice);
+            let static_in = part.reference.evaluate(unconditioned, std::slice::from_ref(&fixed)).cost;
+            let static_held: Vec<f64> = (0..runs.runs.len())
+                .map(|r| runs.walk(r, &part.reference.models[runs.runs[r].class(finest)], &fixed).0)
+                .collect();
+            let static_total: f64 = static_held.iter().sum();
+            Ok(built
                 .par_iter()
-                .map(|c| {
-                    let level = part.level(c, opts).ok()?;
-                    let solved = solve(&level, &part.reference, setup.target, opts.tolerance);
+                .zip(&setup.classifiers)
+                .map(|(level, c)| {
+                    let level = level.as_ref()?;
+                    let solved = solve(level, &part.reference, setup.target, opts.tolerance);
                     let (mut missed, mut cost, mut d2) = (0, 0.0, 0.0);
                     for (r, &sc) in static_held.iter().enumerate() {
-                        let k = runs.runs[r].features.as_ref().map_or(0, |x| c.class_of(x));
+                        let k = runs.runs[r].class(c);
                         let (rc, m) = runs.walk(r, &level.models[k], &solved.passes[k].policy);
                         cost += rc;
                         d2 += (sc - rc) * (sc - rc);
@@ -162,7 +165,7 @@ pub(crate) fn check(
                         missed,
                         runs: runs.runs.len(),
                         cost,
-                        static_cost: static_held.iter().sum(),
+                        static_cost: static_total,
                         d2,
                     })
                 })

@@ -194,6 +194,13 @@ pub(crate) struct EmpiricalRun {
     cost: Vec<Vec<f64>>,
 }
 
+impl EmpiricalRun {
+    /// The class of `c` this run belongs to (class 0 without features).
+    pub fn class(&self, c: &Classifier) -> usize {
+        self.features.as_ref().map_or(0, |x| c.class_of(x))
+    }
+}
+
 /// The keyed requests of the profile, replayed exactly on the grid.
 #[derive(Debug, Clone)]
 pub(crate) struct Empirical {

@@ -12,6 +12,7 @@
 use super::classes;
 use super::condense::{condense, Ranked};
 use super::conv::Conv;
+use super::crossfit::Check;
 use super::data::Data;
 use super::dp::Pass;
 use super::evaluate::{constant_policy, policy_from_tables};
@@ -175,7 +176,7 @@ fn build_level(data: &Data, c: &Classifier, opts: &SynthOptions) -> Result<Level
 fn build_reference(data: &Data, finest: &Classifier, opts: &SynthOptions) -> Result<Reference, SynthError> {
     let level = build_level(data, finest, opts)?;
     let empirical = data.empirical(opts.buckets).map(|e| {
-        let class: Vec<usize> = e.runs.iter().map(|r| r.features.as_ref().map_or(0, |x| finest.class_of(x))).collect();
+        let class: Vec<usize> = e.runs.iter().map(|r| r.class(finest)).collect();
         (e, class)
     });
     Ok(Reference { models: level.models, weights: level.weights, empirical, conv: Conv::new(opts.buckets + 1) })
@@ -509,18 +510,16 @@ fn candidates(wf: &Workflow, profile: &Profile, setup: &Setup, opts: &SynthOptio
             // new requests over its miss on its own) where the profile is thin.
             let checks =
                 if crossfit::applies(setup, opts) { Some(crossfit::check(wf, profile, setup, opts)?) } else { None };
-            // A level some part could not plan (a class without samples
-            // there) is held to the largest optimism measured on the others.
-            let worst = checks.iter().flatten().flatten().map(|c| c.optimism()).fold(0.0, f64::max);
-            let optimism = |i: usize| -> f64 { checks.as_ref().map_or(0.0, |c| c[i].map_or(worst, |c| c.optimism())) };
-            let worst_cost =
-                checks.iter().flatten().flatten().map(|c| c.cost_optimism(opts.confidence)).fold(0.0, f64::max);
+            // Level i's measure of a check; a level some part could not plan
+            // (a class without samples there) takes the largest measured on the others.
+            let measured = |i: usize, f: &dyn Fn(&Check) -> f64| -> f64 {
+                let Some(checks) = &checks else { return 0.0 };
+                checks[i].as_ref().map_or_else(|| checks.iter().flatten().map(f).fold(0.0, f64::max), f)
+            };
+            let optimism = |i: usize| measured(i, &Check::optimism);
             // In cost units: a share of static's cost on the profile.
             let static_cost = cands[0].aggregate.cost;
-            let cost_optimism = |i: usize| -> f64 {
-                static_cost
-                    * checks.as_ref().map_or(0.0, |c| c[i].map_or(worst_cost, |c| c.cost_optimism(opts.confidence)))
-            };
+            let cost_optimism = |i: usize| static_cost * measured(i, &|c: &Check| c.cost_optimism(opts.confidence));
             let s: Vec<Solved> = levels
                 .par_iter()
                 .enumerate()
@@ -923,7 +922,7 @@ pub(crate) fn evaluate(hints: &HintSet, profile: &Profile, opts: &SynthOptions) 
         m.set_fallback(&fallback);
     }
     let empirical = data.empirical(opts.buckets).map(|e| {
-        let class = e.runs.iter().map(|r| r.features.as_ref().map_or(0, |x| c.class_of(x))).collect();
+        let class = e.runs.iter().map(|r| r.class(&c)).collect();
         (e, class)
     });
     let policies: Vec<Policy> = (0..c.count())

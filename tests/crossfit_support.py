@@ -1,0 +1,31 @@
+"""Reading cross-fitting's provenance notes (src/synth/crossfit.rs) in tests."""
+
+from __future__ import annotations
+
+import re
+
+import janus
+
+# The normal quantile at the default confidence, 0.9: the cost charge's `z`.
+Z90 = 1.2815515655446004
+
+
+def savings(hints: janus.HintSet) -> dict[str, tuple[float, float, float]]:
+    """Per level: (in-sample saving, out-of-fold saving, its standard error)."""
+    pat = r"\[([^:\]]+): cross-fit over 5 parts: [^\]]*saving over static in-sample=(\S+) out-of-fold=(\S+) \(se (\S+)\)"
+    found = re.findall(pat, hints.provenance["synthesis"])
+    return {n: (float(a), float(b), float(se)) for n, a, b, se in found}
+
+
+def static_cost(hints: janus.HintSet) -> float:
+    """The static candidate's cost on the profile."""
+    return float(re.search(r"static\([^)]*\) cost=(\S+)", hints.provenance["synthesis"])[1])
+
+
+def charges(hints: janus.HintSet, z: float = Z90) -> dict[str, float]:
+    """Per level: what cross-fitting adds to its expected cost, in cost units
+    (static's cost times the in-sample saving over the unseen saving's lower
+    bound). The notes round savings to 4 decimals: compare within 3e-4 of
+    static's cost."""
+    static = static_cost(hints)
+    return {n: static * max(0.0, i - (o - z * se)) for n, (i, o, se) in savings(hints).items()}
