@@ -11,8 +11,12 @@ Z90 = 1.2815515655446004
 
 
 def savings(hints: janus.HintSet) -> dict[str, tuple[float, float, float]]:
-    """Per level: (in-sample saving, out-of-fold saving, its standard error)."""
-    pat = r"\[([^:\]]+): cross-fit over 5 parts: [^\]]*saving over static in-sample=(\S+) out-of-fold=(\S+) \(se (\S+)\)"
+    """Per level: (the saving its plain plan claims on the whole profile,
+    out-of-fold saving, its standard error)."""
+    pat = (
+        r"\[([^:\]]+): cross-fit over 5 parts: [^\]]*saving over static claimed=(\S+) "
+        r"in-sample=\S+ out-of-fold=(\S+) \(se (\S+)\)"
+    )
     found = re.findall(pat, hints.provenance["synthesis"])
     return {n: (float(a), float(b), float(se)) for n, a, b, se in found}
 
@@ -24,7 +28,7 @@ def static_cost(hints: janus.HintSet) -> float:
 
 def charges(hints: janus.HintSet, z: float = Z90) -> dict[str, float]:
     """Per level: what cross-fitting adds to its expected cost, in cost units
-    (static's cost times the in-sample saving over the unseen saving's lower
+    (static's cost times the claimed saving over the unseen saving's lower
     bound). The notes round savings to 4 decimals: compare within 3e-4 of
     static's cost."""
     static = static_cost(hints)

@@ -59,7 +59,7 @@ def test_a_saving_that_does_not_survive_unseen_requests_is_charged_to_its_plan()
     the levels of classes save 3-4 % over static on the requests they were
     fitted on and lose to it on those they were not. Each candidate's
     expected cost is its cost on the profile plus static's cost times the
-    in-sample saving over the unseen saving's 90 % lower bound (`z` = 1.28
+    saving it claims there over the unseen saving's 90 % lower bound (`z` = 1.28
     standard errors below it); no level keeps a saving then, and static
     is shipped."""
     wl = workloads.random_cold_workload(0)
@@ -73,13 +73,13 @@ def test_a_saving_that_does_not_survive_unseen_requests_is_charged_to_its_plan()
     assert len(seen) >= 4 and set(seen) <= set(on_profile)
     cands = {c["name"]: c for c in hints.plan["candidates"]}
     flattered = 0
-    for name, (ins, oof, se) in seen.items():
+    for name, (claimed, oof, se) in seen.items():
         # The savings in the note are rounded to 4 decimals.
         assert (
             abs(cands[name]["expected_cost"] - (float(on_profile[name]) + charge[name]))
             < 3e-4 * static
         )
-        flattered += oof - Z90 * se < 0 < ins
+        flattered += oof - Z90 * se < 0 < claimed
     assert flattered >= 2, "some level's saving does not survive unseen requests"
     assert hints.plan["chosen"] == "static"
     assert min(c["expected_cost"] for c in cands.values()) == cands["static"]["expected_cost"]

@@ -134,4 +134,36 @@ def test_results_script_runs_and_reports_the_done_means(tmp_path):
     # Budget bands against bands=False, named workloads and both families.
     assert "## A run slow so far is slow ahead: budget bands" in text
     assert "| Synthetic: noisy | 1.1x |" in text and "| dag family (" in text
+    assert "### The same members without cold starts" in text
     assert (tmp_path / "results-family.png").exists()
+
+
+def test_family_eval_prints_what_the_cases_say(tmp_path):
+    """examples/family_eval.py, the check behind the fresh-member numbers
+    docs/results.md quotes: its line sums its own cases."""
+    import pandas as pd
+
+    csv = tmp_path / "cases.csv"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "family_eval.py"), "cold-off", "3", "4"]
+        + ["crossfit=false", "--csv", str(csv)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    df = pd.read_csv(csv)
+    assert list(df["factor"]) == [1.1, 1.25, 1.5, 2.0] and set(df["member"]) == {3}
+    assert (df["splits"] == 3).all()
+    line = done.stdout.strip()
+    assert line.startswith("cold-off 3-3 crossfit=false: ")
+    assert f"MISSED {int(df['janus_missed'].sum())} of 12 splits" in line
+    assert f"cost / static {df['cost_vs_static'].mean():.4f}" in line
+    bad = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "family_eval.py"), "cold", "0", "1", "mix"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "option 'mix' is not key=value" in bad.stderr

@@ -38,6 +38,42 @@ use rayon::prelude::*;
 const LAMBDA_RATIO: f64 = 1.0005;
 /// ... or after this many steps: never an endless loop.
 const MAX_STEPS: usize = 60;
+/// A cross-fit part's bracket: its plan is only walked, to measure how much
+/// the profile flatters plans like it, so a multiplier within 1 % serves
+/// (the miss moves in steps far coarser than the optimism's own noise).
+const CHECK_RATIO: f64 = 1.01;
+
+/// A guess's first bracket is this factor either side of it.
+const WARM: f64 = 1.5;
+
+/// How far [`solve`] goes: how tight the multiplier, whether the policy
+/// just below the target is finished too (only a mixture reads it), and
+/// where the bracket starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bisection {
+    pub ratio: f64,
+    pub below: bool,
+    /// A multiplier near the answer (the same level's on more or fewer
+    /// requests, or at a nearby target): the bracket is sought out from it
+    /// instead of across the whole range, a few passes instead of ~17.
+    pub guess: Option<f64>,
+}
+
+impl Bisection {
+    /// For a plan that may ship: the tight bracket; the policy below the
+    /// target when it will be mixed with the chosen one.
+    pub fn to_ship(mix: bool) -> Self {
+        Bisection { ratio: LAMBDA_RATIO, below: mix, guess: None }
+    }
+
+    /// The same, sought out from `guess`.
+    pub fn near(self, guess: f64) -> Self {
+        Bisection { guess: Some(guess), ..self }
+    }
+
+    /// For a cross-fit part (`crossfit.rs`): a looser bracket, nothing below.
+    pub const CHECK: Bisection = Bisection { ratio: CHECK_RATIO, below: false, guess: None };
+}
 /// States reached with less probability than this are unreachable (FFT noise is ~1e-17).
 const REACH_EPS: f64 = 1e-14;
 
@@ -148,14 +184,18 @@ impl Reference {
             }
         }
         let empirical = self.empirical.as_ref().map(|(emp, class)| {
-            let (c, m) = (0..emp.runs.len())
+            // Walked in parallel, summed in order: a parallel reduction adds
+            // in an order that depends on which thread stole what, and a
+            // last-bit difference in a cost can flip a tie between candidates.
+            let walked: Vec<(f64, bool)> = (0..emp.runs.len())
                 .into_par_iter()
                 .map(|r| {
                     let j = class[r];
-                    let (c, missed) = emp.walk(r, &self.models[j], policy(level.of_ref[j]));
-                    (c, usize::from(missed))
+                    emp.walk(r, &self.models[j], policy(level.of_ref[j]))
                 })
-                .reduce(|| (0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+                .collect();
+            let c: f64 = walked.iter().map(|w| w.0).sum();
+            let m = walked.iter().filter(|w| w.1).count();
             let n = emp.runs.len().max(1) as f64;
             (c / n, m as f64 / n)
         });
@@ -190,57 +230,107 @@ fn passes_at(level: &Level, conv: &Conv, lambda: f64) -> Vec<Pass> {
 }
 
 /// Bisect one lambda (log scale) until the aggregate miss is just under `target`.
-pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64) -> Solved {
+pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64, how: Bisection) -> Solved {
     let conv = &reference.conv;
     // Lambda is in cost units: scale it by the most a run can cost, so that
     // at the top of the range one unit of miss probability outweighs any cost.
     let scale = level.cost_scale();
     let lambda_max = scale * 1e9;
+    let lambda_min = scale * 1e-6;
     let k = level.models.len();
-    let mut passes = k;
+    let mut passes = 0;
     let eval = |p: &[Pass]| reference.evaluate_passes(level, p);
     let policies_of = |p: Vec<Pass>| -> Vec<Policy> { p.into_iter().map(|x| x.policy).collect() };
-    let free = passes_at(level, conv, 0.0);
-    let free_eval = eval(&free);
-    let mut below: Option<(f64, Vec<Pass>)> = None;
-    let mut robust: Option<Vec<Pass>> = None;
-    let (lambda, feasible, policies) = if free_eval.miss <= target {
-        (0.0, true, policies_of(free))
-    } else {
+    // One multiplier tried: its passes, and whether they meet the target.
+    let mut at = |l: f64| -> (Vec<Pass>, bool) {
         passes += k;
-        let top = passes_at(level, conv, lambda_max);
-        let top_eval = eval(&top);
-        let top_policies: Vec<Policy> = top.iter().map(|p| p.policy.clone()).collect();
-        robust = Some(top);
-        if top_eval.miss > target {
-            (lambda_max, false, top_policies)
+        let p = passes_at(level, conv, l);
+        let ok = eval(&p).miss <= target;
+        (p, ok)
+    };
+    // The bracket: `lo` misses the target (its passes are the policy just
+    // below it), `hi` meets it. The miss only falls as lambda grows.
+    let mut lo: Option<(f64, Vec<Pass>)> = None;
+    let mut hi: Option<(f64, Vec<Policy>)> = None;
+    let mut robust: Option<Vec<Pass>> = None;
+    if let Some(g) = how.guess.filter(|g| g.is_finite() && *g > lambda_min && *g < lambda_max) {
+        // Out from the guess by factors 1.5, 1.5^2, 1.5^4, ... until the
+        // target is crossed or the range's ends are reached.
+        let mut f = WARM;
+        let (p, ok) = at(g * f);
+        let up = ok;
+        if ok {
+            hi = Some((g * f, policies_of(p)))
         } else {
-            let (mut lo, mut hi) = (scale * 1e-6, lambda_max);
-            let mut best = top_policies;
-            passes += k;
-            let low = passes_at(level, conv, lo);
-            if eval(&low).miss <= target {
-                hi = lo;
-                best = policies_of(low);
-            } else {
-                below = Some((lo, low));
-                let mut steps = 0;
-                while hi / lo > LAMBDA_RATIO && steps < MAX_STEPS {
-                    steps += 1;
-                    let mid = (lo * hi).sqrt();
-                    passes += k;
-                    let p = passes_at(level, conv, mid);
-                    if eval(&p).miss <= target {
-                        hi = mid;
-                        best = policies_of(p);
-                    } else {
-                        lo = mid;
-                        below = Some((mid, p));
-                    }
+            lo = Some((g * f, p))
+        }
+        loop {
+            let x = if up { g / f } else { g * f * f };
+            if x <= lambda_min || x >= lambda_max {
+                break;
+            }
+            let (p, ok) = at(x);
+            match (up, ok) {
+                (true, true) => hi = Some((x, policies_of(p))),
+                (false, false) => lo = Some((x, p)),
+                (true, false) => {
+                    lo = Some((x, p));
+                    break;
+                }
+                (false, true) => {
+                    hi = Some((x, policies_of(p)));
+                    break;
                 }
             }
-            (hi, true, best)
+            f *= f;
         }
+    }
+    let mut settled: Option<(f64, bool, Vec<Policy>)> = None;
+    if lo.is_none() {
+        let (free, ok) = at(0.0);
+        if ok {
+            settled = Some((0.0, true, policies_of(free)));
+        }
+    }
+    if settled.is_none() && hi.is_none() {
+        let (top, ok) = at(lambda_max);
+        let top_policies: Vec<Policy> = top.iter().map(|p| p.policy.clone()).collect();
+        robust = Some(top);
+        if ok {
+            hi = Some((lambda_max, top_policies));
+        } else {
+            settled = Some((lambda_max, false, top_policies));
+        }
+    }
+    if settled.is_none() && lo.is_none() {
+        let (low, ok) = at(lambda_min);
+        if ok {
+            settled = Some((lambda_min, true, policies_of(low)));
+        } else {
+            lo = Some((lambda_min, low));
+        }
+    }
+    let mut below: Option<(f64, Vec<Pass>)> = None;
+    let (lambda, feasible, policies) = match (settled, lo, hi) {
+        (Some(s), _, _) => s,
+        (None, Some((mut l, low)), Some((mut h, mut best))) => {
+            below = Some((l, low));
+            let mut steps = 0;
+            while h / l > how.ratio && steps < MAX_STEPS {
+                steps += 1;
+                let mid = (l * h).sqrt();
+                let (p, ok) = at(mid);
+                if ok {
+                    h = mid;
+                    best = policies_of(p);
+                } else {
+                    l = mid;
+                    below = Some((mid, p));
+                }
+            }
+            (h, true, best)
+        }
+        _ => unreachable!("a bracket is settled or has both ends"),
     };
     // Each policy kept (the chosen one, and the one just below the target):
     // unreachable states protected, then one more pass per class for its
@@ -256,7 +346,7 @@ pub(crate) fn solve(level: &Level, reference: &Reference, target: f64, tol: f64)
         (ps, agg)
     };
     let (finals, aggregate) = finish(lambda, policies);
-    let below = below.map(|(l, ps)| {
+    let below = below.filter(|_| how.below).map(|(l, ps)| {
         let (ps, agg) = finish(l, policies_of(ps));
         (l, ps, agg)
     });
@@ -318,8 +408,8 @@ mod tests {
         };
         let mut bisected = 0;
         for target in [0.02, 0.1, 0.3] {
-            let fast = solve(&level(true), &reference, target, 0.05);
-            let slow = solve(&level(false), &reference, target, 0.05);
+            let fast = solve(&level(true), &reference, target, 0.05, Bisection::to_ship(true));
+            let slow = solve(&level(false), &reference, target, 0.05, Bisection::to_ship(true));
             assert_eq!(fast.lambda.to_bits(), slow.lambda.to_bits(), "target {target}");
             assert_eq!(fast.feasible, slow.feasible);
             assert_eq!(fast.passes[0].policy, slow.passes[0].policy, "target {target}");
@@ -327,6 +417,52 @@ mod tests {
             let (a, b) = (&fast.aggregate, &slow.aggregate);
             assert!((a.cost - b.cost).abs() < 1e-9 && (a.miss - b.miss).abs() < 1e-12, "{a:?} vs {b:?}");
             bisected += usize::from(fast.lambda > 0.0 && fast.feasible && fast.below.is_some());
+        }
+        assert!(bisected > 0, "at least one target needs the bisection");
+    }
+
+    /// A bisection started from a guess ends where one across the whole range
+    /// does (within the bracket's tolerance, on the feasible side), near or
+    /// far from the answer, in fewer passes when near.
+    #[test]
+    fn a_guess_finds_the_same_multiplier_in_fewer_passes() {
+        let models = toy_models(400);
+        let reference =
+            Reference { models: vec![models.clone()], weights: vec![1.0], empirical: None, conv: Conv::new(401) };
+        let level = Level {
+            models: vec![models],
+            weights: vec![1.0],
+            of_ref: vec![0],
+            is_reference: true,
+            own_yardstick: false,
+        };
+        let how = Bisection::to_ship(false);
+        let mut bisected = 0;
+        for target in [0.02, 0.1, 0.3] {
+            let cold = solve(&level, &reference, target, 0.05, how);
+            if !(cold.feasible && cold.lambda > 0.0) {
+                continue;
+            }
+            bisected += 1;
+            for factor in [0.9, 1.3, 1e-3, 1e3] {
+                let warm = solve(&level, &reference, target, 0.05, how.near(cold.lambda * factor));
+                assert!(warm.feasible && warm.aggregate.miss <= target, "target {target}, guess x{factor}");
+                let gap = (warm.lambda / cold.lambda).ln().abs();
+                assert!(
+                    gap <= 2.0 * LAMBDA_RATIO.ln(),
+                    "target {target}, guess x{factor}: {} vs {}",
+                    warm.lambda,
+                    cold.lambda
+                );
+                if (0.5..2.0).contains(&factor) {
+                    assert!(warm.dp_passes < cold.dp_passes, "{} vs {}", warm.dp_passes, cold.dp_passes);
+                }
+            }
+            // Nothing below the target is finished unless asked for (a mixture).
+            assert!(
+                cold.below.is_none()
+                    && solve(&level, &reference, target, 0.05, Bisection::to_ship(true)).below.is_some()
+            );
         }
         assert!(bisected > 0, "at least one target needs the bisection");
     }

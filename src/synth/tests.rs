@@ -559,3 +559,41 @@ fn exactly_one_miss_in_ten_meets_p90() {
     let hs = synthesize(&wf, &p, &opts(50)).unwrap();
     assert!(hs.feasible() && (hs.plan.miss_probability - 0.1).abs() < 1e-12);
 }
+
+#[test]
+fn one_profile_one_synthesis_whatever_the_thread_count() {
+    // A keyed profile (cross-fitted, walked request by request) with a
+    // request trait shared by both stages, latencies with no short binary
+    // expansion: sums of them depend on the order they are added in.
+    let wf = Workflow::chain(
+        "threads",
+        slo(900.0, 0.9),
+        CostModel::default(),
+        vec![stage("a", &[SMALL, BIG]), stage("b", &[SMALL, MID, BIG])],
+    )
+    .unwrap();
+    let n = 2000;
+    let keys: Vec<String> = (0..n).map(|r| format!("r{r}")).collect();
+    let slow = |r: usize| (((r * 7919) % 997) as f64 / 331.0).exp();
+    // I/O wait plus CPU work: a larger size pays for its idle cores, so sizes trade cost for time.
+    let lat = |io: f64, rate: f64| (0..n).map(|r| io + 300.0 * slow(r) / rate).collect::<Vec<f64>>();
+    let mut p = Profile::new();
+    for (f, s, io) in
+        [("a", SMALL, 201.3), ("a", BIG, 203.1), ("b", SMALL, 151.7), ("b", MID, 149.3), ("b", BIG, 152.9)]
+    {
+        let rate = f64::from(s.cpu_millis) / 1000.0;
+        p.add(f, s, Samples::new(lat(io, rate)).with_keys(keys.clone())).unwrap();
+    }
+    let o = SynthOptions { confidence: 0.9, ..SynthOptions::default() };
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let mut hs = pool.install(|| synthesize(&wf, &p, &o)).unwrap();
+        hs.provenance.created_unix_s = 0;
+        hs
+    };
+    let one = on(1);
+    assert!(one.provenance.synthesis.contains("cross-fit over"), "{}", one.provenance.synthesis);
+    for threads in [2, 3, 7] {
+        assert_eq!(on(threads), one, "{threads} threads");
+    }
+}

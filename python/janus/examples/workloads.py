@@ -303,10 +303,12 @@ def random_dag_workload(seed: int, n: int | None = None) -> Workload:
     )  # fmt: skip
 
 
-def random_cold_workload(seed: int, n: int | None = None) -> Workload:
+def random_cold_workload(seed: int, n: int | None = None, cold_starts: bool = True) -> Workload:
     """One member of the cold-start family (see the module doc), every
     parameter drawn from ``seed``; ``n`` requests (default: 200, 400 or
-    1000, drawn)."""
+    1000, drawn). ``cold_starts=False`` gives the same member with every
+    cold start's delay left out (the same draws otherwise): what the
+    oracle's room owes to knowing which request starts cold at which size."""
     # Parameters and samples come from two streams, so that a member's
     # parameters do not depend on how many requests are drawn.
     rng = np.random.default_rng(10_000 + seed)
@@ -358,7 +360,7 @@ def random_cold_workload(seed: int, n: int | None = None) -> Workload:
             speed = min(size.cpu_millis / 1000.0, st.cap) ** 0.9
             lat = (st.io + st.work * x**st.exponent * hidden / speed) * per_request
             # A cold start: drawn per (request, size), slower to start with little memory.
-            cold = draw.random(n) < st.cold_p
+            cold = (draw.random(n) < st.cold_p) & cold_starts
             lat = lat + np.where(cold, st.cold_ms * (1.5 if size.memory_mib < 512 else 1.0), 0.0)
             lat = lat * np.exp(draw.normal(0.0, 0.03, n))
             prof.add(stage, size, lat, keys=keys, features=x[:, None])
