@@ -294,8 +294,8 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
 /// what late runs get: "static" | "cheapest" | "fastest"; min_gain (0.005)
 /// a more complex plan must save; confidence (0.9) that the percentile holds
 /// despite the profile's sampling error (0.5: plan on the profile as it is);
-/// mix (False) per-run mixtures; crossfit (True) plans from a thin keyed
-/// profile checked on requests they were not fitted on; bands (True) plans
+/// mix (False) per-run mixtures; crossfit (True) plans from a keyed profile
+/// (40 requests or more) checked on requests they were not fitted on; bands (True) plans
 /// that know a run slow so far is slow ahead (keyed profiles).
 #[pyfunction(name = "synthesize")]
 #[pyo3(signature = (workflow, profile, **options))]
