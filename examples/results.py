@@ -30,7 +30,14 @@ from pathlib import Path
 import numpy as np
 
 import janus
-from janus.analysis import held_out, orion_dir, pooled, reference_latency, room_and_share
+from janus.analysis import (
+    held_out,
+    members_held_out,
+    orion_dir,
+    pooled,
+    reference_latency,
+    room_and_share,
+)
 from janus.examples import workloads
 
 REPO = Path(__file__).resolve().parents[1]
@@ -236,26 +243,16 @@ FAMILIES = {
 
 def family_cases(rep: Report, family: str, members: int, **synthesis) -> object:
     """Every member of a family at every deadline, pooled over its splits."""
-    import pandas as pd
-
-    rows = []
-    for s in range(members):
-        wl = FAMILIES[family][3](s, rep.args.requests)
-        rep.log(f"{family} family {s + 1}/{members}: {wl.description} {synthesis or ''}")
-        tr = held_out(
-            wl.workflow,
-            wl.profile,
-            wl.reference_ms,
-            FACTORS,
-            range(1, 1 + rep.args.family_splits),
-            confidence=0.9,
-            **synthesis,
-        )
-        p = pooled(tr, MIN_ROOM)
-        p.insert(0, "member", s)
-        p.insert(1, "description", wl.description)
-        rows.append(p)
-    return pd.concat(rows, ignore_index=True)
+    return members_held_out(
+        lambda seed: FAMILIES[family][3](seed, rep.args.requests),
+        range(members),
+        FACTORS,
+        range(1, 1 + rep.args.family_splits),
+        min_room=MIN_ROOM,
+        progress=lambda m: rep.log(f"{family} family of {members}, {m} {synthesis or ''}"),
+        confidence=0.9,
+        **synthesis,
+    )
 
 
 def family_lines(df) -> tuple[str, dict[str, bool]]:

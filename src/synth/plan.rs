@@ -249,9 +249,16 @@ impl Candidate {
     fn expected_miss(&self) -> f64 {
         self.miss() + self.optimism
     }
-    /// Whether it meets `target`, with its margin.
+    /// The miss it is held to the target with: the expected one plus its margin.
+    fn held_miss(&self) -> f64 {
+        self.expected_miss() + self.margin
+    }
+    /// What its rules were planned to, for `target`.
+    fn planned_to(&self, target: f64) -> f64 {
+        target - self.optimism - self.margin
+    }
     fn feasible(&self, target: f64) -> bool {
-        self.expected_miss() + self.margin <= target
+        self.held_miss() <= target
     }
     fn summary(&self, target: f64) -> CandidateSummary {
         CandidateSummary {
@@ -386,24 +393,22 @@ fn banding_applies(setup: &Setup, opts: &SynthOptions) -> bool {
 /// plan, when any class can be banded: the banded candidate if it meets
 /// the target and saves at least `min_gain` over `plain`, and a note for
 /// the provenance either way.
-#[allow(clippy::too_many_arguments)]
 fn with_bands(
     wf: &Workflow,
     setup: &Setup,
     level: &Level,
     idx: usize,
     solved: &Solved,
-    optimism: f64,
-    margin: f64,
     plain: &Candidate,
     opts: &SynthOptions,
 ) -> Result<Option<(Option<Candidate>, String)>, SynthError> {
     let policies: Vec<&Policy> = solved.passes.iter().map(|p| &p.policy).collect();
     let per_band = samples_needed(wf.slo().percentile).max(bands::MIN_PER_BAND);
     let Some(banded) = bands::banded(level, &policies, &setup.reference, per_band) else { return Ok(None) };
-    let planned = setup.target - optimism - margin;
+    // Planned and held as the plain plan is.
+    let planned = plain.planned_to(setup.target);
     let sv = solve(&banded, &setup.reference, planned, opts.tolerance, to_ship(opts).near(solved.lambda));
-    let c = dp_candidate(wf, setup, &banded, idx, &sv, optimism, margin, opts)?;
+    let c = dp_candidate(wf, setup, &banded, idx, &sv, plain.optimism, plain.margin, opts)?;
     let better =
         c.feasible(setup.target) && (!plain.feasible(setup.target) || c.cost() < plain.cost() * (1.0 - opts.min_gain));
     let note = format!(
@@ -427,11 +432,10 @@ fn with_bands(
 /// error: on a deadline nobody meets, Janus must not buy its saving with
 /// runs static would have kept.
 fn choose(cands: &[Candidate], target: f64, min_gain: f64, runs: usize) -> usize {
-    let held = |c: &Candidate| c.expected_miss() + c.margin;
     let cheapest_under = |bound: f64| {
         let mut best: Option<usize> = None;
         for (i, c) in cands.iter().enumerate() {
-            if held(c) > bound {
+            if c.held_miss() > bound {
                 continue;
             }
             match best {
@@ -443,9 +447,9 @@ fn choose(cands: &[Candidate], target: f64, min_gain: f64, runs: usize) -> usize
         best
     };
     cheapest_under(target).unwrap_or_else(|| {
-        let least = cands.iter().map(held).fold(f64::INFINITY, f64::min);
+        let least = cands.iter().map(Candidate::held_miss).fold(f64::INFINITY, f64::min);
         let se = (least * (1.0 - least) / runs.max(1) as f64).sqrt();
-        let bound = cands.first().map_or(least + se, |st| (least + se).min(held(st).max(least)));
+        let bound = cands.first().map_or(least + se, |st| (least + se).min(st.held_miss().max(least)));
         cheapest_under(bound).unwrap_or(0)
     })
 }
@@ -582,7 +586,8 @@ fn candidates(
                 let mut c = dp_candidate(wf, setup, l, i, sv, o, margin, opts)?;
                 // The charge is against the plain plan's claim: the parts check
                 // plain plans, and a banded one is charged the same amount.
-                let charge = cost_optimism(i, crossfit::saving(c.cost(), static_cost));
+                let claimed = crossfit::saving(c.cost(), static_cost);
+                let charge = cost_optimism(i, claimed);
                 match checks.as_ref().map(|c| c[i]) {
                     Some(Some(ck)) => notes.push(format!(
                         "[{}: cross-fit over {} parts: in-sample miss={:.6} out-of-fold miss={:.6} optimism={o:.6} planned to {:.6}; saving over static claimed={:.4} in-sample={:.4} out-of-fold={:.4} (se {:.4})]",
@@ -590,8 +595,8 @@ fn candidates(
                         crossfit::FOLDS,
                         ck.in_sample,
                         ck.out_of_fold,
-                        planned - o,
-                        crossfit::saving(c.cost(), static_cost),
+                        c.planned_to(target),
+                        claimed,
                         ck.in_sample_saving,
                         ck.out_of_fold_saving,
                         ck.saving_se
@@ -617,7 +622,7 @@ fn candidates(
                     c.aggregate.miss
                 ));
                 if band {
-                    if let Some((kept, note)) = with_bands(wf, setup, l, i, sv, o, margin, &c, opts)? {
+                    if let Some((kept, note)) = with_bands(wf, setup, l, i, sv, &c, opts)? {
                         c = kept.unwrap_or(c);
                         notes.push(note);
                     }
@@ -654,7 +659,8 @@ fn candidates(
 /// target, so the static candidate (and `best_static`, which follows the
 /// same rule) is the baseline Janus must not cost more than; a thin profile
 /// or a tight deadline should not force the most expensive sizes on Janus
-/// alone. The flag says whether the margin applies.
+/// alone. The flag says whether the margin applies; the number, the margin
+/// the late-binding plans are still held to without it (0 when none).
 ///
 /// Without it, static is held to the percentile itself; so are the
 /// late-binding plans, unless the profile is thin for the percentile
@@ -674,7 +680,7 @@ fn setup_and_candidates<'a>(
     wf: &'a Workflow,
     profile: &Profile,
     opts: &SynthOptions,
-) -> Result<(Setup<'a>, Candidates, bool), SynthError> {
+) -> Result<(Setup<'a>, Candidates, bool, f64), SynthError> {
     let mut setup = Setup::new(wf, profile, opts, true)?;
     let raw = 1.0 - wf.slo().percentile + FEASIBILITY_EPS;
     let margin = setup.static_plan.feasible || setup.target >= raw;
@@ -694,12 +700,12 @@ fn setup_and_candidates<'a>(
             setup.target
         ));
     }
-    Ok((setup, cs, margin))
+    Ok((setup, cs, margin, held))
 }
 
 /// Synthesize the hint set of `wf` from `profile`.
 pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) -> Result<HintSet, SynthError> {
-    let (setup, Candidates { cands, levels, mut notes }, margin) = setup_and_candidates(wf, profile, opts)?;
+    let (setup, Candidates { cands, levels, mut notes }, margin, held) = setup_and_candidates(wf, profile, opts)?;
     let target = setup.target;
     let mut warnings = Vec::new();
     if !wf.features().is_empty() && !setup.data.featured {
@@ -711,7 +717,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         ));
     }
     if !margin {
-        let thin = runs_behind(&setup.data) < samples_needed(wf.slo().percentile);
+        let thin = held > 0.0;
         warnings.push(format!(
             "no static plan meets the percentile with {:.0} % confidence over the profile's {} runs: {} planned to \
              the percentile itself, with no margin for sampling error{} (profile more runs, or loosen the deadline)",

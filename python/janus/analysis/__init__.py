@@ -10,7 +10,7 @@
 Needs the ``analysis`` extra (pandas, matplotlib).
 """
 
-from janus.analysis.heldout import held_out, pooled, room_and_share, trial
+from janus.analysis.heldout import held_out, members_held_out, pooled, room_and_share, trial
 from janus.analysis.hints_plot import plot_hints
 from janus.analysis.plot import plot_sweep
 from janus.analysis.result import SimulationResult
@@ -21,6 +21,7 @@ from janus.traces import orion_dir  # re-exported: the notebook and examples use
 __all__ = [
     "SimulationResult",
     "held_out",
+    "members_held_out",
     "orion_dir",
     "plot_hints",
     "plot_sweep",

@@ -120,6 +120,36 @@ def held_out(
     return pd.DataFrame(rows)
 
 
+def members_held_out(
+    make: Callable[[int], Any],
+    seeds: Iterable[int],
+    factors: Sequence[float],
+    splits: Iterable[int],
+    *,
+    min_room: float = 0.10,
+    progress: Callable[[str], None] | None = None,
+    **synthesis: Any,
+) -> Any:
+    """Members of a workload family (``make(seed)``, e.g.
+    ``janus.examples.workloads.random_cold_workload``) held out at every
+    deadline factor over the same ``splits``, pooled per factor: one row
+    per (member, factor), with the member's seed and description first."""
+    import pandas as pd
+
+    rows = []
+    splits = list(splits)
+    for seed in seeds:
+        wl = make(seed)
+        if progress is not None:
+            progress(f"member {seed}: {wl.description}")
+        trials = held_out(wl.workflow, wl.profile, wl.reference_ms, factors, splits, **synthesis)
+        p = pooled(trials, min_room)
+        p.insert(0, "member", seed)
+        p.insert(1, "description", wl.description)
+        rows.append(p)
+    return pd.concat(rows, ignore_index=True)
+
+
 def pooled(trials: Any, min_room: float = 0.10) -> Any:
     """One row per deadline factor, over the splits: each policy's mean and
     worst attainment and how many splits MISSED the SLO (the target outside
