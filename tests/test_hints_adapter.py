@@ -343,3 +343,57 @@ def test_swap_is_atomic_and_checks_workflow(hints):
     other["provenance"]["workflow_digest"] = wf.digest
     with pytest.raises(AdapterError, match="another workflow"):
         a.swap(janus.HintSet.from_json(json.dumps(other)))
+
+
+def two_feature_hints() -> janus.HintSet:
+    """Hints synthesized from a keyed profile whose latency depends on two
+    request features, so that most rows of a batch land in distinct classes."""
+    rng = np.random.default_rng(0)
+    n = 300
+    x = np.exp(rng.normal(0, 0.7, (n, 2)))
+    wf = janus.Workflow("two", deadline_ms=500, features=["f0", "f1"])
+    for s in ("a", "b"):
+        wf.add(s, [Size(c, 512) for c in (500, 1000, 2000)])
+    wf.chain("a", "b")
+    p = janus.Profile(["f0", "f1"])
+    keys = [f"r{i}" for i in range(n)]
+    for s in ("a", "b"):
+        for c in (500, 1000, 2000):
+            lat = (20 + 60 * x[:, 0] * x[:, 1] ** 0.5 / (c / 1000)) * np.exp(rng.normal(0, 0.1, n))
+            p.add(s, (c, 512), lat, keys=keys, features=x)
+    h = janus.synthesize(wf, p)
+    assert h.classes is not None and h.classes["count"] > 2, "the test needs several classes"
+    return h
+
+
+def test_decide_many_reads_any_memory_layout_as_rows():
+    """A Fortran-ordered feature array (what pandas' to_numpy() gives) was read
+    column by column: the batch decided other requests' classes and sizes."""
+    a = janus.Adapter(two_feature_hints())
+    rng = np.random.default_rng(1)
+    rows = np.exp(rng.normal(0, 0.7, (200, 2)))
+    elapsed = rng.uniform(0, 300, 200)
+    want = [a.decide("a", float(e), features=list(r)) for e, r in zip(elapsed, rows)]
+    layouts = {
+        "C": rows,
+        "Fortran": np.asfortranarray(rows),
+        "strided": np.repeat(rows, 2, axis=0)[::2],
+        "transposed": np.ascontiguousarray(rows.T).T,
+    }
+    for name, f in layouts.items():
+        out = a.decide_many("a", elapsed, features=f)
+        assert out["input_class"].tolist() == [d.input_class for d in want], name
+        assert out["cpu_millis"].tolist() == [d.size.cpu_millis for d in want], name
+    assert len({d.input_class for d in want}) > 2, "rows in one class would not tell layouts apart"
+    # Integer and list inputs are numbers too; a wrong shape names its argument.
+    ints = a.decide_many("a", [0, 100, 200], features=[[1, 2], [3, 1], [1, 1]])
+    floats = a.decide_many(
+        "a", np.array([0.0, 100.0, 200.0]), features=np.array([[1.0, 2.0], [3.0, 1.0], [1.0, 1.0]])
+    )
+    assert ints["cpu_millis"].tolist() == floats["cpu_millis"].tolist()
+    with pytest.raises(AdapterError, match="elapsed_ms must be a 1-D array"):
+        a.decide_many("a", np.zeros((2, 2)))
+    with pytest.raises(AdapterError, match="features must be an"):
+        a.decide_many("a", np.zeros(2), features=np.zeros((2, 2, 2)))
+    with pytest.raises(AdapterError, match="run_keys must be"):
+        a.decide_many("a", np.zeros(2), run_keys=["x", "y"])

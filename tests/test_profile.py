@@ -54,6 +54,13 @@ def test_the_longest_latency_and_the_highest_prices_give_finite_costs():
         janus.CostModel(1.1e12, 1.0)
 
 
+def refused_csv(path, text: str, match: str) -> None:
+    """A CSV profile holding `text` is refused with an error matching `match`."""
+    path.write_text(text)
+    with pytest.raises(ProfileError, match=match):
+        janus.Profile.from_csv(path)
+
+
 def test_csv_round_trip_and_errors(tmp_path):
     good = tmp_path / "p.csv"
     good.write_text(
@@ -65,14 +72,9 @@ def test_csv_round_trip_and_errors(tmp_path):
     assert p.features("f", Size(500, 256)).tolist() == [[1.5], [2.5]]
     assert p.keys("f", Size(500, 256)) == ["r1", "r2"]
     assert p.feature_names == ["kb"] and p.is_keyed
-    bad = tmp_path / "bad.csv"
-    bad.write_text("function,cpu_millis,memory_mib,latency_ms\nf,500,256,10\nf,500,256,-3\n")
-    with pytest.raises(ProfileError, match=r"bad.csv:3"):
-        janus.Profile.from_csv(bad)
-    missing = tmp_path / "m.csv"
-    missing.write_text("function,latency_ms\nf,1\n")
-    with pytest.raises(ProfileError, match="missing column 'cpu_millis'"):
-        janus.Profile.from_csv(missing)
+    header = "function,cpu_millis,memory_mib,latency_ms\n"
+    refused_csv(tmp_path / "bad.csv", header + "f,500,256,10\nf,500,256,-3\n", r"bad.csv:3")
+    refused_csv(tmp_path / "m.csv", "function,latency_ms\nf,1\n", "missing column 'cpu_millis'")
     with pytest.raises(ProfileError, match="nope.csv"):
         janus.Profile.from_csv(tmp_path / "nope.csv")
 
@@ -110,6 +112,59 @@ def test_keyed_samples_split_by_request_and_features_must_agree():
         janus.replay(wf, bad, bad, {"m": "maxsize"})
     with pytest.raises(ProfileError, match="2 values"):
         p.add("f", s, [1.0], keys=["x"], features=[[1.0, 2.0]])
+
+
+def test_feature_names_and_sizes_are_held_to_the_workflow_rules(tmp_path):
+    """A profile took names and sizes a workflow refuses: duplicate or empty
+    feature names (also from a CSV header) and CPU below the kernel's 10m."""
+    for names, why in ((["x", "x"], "named twice"), ([""], "empty")):
+        with pytest.raises(ProfileError, match=why):
+            janus.Profile(names)
+        with pytest.raises(ProfileError, match=why):
+            janus.Profile.from_samples({("f", Size(500, 256)): [1.0]}, features=names)
+    header = "function,cpu_millis,memory_mib,latency_ms"
+    dup = header + ",feature.x,feature.x\nf,500,256,1.0,1,2\n"
+    refused_csv(tmp_path / "dup.csv", dup, r'dup.csv:1: header: .*"x".*named twice')
+    tiny = header + "\nf,1,256,1.0\n"
+    refused_csv(tmp_path / "tiny.csv", tiny, "'f' at size .*cpu_millis must be at least 10")
+    text = janus.Profile.from_samples({("f", Size(500, 256)): [1.0]}).to_json()
+    with pytest.raises(ProfileError, match=r"samples\[0\].*cpu_millis must be at least 10"):
+        janus.Profile.from_json(text.replace('"cpu_millis":500', '"cpu_millis":0'))
+    with pytest.raises(ProfileError, match=r"\$.features.*named twice"):
+        janus.Profile.from_json(text.replace('"features":[]', '"features":["x","x"]'))
+
+
+def test_scaling_a_function_the_profile_lacks_is_an_error():
+    p = janus.Profile.from_samples({("f", Size(500, 256)): [1.0, 2.0]})
+    assert p.scaled({"f": 2.0}).latencies("f", Size(500, 256)).tolist() == [2.0, 4.0]
+    with pytest.raises(ProfileError, match="no samples of function 'typo'.*functions: f"):
+        p.scaled({"typo": 2.0})
+
+
+def test_a_profile_merged_into_itself_doubles_its_samples():
+    p = janus.Profile.from_samples({("f", Size(500, 256)): [1.0, 2.0]})
+    p.merge(p)  # read before written: no "Already mutably borrowed"
+    assert sorted(p.latencies("f", Size(500, 256)).tolist()) == [1.0, 1.0, 2.0, 2.0]
+
+
+def test_a_partly_keyed_profile_is_used_unkeyed_and_synthesis_says_so():
+    """Samples added without keys drop their entry's keys (what they were
+    measured on is unknown); the profile then cannot be walked request by
+    request, and the hints' warnings say so instead of silently skipping
+    cross-fitting."""
+    rng = np.random.default_rng(0)
+    wf = janus.Workflow("k", deadline_ms=400)
+    wf.add("f", [Size(500, 256), Size(1000, 256)])
+    keys = [f"r{i}" for i in range(100)]
+    p = janus.Profile()
+    p.add("f", Size(500, 256), 200 + 20 * rng.standard_normal(100), keys=keys)
+    p.add("f", Size(1000, 256), 100 + 10 * rng.standard_normal(100), keys=keys)
+    assert p.is_keyed
+    assert not any("request keys" in w for w in janus.synthesize(wf, p).warnings)
+    p.add("f", Size(1000, 256), [100.0])  # no key
+    assert p.keys("f", Size(1000, 256)) is None and not p.is_keyed
+    warned = [w for w in janus.synthesize(wf, p).warnings if "request keys" in w]
+    assert warned and "only 1 of the workflow's 2" in warned[0], janus.synthesize(wf, p).warnings
 
 
 def test_missing_entry_is_named(two_stage):

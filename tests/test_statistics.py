@@ -37,6 +37,19 @@ def test_an_empty_quantile_is_nan():
     assert math.isnan(janus.quantile([], 0.5))
 
 
+@pytest.mark.parametrize(
+    "values, q, match",
+    [
+        ([1.0, 2.0], 1.5, r"q must be in \[0, 1\]"),
+        ([1.0], float("nan"), "q must be"),
+        ([1.0, float("nan")], 0.5, "value #1 is NaN"),
+    ],
+)
+def test_a_quantile_of_bad_input_is_an_error_not_a_number(values, q, match):
+    with pytest.raises(janus.ProfileError, match=match):
+        janus.quantile(values, q)
+
+
 def test_the_profile_summary_reports_janus_quantile():
     s = janus.Size(500, 256)
     lat = np.random.default_rng(3).lognormal(4.0, 0.5, 40)  # even: the median interpolates

@@ -358,3 +358,29 @@ def test_random_chains_round_trip_and_decide_everywhere(base, speedup, pct, slac
         # histograms round latencies up, so attainment on the samples is at
         # least the planned one; 0.03 covers Monte Carlo noise at n=3000
         assert (e2e <= deadline).mean() >= pct - 0.03
+
+
+@pytest.mark.parametrize("low, high", [(0.7, 0.1 * 7), (1.0e308, 1.7e308)])
+def test_classes_split_between_any_two_feature_values(low, high):
+    """A split's threshold was the midpoint of the two values it parts: between
+    neighbouring doubles it rounded to the lower one, near f64::MAX it
+    overflowed, and either way one class held no samples ("no samples in
+    input class 0"). The class of each value is the one its samples fell in."""
+    assert low < high
+    rng = np.random.default_rng(0)
+    n = 300
+    slow = rng.random(n) < 0.5
+    x = np.where(slow, high, low)
+    wf = janus.Workflow("t", deadline_ms=500, features=["x"])
+    for s in ("a", "b"):
+        wf.add(s, [Size(c, 512) for c in (500, 1000, 2000)])
+    wf.chain("a", "b")
+    p = janus.Profile(["x"])
+    keys = [f"r{i}" for i in range(n)]
+    for s in ("a", "b"):
+        for c in (500, 1000, 2000):
+            lat = (20 + 150 * np.where(slow, 2, 1) / (c / 1000)) * np.exp(rng.normal(0, 0.1, n))
+            p.add(s, (c, 512), lat, keys=keys, features=x[:, None])
+    h = janus.synthesize(wf, p)
+    assert h.classes is not None and h.classes["count"] == 2
+    assert h.class_of([low]) != h.class_of([high])

@@ -404,10 +404,10 @@ class Adapter:
     def decide_many(
         self,
         function: str,
-        elapsed_ms: _F64Array,
-        features: _F64Array | None = None,
+        elapsed_ms: npt.ArrayLike,
+        features: npt.ArrayLike | None = None,
         free: _SizeLike | None = None,
-        run_keys: npt.NDArray[np.uint64] | None = None,
+        run_keys: npt.ArrayLike | None = None,
     ) -> _Decisions: ...
     def observe(
         self,

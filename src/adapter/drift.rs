@@ -40,6 +40,11 @@ pub fn beyond(ratios: &BTreeMap<String, f64>, threshold: f64) -> BTreeMap<String
 
 /// `profile` with every sample of each function in `ratios` scaled by its ratio.
 pub fn corrected_profile(profile: &Profile, ratios: &BTreeMap<String, f64>) -> Result<Profile, ProfileError> {
+    // A ratio for a function the profile lacks is a typo, not a no-op.
+    let known = profile.functions();
+    if let Some(f) = ratios.keys().find(|f| !known.contains(&f.as_str())) {
+        return Err(ProfileError::NotProfiled { function: f.clone(), known: known.join(", ") });
+    }
     let mut out = Profile::with_features(profile.feature_names().to_vec());
     for (f, size, samples) in profile.iter() {
         let r = ratios.get(f).copied().unwrap_or(1.0);

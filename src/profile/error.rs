@@ -23,10 +23,16 @@ pub enum ProfileError {
     FeatureNames { profile: Vec<String>, given: Vec<String>, why: &'static str },
     #[error("profile: request '{key}' has features {first:?} in one sample but {here:?} in '{function}' at size {size}; features belong to the request and must agree")]
     InconsistentFeatures { key: String, function: String, size: String, first: Vec<f64>, here: Vec<f64> },
+    #[error("profile: function '{function}' at size {size}: {why}")]
+    BadSize { function: String, size: String, why: &'static str },
+    #[error("profile: request feature name {name:?} is invalid: {why}")]
+    BadFeatureName { name: String, why: &'static str },
     #[error("profile: no samples for function '{function}' at size {size}, which the workflow allows")]
     Missing { function: String, size: String },
     #[error("profile: function '{function}' is not a stage of the workflow (its stages: {known})")]
     UnknownFunction { function: String, known: String },
+    #[error("profile: no samples of function '{function}' (the profile's functions: {known})")]
+    NotProfiled { function: String, known: String },
     #[error("profile: split fraction must be in (0, 1), got {fraction}")]
     BadSplit { fraction: f64 },
     #[error("profile: function '{function}' at size {size} has {count} {unit}: too few to split at {fraction} (each part needs at least one)")]

@@ -96,7 +96,8 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
     if acc.is_empty() {
         return Err(parse_err(path, 1, "no samples after the header"));
     }
-    let mut p = Profile::with_features(feature_cols.into_iter().map(|(_, n)| n).collect());
+    let names = feature_cols.into_iter().map(|(_, n)| n).collect();
+    let mut p = Profile::named(names).map_err(|e| parse_err(path, 1, format!("header: {e}")))?;
     for ((f, s), samples) in acc {
         p.add(&f, s, samples)?;
     }

@@ -82,8 +82,16 @@ impl Profile {
         &self.feature_names
     }
 
+    /// An empty profile whose samples carry these request features, named as
+    /// a workflow's are (not empty, no '..', no repeats).
+    pub fn named(names: Vec<String>) -> Result<Self, ProfileError> {
+        check_feature_names(&names)?;
+        Ok(Self::with_features(names))
+    }
+
     /// Rename the features (same count), e.g. to match a workflow's names.
     pub fn set_feature_names(&mut self, names: Vec<String>) -> Result<(), ProfileError> {
+        check_feature_names(&names)?;
         let has = self.entries.values().any(|s| s.features.is_some());
         if has && names.len() != self.feature_names.len() {
             return Err(ProfileError::FeatureNames {
@@ -104,6 +112,10 @@ impl Profile {
         if n == 0 {
             let (function, size) = key();
             return Err(ProfileError::Empty { function, size });
+        }
+        if let Err(why) = crate::model::check_size(&size) {
+            let (function, size) = key();
+            return Err(ProfileError::BadSize { function, size, why });
         }
         if let Some((index, &value)) = batch.latencies.iter().enumerate().find(|(_, x)| !is_latency_ms(**x)) {
             let (function, size) = key();
@@ -292,7 +304,7 @@ impl Profile {
                 (if has { default_feature_names(1) } else { Vec::new() }, entries)
             }
         };
-        let mut p = Profile::with_features(names);
+        let mut p = Profile::named(names).map_err(|e| format!("at $.features: {e}"))?;
         for (i, e) in entries.into_iter().enumerate() {
             p.add(&e.function, e.size, e.samples).map_err(|err| format!("at samples[{i}]: {err}"))?;
         }
@@ -302,6 +314,17 @@ impl Profile {
 
 /// Keys longer than this are refused (they end up in logs and CSV columns).
 pub const MAX_KEY_LEN: usize = 256;
+
+/// Feature names as a workflow takes them: each a valid name, none twice.
+fn check_feature_names(names: &[String]) -> Result<(), ProfileError> {
+    for (i, name) in names.iter().enumerate() {
+        crate::model::check_name(name).map_err(|why| ProfileError::BadFeatureName { name: name.clone(), why })?;
+        if names[..i].contains(name) {
+            return Err(ProfileError::BadFeatureName { name: name.clone(), why: "it is named twice" });
+        }
+    }
+    Ok(())
+}
 
 /// `feature`, or `feature0`, `feature1`, ... for unnamed features.
 fn default_feature_names(n: usize) -> Vec<String> {

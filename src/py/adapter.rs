@@ -6,7 +6,8 @@ use super::hints::PyHintSet;
 use super::model::PySize;
 use super::profile::PyProfile;
 use crate::adapter::{run_key_of, Adapter, Batch, Decision, Query};
-use numpy::{IntoPyArray, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
+use numpy::ndarray::{Ix1, IxDyn};
+use numpy::{IntoPyArray, PyArray, PyArrayMethods, PyReadonlyArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyMapping, PyString};
 use std::sync::Arc;
@@ -159,7 +160,8 @@ impl PyAdapter {
     /// Vectorised decide for one function, from ONE snapshot of the hint set
     /// (a concurrent swap never splits a batch): one decision per element of
     /// `elapsed_ms`. `features`: an (n, d) array (or n values for one
-    /// feature); `run_keys`: uint64 array. Returns a dict of numpy arrays:
+    /// feature), in any memory layout; `run_keys`: non-negative integers.
+    /// Lists and integer arrays are converted. Returns a dict of numpy arrays:
     /// cpu_millis, memory_mib, rule (-1 = late), late, remaining_ms,
     /// input_class (-1 = unconditioned).
     #[pyo3(signature = (function, elapsed_ms, features = None, free = None, run_keys = None))]
@@ -167,34 +169,43 @@ impl PyAdapter {
         &self,
         py: Python<'py>,
         function: &str,
-        elapsed_ms: PyReadonlyArray1<'py, f64>,
+        elapsed_ms: Bound<'py, PyAny>,
         features: Option<Bound<'py, PyAny>>,
         free: Option<PySize>,
-        run_keys: Option<PyReadonlyArray1<'py, u64>>,
+        run_keys: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let el = elapsed_ms.as_slice()?;
-        // Features as one row-major buffer (borrowed when the array is contiguous).
-        let ro2 = features.as_ref().and_then(|f| f.cast::<numpy::PyArray2<f64>>().ok()).map(|a| a.readonly());
-        let ro1 = features.as_ref().and_then(|f| f.cast::<numpy::PyArray1<f64>>().ok()).map(|a| a.readonly());
-        let copied: Vec<f64>;
-        let feats: Option<(&[f64], usize)> = match (&ro2, &ro1) {
-            (Some(a), _) => {
-                let width = a.shape()[1];
-                match a.as_slice() {
-                    Ok(x) => Some((x, width)),
-                    Err(_) => {
-                        copied = a.as_array().iter().copied().collect();
-                        Some((&copied, width))
-                    }
+        let el_arr = array_arg::<f64, Ix1>(&elapsed_ms, "elapsed_ms", "a 1-D array of numbers")?;
+        let el_ro = el_arr.readonly();
+        let el = row_major(&el_ro, Vec::new());
+        // Features as one row-major buffer: an (n, d) array, or n values of one feature.
+        let feats_arr: Option<(PyReadonlyArray<'py, f64, IxDyn>, usize)> =
+            match features.as_ref().filter(|f| !f.is_none()) {
+                None => None,
+                Some(f) => {
+                    let a = array_arg::<f64, IxDyn>(f, "features", "an (n, d) or (n,) array of numbers")?;
+                    let width = match a.shape() {
+                        [_] => 1,
+                        [_, d] => *d,
+                        shape => {
+                            return Err(adapter_error(format!(
+                                "decide_many: features must be an (n, d) or (n,) array of numbers, got shape {shape:?}"
+                            )))
+                        }
+                    };
+                    Some((a.readonly(), width))
                 }
-            }
-            (None, Some(a)) => Some((a.as_slice()?, 1)),
-            (None, None) if features.as_ref().is_some_and(|f| !f.is_none()) => {
-                return Err(adapter_error("decide_many: features must be a float64 numpy array (n, d) or (n,)".into()))
-            }
-            (None, None) => None,
-        };
-        let keys = run_keys.as_ref().map(|k| k.as_slice()).transpose()?;
+            };
+        let feats = feats_arr.as_ref().map(|(a, w)| (row_major(a, Vec::new()), *w));
+        let keys_arr = run_keys
+            .as_ref()
+            .filter(|k| !k.is_none())
+            .map(|k| array_arg::<u64, Ix1>(k, "run_keys", "a 1-D array of non-negative integers"))
+            .transpose()?;
+        let keys_ro = keys_arr.as_ref().map(|k| k.readonly());
+        let keys = keys_ro.as_ref().map(|k| row_major(k, Vec::new()));
+        let feats: Option<(&[f64], usize)> = feats.as_ref().map(|(f, w)| (f.as_ref(), *w));
+        let keys: Option<&[u64]> = keys.as_deref();
+        let el: &[f64] = &el;
         let batch = Batch { elapsed_ms: el, features: feats, free: free.map(|f| f.0), run_keys: keys };
         let d = py.detach(|| self.0.decide_many(function, &batch)).map_err(err)?;
         let out = PyDict::new(py);
@@ -300,4 +311,37 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFunctionAdapter>()?;
     m.add_function(wrap_pyfunction!(py_run_key, m)?)?;
     Ok(())
+}
+
+/// Argument `name` of a batch call as a numpy array of `T` with `D`
+/// dimensions: lists and other numeric dtypes are converted (int64 elapsed
+/// times, say), and anything else is an `AdapterError` naming the argument.
+fn array_arg<'py, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    ob: &Bound<'py, PyAny>,
+    name: &str,
+    what: &str,
+) -> PyResult<Bound<'py, PyArray<T, D>>> {
+    let py = ob.py();
+    let converted = py
+        .import("numpy")?
+        .call_method1("asarray", (ob, numpy::dtype::<T>(py)))
+        .map_err(|e| adapter_error(format!("decide_many: {name} must be {what}: {e}")))?;
+    converted.cast_into::<PyArray<T, D>>().map_err(|_| adapter_error(format!("decide_many: {name} must be {what}")))
+}
+
+/// The array's elements in row-major (C) order: borrowed when its memory
+/// already is, else copied. (`as_slice` also accepts Fortran-ordered
+/// arrays, a pandas `to_numpy()` among them, and hands back their memory
+/// column by column.)
+fn row_major<'a, T: numpy::Element + Copy, D: numpy::ndarray::Dimension>(
+    a: &'a PyReadonlyArray<'_, T, D>,
+    mut buf: Vec<T>,
+) -> std::borrow::Cow<'a, [T]> {
+    match a.as_slice() {
+        Ok(x) if a.is_c_contiguous() => std::borrow::Cow::Borrowed(x),
+        _ => {
+            buf.extend(a.as_array().iter().copied());
+            std::borrow::Cow::Owned(buf)
+        }
+    }
 }

@@ -55,8 +55,8 @@ impl PyProfile {
     /// An empty profile; `features` names the request features its samples carry.
     #[new]
     #[pyo3(signature = (features = None))]
-    fn new(features: Option<Vec<String>>) -> Self {
-        PyProfile(Profile::with_features(features.unwrap_or_default()))
+    fn new(features: Option<Vec<String>>) -> PyResult<Self> {
+        Ok(PyProfile(Profile::named(features.unwrap_or_default()).map_err(err)?))
     }
 
     /// Append samples (milliseconds) of `function` at `size`. `keys`: the
@@ -88,7 +88,7 @@ impl PyProfile {
     #[staticmethod]
     #[pyo3(signature = (samples, features = None))]
     fn from_samples(samples: &Bound<'_, PyDict>, features: Option<Vec<String>>) -> PyResult<Self> {
-        let mut p = Profile::with_features(features.unwrap_or_default());
+        let mut p = Profile::named(features.unwrap_or_default()).map_err(err)?;
         let mut add = |f: &str, s: PySize, v: &Bound<'_, PyAny>| -> PyResult<()> {
             let what = format!("samples of '{f}' at {}", s.0);
             let pair = (!v.is_instance_of::<PyList>())
@@ -227,9 +227,14 @@ impl PyProfile {
         Ok((PyProfile(a), PyProfile(b)))
     }
 
-    /// Add every sample of `other` to this profile.
-    fn merge(&mut self, other: &PyProfile) -> PyResult<()> {
-        self.0.merge(&other.0).map_err(err)
+    /// Add every sample of `other` to this profile (`p.merge(p)` doubles
+    /// every sample: `other` is read before this profile is written).
+    fn merge(slf: &Bound<'_, Self>, other: &Bound<'_, PyProfile>) -> PyResult<()> {
+        if slf.is(other) {
+            let theirs = other.borrow().0.clone();
+            return slf.borrow_mut().0.merge(&theirs).map_err(err);
+        }
+        slf.borrow_mut().0.merge(&other.borrow().0).map_err(err)
     }
 
     /// SHA-256 of the canonical JSON form.
@@ -287,8 +292,14 @@ impl PyProfile {
 
 /// Nearest-rank quantile of `values` (the one definition Janus reports; see `stats.rs`).
 #[pyfunction]
-fn quantile(values: Vec<f64>, q: f64) -> f64 {
-    crate::stats::quantile(&values, q)
+fn quantile(values: Vec<f64>, q: f64) -> PyResult<f64> {
+    if !(0.0..=1.0).contains(&q) {
+        return Err(profile_error(format!("quantile: q must be in [0, 1], got {q}")));
+    }
+    if let Some(i) = values.iter().position(|v| v.is_nan()) {
+        return Err(profile_error(format!("quantile: value #{i} is NaN")));
+    }
+    Ok(crate::stats::quantile(&values, q))
 }
 
 /// The 95 % Wilson score interval of a share `hits / n` (the sampling error

@@ -39,6 +39,20 @@ struct Point {
     entry: Option<usize>,
 }
 
+/// A threshold `t` with `below < t <= above` (a class takes `x < t`): the
+/// midpoint where it lies strictly above `below`, else `above` itself. Halves
+/// are summed so that values near `f64::MAX` do not overflow, and between
+/// neighbouring doubles the midpoint rounds to `below`, which would leave
+/// one side of the split empty.
+fn threshold_between(below: f64, above: f64) -> f64 {
+    let mid = below / 2.0 + above / 2.0;
+    if mid > below && mid <= above {
+        mid
+    } else {
+        above
+    }
+}
+
 /// The best split of a node: (gain, feature, threshold).
 type Split = (f64, usize, f64);
 
@@ -87,7 +101,7 @@ impl Grower {
                 let (rw, ry) = (sw - lw, sy - ly);
                 let gain = ly * ly / lw.max(1e-300) + ry * ry / rw.max(1e-300) - base;
                 if best.is_none_or(|b| gain > b.0) {
-                    best = Some((gain, d, 0.5 * (p.x[d] + next)));
+                    best = Some((gain, d, threshold_between(p.x[d], next)));
                 }
             }
         }
@@ -240,4 +254,25 @@ fn classifier(nodes: &[GrowthNode], names: &[String]) -> Classifier {
     }
     visit(nodes, 0, &mut out, &mut leaves);
     Classifier { features: names.to_vec(), nodes: out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold_between;
+
+    #[test]
+    fn a_threshold_always_parts_the_two_values() {
+        for (a, b) in [
+            (1.0, 3.0),
+            (0.7, 0.1 * 7.0),          // neighbouring doubles: the midpoint rounds to 0.7
+            (1.0e308, 1.7e308),        // their sum overflows
+            (-1.7e308, 1.7e308),       // their difference overflows
+            (-0.0, f64::MIN_POSITIVE), // the smallest step above zero
+        ] {
+            assert!(a < b, "{a} < {b}");
+            let t = threshold_between(a, b);
+            assert!(a < t && b >= t, "{a} < {t} <= {b}");
+        }
+        assert_eq!(threshold_between(1.0, 3.0), 2.0);
+    }
 }

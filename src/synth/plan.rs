@@ -716,6 +716,20 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             wf.features()
         ));
     }
+    let keyed_entries = wf
+        .stages()
+        .iter()
+        .flat_map(|st| st.options.iter().map(move |size| (st, size)))
+        .filter(|(st, size)| profile.get(&st.name, size).is_some_and(|s| s.keys.is_some()))
+        .count();
+    let entries = wf.stages().iter().map(|st| st.options.len()).sum::<usize>();
+    if setup.data.keyed.is_none() && keyed_entries > 0 && keyed_entries < entries {
+        warnings.push(format!(
+            "only {keyed_entries} of the workflow's {entries} (stage, size) entries carry request keys (samples \
+             added without keys drop an entry's keys): the profile is used unkeyed, with no cross-fitting and no \
+             walk of its requests (give every sample its request's key)"
+        ));
+    }
     if !margin {
         let thin = held > 0.0;
         warnings.push(format!(
@@ -955,20 +969,20 @@ fn thin_profile_warning(setup: &Setup, late_binding: bool, warnings: &mut Vec<St
             (n, format!("samples of '{}' at {}", st.name, st.options[oi]))
         }
     };
+    // 95 for p95, 99.9 for p99.9 (f64's shortest form).
+    let pct = (p * 1000.0).round() / 10.0;
     if have < need {
         warnings.push(format!(
-            "thin profile: {have} {what}, fewer than the {need} needed to estimate a {:.0}th-percentile tail \
+            "thin profile: {have} {what}, fewer than the {need} needed to estimate a p{pct} tail \
              (a miss rate of {:.1} % to within half of itself); the hints may miss the SLO on new requests: profile more",
-            p * 100.0,
             (1.0 - p) * 100.0
         ));
     } else if late_binding && have < LATE_BINDING_SAMPLES * need {
         warnings.push(format!(
-            "thin profile for late binding: {have} {what}, fewer than {} for a {:.0}th-percentile target; the \
+            "thin profile for late binding: {have} {what}, fewer than {} for a p{pct} target; the \
              rules are fitted to these requests and may miss the SLO on new ones more often than a static plan \
              would: profile more (see docs/results.md, 'By profile size')",
             LATE_BINDING_SAMPLES * need,
-            p * 100.0
         ));
     }
 }
