@@ -404,13 +404,19 @@ def bound_section(rep: Report) -> str:
     models = (
         [("noisy", workloads.noisy)]
         + [(f"random{m}", lambda n, m=m: workloads.random_workload(m, n)) for m in (0, 5, 13, 29)]
-        # The cold family's members held out on their own profile sizes (200-1000).
+        # The cold and DAG families' members held out on their own profile
+        # sizes (cold: 200-1000 requests, DAG: 150-1000).
         + [
             (f"cold{m}", lambda n, m=m: workloads.random_cold_workload(m, n if n > 1000 else None))
             for m in (0, 5, 13, 19)
         ]
+        + [
+            (f"dag{m}", lambda n, m=m: workloads.random_dag_workload(m, n if n > 1000 else None))
+            for m in (0, 5, 13, 19)
+        ]
     )
-    cold = []  # (in-sample share, held-out share) of the cold members
+    # Per family, (in-sample share, held-out share) of its members above.
+    thin: dict[str, list[tuple[float, float]]] = {"cold": [], "dag": []}
     for name, make in models:
         rep.log(f"bound: {name}")
         big = make(20_000)
@@ -418,8 +424,9 @@ def bound_section(rep: Report) -> str:
         small = make(rep.args.requests)
         p = pooled(held_out(small.workflow, small.profile, small.reference_ms, [f], range(1, 4)))
         out += f"| {name} (20 000) | {pct(share)} | {pct(p['share'].iloc[0])} | {pct(room)} |\n"
-        if name.startswith("cold"):
-            cold.append((share, p["share"].iloc[0]))
+        family = name.rstrip("0123456789")
+        if family in thin:
+            thin[family].append((share, p["share"].iloc[0]))
     for name, wf, prof, ref, p in rep.evaluated:
         if "measured" not in name:
             continue
@@ -430,12 +437,17 @@ def bound_section(rep: Report) -> str:
             f"| {name} (all {requests(wf, prof)}) | {pct(share)} | "
             f"{pct(held.iloc[0]) if len(held) else '-'} | {pct(room)} |\n"
         )
-    cold_text = ""
-    pairs = [(i, h) for i, h in cold if not (math.isnan(i) or math.isnan(h))]
-    if pairs:
+    thin_text = ""
+    for family, (label, sizes) in {
+        "cold": ("cold family", "100-500"),
+        "dag": ("DAG family", "75-500"),
+    }.items():
+        pairs = [(i, h) for i, h in thin[family] if not (math.isnan(i) or math.isnan(h))]
+        if not pairs:
+            continue
         i, h = (sum(x) / len(pairs) for x in zip(*pairs))
-        cold_text = (
-            f"\nThe cold family's members above (held out on their own profiles of 100-500 "
+        thin_text += (
+            f"\nThe {label}'s members above (held out on their own profiles of {sizes} "
             f"fitted requests) average {pct(h)} of the room held out against {pct(i)} fitted "
             f"and judged on 20 000 requests: {pct(1 - i)} of the room is out of reach of "
             f"Janus's kind of policy even on 20 000 requests, and {pct(i - h)} more is lost to "
@@ -444,7 +456,7 @@ def bound_section(rep: Report) -> str:
         )
     return (
         out
-        + cold_text
+        + thin_text
         + (
             "\nWhere the two shares are close (the models: Janus on the profiled requests is "
             "within a few points of the same policy fitted on 20 000), what Janus leaves of the "

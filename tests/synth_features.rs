@@ -172,7 +172,7 @@ fn a_feature_that_predicts_nothing_changes_nothing() {
     );
     let hs = synthesize(&wf, &p, &opts()).unwrap();
     assert!(hs.classes.is_none(), "{:?}", hs.classes);
-    let plain = synthesize(&wf, &p, &SynthOptions { max_classes: 1, ..opts() }).unwrap();
+    let plain = synthesize(&wf, &p, &SynthOptions { max_classes: Some(1), ..opts() }).unwrap();
     assert_eq!(hs.hints, plain.hints);
     assert_eq!(hs.summary, plain.summary);
     // A feature that does predict latency but where the deadline is loose: every

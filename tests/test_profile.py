@@ -15,6 +15,11 @@ def test_from_samples_accepts_both_shapes_and_numpy():
     assert p.latencies("f", Size(500, 256)).tolist() == [1.0, 2.0]
     assert p.sizes("g") == [Size(1000, 256)]
     assert len(p) == 2
+    # A tuple of two numbers is two latencies, not a (latencies, features) pair.
+    two = janus.Profile.from_samples({("f", Size(500, 256)): (1.0, 2.0)})
+    assert two.latencies("f", Size(500, 256)).tolist() == [1.0, 2.0]
+    pair = janus.Profile.from_samples({("f", Size(500, 256)): ([1.0, 2.0], [3.0, 4.0])})
+    assert pair.features("f", Size(500, 256)).tolist() == [[3.0], [4.0]]
 
 
 @pytest.mark.parametrize(

@@ -384,3 +384,28 @@ def test_classes_split_between_any_two_feature_values(low, high):
     h = janus.synthesize(wf, p)
     assert h.classes is not None and h.classes["count"] == 2
     assert h.class_of([low]) != h.class_of([high])
+
+
+def test_the_profile_decides_how_many_input_classes_to_try():
+    """Without max_classes, one class per 4 x samples_needed(p) keyed requests,
+    from 8 to 16 (classes need requests to carry their tails); a given
+    max_classes is taken as it is."""
+    rng = np.random.default_rng(0)
+
+    def synth(n: int, **opts) -> str:
+        x = np.exp(rng.normal(0, 0.8, n))
+        wf = janus.Workflow("c", deadline_ms=400, features=["x"], percentile=0.9)
+        wf.add("f", [Size(500, 256), Size(1000, 256)])
+        p = janus.Profile(["x"])
+        keys = [f"r{i}" for i in range(n)]
+        for c in (500, 1000):
+            lat = 100 * x / (c / 1000) * np.exp(rng.normal(0, 0.1, n))
+            p.add("f", (c, 256), lat, keys=keys, features=x)
+        return janus.synthesize(wf, p, **opts).provenance["synthesis"]
+
+    per_class = 4 * janus.samples_needed(0.9)
+    assert per_class == 144
+    assert "max_classes=auto(8) " in synth(400)
+    assert "max_classes=auto(10) " in synth(10 * per_class)
+    assert "max_classes=auto(16) " in synth(20 * per_class)
+    assert "max_classes=3 " in synth(20 * per_class, max_classes=3)

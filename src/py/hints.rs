@@ -262,7 +262,7 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
             "buckets" => o.buckets = v.extract().map_err(|_| bad("an int >= 0"))?,
             "tolerance" => o.tolerance = v.extract().map_err(|_| bad("a number"))?,
             "max_rules" => o.max_rules = Some(v.extract().map_err(|_| bad("an int >= 0"))?),
-            "max_classes" => o.max_classes = v.extract().map_err(|_| bad("an int >= 0"))?,
+            "max_classes" => o.max_classes = Some(v.extract().map_err(|_| bad("an int >= 0"))?),
             "min_class_samples" => o.min_class_samples = v.extract().map_err(|_| bad("an int >= 0"))?,
             "smoothing" => o.smoothing = v.extract().map_err(|_| bad("a number"))?,
             "late" => {
@@ -288,7 +288,8 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
 ///
 /// Options (defaults in parentheses): mode "stochastic" | "percentile";
 /// buckets (400) of the time grid; tolerance (0.05) of ranked alternatives;
-/// max_rules (none) per function and table; max_classes (8) input classes
+/// max_rules (none) per function and table; max_classes (8, up to 16 on a
+/// keyed profile of 4 x samples_needed(p) requests per class) input classes
 /// over the request features; min_class_samples (15) per class and
 /// (stage, size); smoothing (0) of the latency histograms; late ("static")
 /// what late runs get: "static" | "cheapest" | "fastest"; min_gain (0.005)

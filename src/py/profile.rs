@@ -91,9 +91,11 @@ impl PyProfile {
         let mut p = Profile::named(features.unwrap_or_default()).map_err(err)?;
         let mut add = |f: &str, s: PySize, v: &Bound<'_, PyAny>| -> PyResult<()> {
             let what = format!("samples of '{f}' at {}", s.0);
+            // A (latencies, features) pair, unless it is two latencies: `(1.0, 2.0)`.
             let pair = (!v.is_instance_of::<PyList>())
                 .then(|| v.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>().ok())
-                .flatten();
+                .flatten()
+                .filter(|(l, _)| l.extract::<f64>().is_err());
             let smp = match pair {
                 Some((l, feats)) => Samples::new(
                     l.extract::<Vec<f64>>().map_err(|_| profile_error(format!("{what}: latencies must be numbers")))?,

@@ -55,8 +55,10 @@ pub struct SynthOptions {
     pub tolerance: f64,
     /// Cap on rules per function and table (merging with the least added cost).
     pub max_rules: Option<usize>,
-    /// At most this many input classes over the request features (1: none).
-    pub max_classes: usize,
+    /// At most this many input classes over the request features (1: none);
+    /// `None`: as many as the profile carries (`classes::auto_max`: 8, up to
+    /// 16 on a keyed profile of many requests).
+    pub max_classes: Option<usize>,
     /// Every class keeps at least this many samples of every (stage, size)
     /// (requests, for a keyed profile).
     pub min_class_samples: usize,
@@ -103,7 +105,7 @@ impl Default for SynthOptions {
             buckets: 400,
             tolerance: 0.05,
             max_rules: None,
-            max_classes: 8,
+            max_classes: None,
             min_class_samples: 15,
             smoothing: 0.0,
             late: Late::Static,
@@ -127,8 +129,8 @@ pub(crate) fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
     if opts.max_rules == Some(0) {
         return bad("max_rules", "must be at least 1 (or unset for no cap)".into());
     }
-    if !(1..=MAX_CLASSES).contains(&opts.max_classes) {
-        return bad("max_classes", format!("{} is outside 1..={MAX_CLASSES}", opts.max_classes));
+    if let Some(m) = opts.max_classes.filter(|m| !(1..=MAX_CLASSES).contains(m)) {
+        return bad("max_classes", format!("{m} is outside 1..={MAX_CLASSES}"));
     }
     if opts.min_class_samples == 0 {
         return bad("min_class_samples", "must be at least 1".into());

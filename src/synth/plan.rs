@@ -70,8 +70,9 @@ impl<'a> Setup<'a> {
         let target =
             if margin { crate::stats::planning_target(raw, runs_behind(&data) as f64, opts.confidence) } else { raw }
                 + FEASIBILITY_EPS;
-        let classifiers = if opts.mode == Mode::Stochastic && opts.max_classes > 1 {
-            classes::candidates(&data, opts.max_classes, opts.min_class_samples)
+        let max_classes = opts.max_classes.unwrap_or_else(|| classes::auto_max(&data, wf.slo().percentile));
+        let classifiers = if opts.mode == Mode::Stochastic && max_classes > 1 {
+            classes::candidates(&data, max_classes, opts.min_class_samples)
         } else {
             vec![Classifier::single(wf.features().to_vec())]
         };
@@ -864,7 +865,10 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         opts.buckets,
         opts.tolerance,
         opts.max_rules.map_or("none".to_string(), |m| m.to_string()),
-        opts.max_classes,
+        opts.max_classes.map_or_else(
+            || format!("auto({})", classes::auto_max(&setup.data, wf.slo().percentile)),
+            |m| m.to_string()
+        ),
         opts.min_class_samples,
         opts.smoothing,
         opts.late,

@@ -462,8 +462,8 @@ fn bad_options_are_named() {
     assert_eq!(name_of(SynthOptions { tolerance: f64::NAN, ..opts(100) }), "tolerance");
     assert_eq!(name_of(SynthOptions { tolerance: -0.1, ..opts(100) }), "tolerance");
     assert_eq!(name_of(SynthOptions { max_rules: Some(0), ..opts(100) }), "max_rules");
-    assert_eq!(name_of(SynthOptions { max_classes: 0, ..opts(100) }), "max_classes");
-    assert_eq!(name_of(SynthOptions { max_classes: 1000, ..opts(100) }), "max_classes");
+    assert_eq!(name_of(SynthOptions { max_classes: Some(0), ..opts(100) }), "max_classes");
+    assert_eq!(name_of(SynthOptions { max_classes: Some(1000), ..opts(100) }), "max_classes");
     assert_eq!(name_of(SynthOptions { min_class_samples: 0, ..opts(100) }), "min_class_samples");
     assert_eq!(name_of(SynthOptions { smoothing: f64::NAN, ..opts(100) }), "smoothing");
     assert_eq!(name_of(SynthOptions { min_gain: 1.0, ..opts(100) }), "min_gain");
