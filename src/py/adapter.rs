@@ -176,7 +176,7 @@ impl PyAdapter {
     ) -> PyResult<Bound<'py, PyDict>> {
         let el_arr = array_arg::<f64, Ix1>(&elapsed_ms, "elapsed_ms", "a 1-D array of numbers")?;
         let el_ro = el_arr.readonly();
-        let el = row_major(&el_ro, Vec::new());
+        let el = row_major(&el_ro);
         // Features as one row-major buffer: an (n, d) array, or n values of one feature.
         let feats_arr: Option<(PyReadonlyArray<'py, f64, IxDyn>, usize)> =
             match features.as_ref().filter(|f| !f.is_none()) {
@@ -195,14 +195,14 @@ impl PyAdapter {
                     Some((a.readonly(), width))
                 }
             };
-        let feats = feats_arr.as_ref().map(|(a, w)| (row_major(a, Vec::new()), *w));
+        let feats = feats_arr.as_ref().map(|(a, w)| (row_major(a), *w));
         let keys_arr = run_keys
             .as_ref()
             .filter(|k| !k.is_none())
             .map(|k| array_arg::<u64, Ix1>(k, "run_keys", "a 1-D array of non-negative integers"))
             .transpose()?;
         let keys_ro = keys_arr.as_ref().map(|k| k.readonly());
-        let keys = keys_ro.as_ref().map(|k| row_major(k, Vec::new()));
+        let keys = keys_ro.as_ref().map(row_major);
         let feats: Option<(&[f64], usize)> = feats.as_ref().map(|(f, w)| (f.as_ref(), *w));
         let keys: Option<&[u64]> = keys.as_deref();
         let el: &[f64] = &el;
@@ -335,13 +335,9 @@ fn array_arg<'py, T: numpy::Element, D: numpy::ndarray::Dimension>(
 /// column by column.)
 fn row_major<'a, T: numpy::Element + Copy, D: numpy::ndarray::Dimension>(
     a: &'a PyReadonlyArray<'_, T, D>,
-    mut buf: Vec<T>,
 ) -> std::borrow::Cow<'a, [T]> {
     match a.as_slice() {
         Ok(x) if a.is_c_contiguous() => std::borrow::Cow::Borrowed(x),
-        _ => {
-            buf.extend(a.as_array().iter().copied());
-            std::borrow::Cow::Owned(buf)
-        }
+        _ => std::borrow::Cow::Owned(a.as_array().iter().copied().collect()),
     }
 }
