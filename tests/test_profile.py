@@ -170,6 +170,9 @@ def test_a_partly_keyed_profile_is_used_unkeyed_and_synthesis_says_so():
     assert p.keys("f", Size(1000, 256)) is None and not p.is_keyed
     warned = [w for w in janus.synthesize(wf, p).warnings if "request keys" in w]
     assert warned and "only 1 of the workflow's 2" in warned[0], janus.synthesize(wf, p).warnings
+    # The replay says the same of why it couples sizes instead of replaying requests.
+    notes = janus.replay(wf, p, p, {"m": "maxsize"}).notes
+    assert any("only 1 of the workflow's 2" in n for n in notes), notes
 
 
 def test_missing_entry_is_named(two_stage):

@@ -9,7 +9,7 @@
 //! measurement order: a profile measured request after request would
 //! otherwise hold different inputs in its two halves.
 
-use super::{Profile, ProfileError};
+use super::{Profile, ProfileError, Samples};
 use crate::model::Workflow;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -56,12 +56,23 @@ impl Profile {
         !self.is_empty() && self.iter().all(|(_, _, s)| s.keys.is_some())
     }
 
+    /// Of `wf`'s (stage, option) entries in the profile: how many carry
+    /// request keys, and how many there are. Samples added without keys drop
+    /// their entry's keys (what they were measured on is unknown), so one
+    /// such add leaves a profile partly keyed, which is used as unkeyed.
+    pub fn keyed_entries(&self, wf: &Workflow) -> (usize, usize) {
+        let present: Vec<&Samples> =
+            wf.stages().iter().flat_map(|st| st.options.iter().filter_map(|size| self.get(&st.name, size))).collect();
+        (present.iter().filter(|s| s.keys.is_some()).count(), present.len())
+    }
+
     /// The requests measured at every (stage, option) of `wf`, or `None`
-    /// when the profile is not keyed (or no request is complete). A request
-    /// whose feature vector differs between samples is an error: features
-    /// belong to the request.
+    /// when `wf`'s entries are not all keyed (or no request is complete). A
+    /// request whose feature vector differs between samples is an error:
+    /// features belong to the request.
     pub fn keyed_requests(&self, wf: &Workflow) -> Result<Option<KeyedRequests>, ProfileError> {
-        if !self.is_keyed() {
+        let (keyed, entries) = self.keyed_entries(wf);
+        if keyed == 0 || keyed < entries {
             return Ok(None);
         }
         self.check_covers(wf)?;
@@ -73,7 +84,7 @@ impl Profile {
         for (si, st) in stages.iter().enumerate() {
             for (oi, size) in st.options.iter().enumerate() {
                 let s = self.require(&st.name, size)?;
-                let keys = s.keys.as_ref().expect("is_keyed checked");
+                let keys = s.keys.as_ref().expect("keyed_entries checked");
                 for (i, k) in keys.iter().enumerate() {
                     all_keys.insert(k);
                     let slot = acc.entry(k).or_insert_with(|| {

@@ -178,10 +178,15 @@ impl Executions {
                 }
             })
             .collect();
-        let why = if profile.is_keyed() {
-            "the profile is keyed but no request was measured at every stage and size (e.g. each size measured in separate runs)"
-        } else {
-            "the samples carry no request keys"
+        let why = match profile.keyed_entries(wf) {
+            (0, _) => "the samples carry no request keys".to_string(),
+            (k, n) if k < n => format!(
+                "only {k} of the workflow's {n} (stage, size) entries carry request keys (samples added without keys \
+                 drop an entry's keys)"
+            ),
+            _ => "the profile is keyed but no request was measured at every stage and size (e.g. each size measured \
+                  in separate runs)"
+                .to_string(),
         };
         let featured = columns.iter().flatten().all(|c| c.features.is_some()) && dims > 0;
         let note = format!(

@@ -40,16 +40,14 @@ pub(crate) const AUTO_CLASSES: (usize, usize) = (8, 16);
 /// `LATE_BINDING_SAMPLES x samples_needed(p)` keyed requests (a class with
 /// fewer is thin for late binding: synthesis warns), within [`AUTO_CLASSES`].
 ///
-/// Why more than 8 on large profiles: held out on 10 000 of 20 000 requests
-/// at 1.25x (2 splits each), up to 16 classes took random member 29 from
-/// 0.847-0.850 of static's cost to 0.836-0.839, random 0 from 0.807-0.812 to
-/// 0.799-0.805, DAG 19 from 0.883-0.887 to 0.877-0.879 and DAG 0 from
-/// 0.883-0.886 to 0.883, every split meeting the SLO, at 2-3 times the
-/// synthesis time (the DAG members are p99: 1584 requests per class, so
-/// they keep 8 below 25 000 requests). On profiles of 150-1000 requests
-/// (families of 20 members, 3 splits, 4 deadlines) 16 classes moved the
-/// cost by at most 0.15 points and no MISSED count, at up to 3.5 times the
-/// synthesis time (the pipeline): so 8 there, as before.
+/// Why more than 8 on large profiles: held out on 10 000 of 20 000
+/// requests, up to 16 classes cost less than 8 at the same SLO record
+/// (docs/results.md, "Large profiles", made by `examples/results.py`),
+/// at 2-3 times the synthesis time. On profiles of 150-1000 requests
+/// (families of 20 members, 3 splits, 4 deadlines; `examples/family_eval.py
+/// ... max_classes=16`) 16 classes moved the cost by at most 0.15 points and
+/// no MISSED count, at up to 3.5 times the synthesis time (the pipeline):
+/// so 8 there, as before.
 pub(crate) fn auto_max(data: &Data, percentile: f64) -> usize {
     let per_class = LATE_BINDING_SAMPLES * samples_needed(percentile);
     let requests = data.keyed.as_ref().map_or(0, |k| k.len());

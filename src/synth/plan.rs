@@ -51,6 +51,8 @@ pub(crate) struct Setup<'a> {
     /// Per stage: the late fallback option.
     pub fallback: Vec<usize>,
     pub fastest: Vec<usize>,
+    /// Input classes tried at most: `opts.max_classes`, else as the profile carries.
+    pub max_classes: usize,
 }
 
 impl<'a> Setup<'a> {
@@ -98,7 +100,7 @@ impl<'a> Setup<'a> {
         for m in &mut reference.models {
             m.set_fallback(&fallback);
         }
-        Ok(Setup { data, classifiers, reference, target, static_plan: st, fallback, fastest })
+        Ok(Setup { data, classifiers, reference, target, static_plan: st, fallback, fastest, max_classes })
     }
 
     /// The same synthesis on part of the requests (`part`, a subset of the
@@ -118,6 +120,7 @@ impl<'a> Setup<'a> {
             static_plan: self.static_plan.clone(),
             fallback: self.fallback.clone(),
             fastest: self.fastest.clone(),
+            max_classes: self.max_classes,
         })
     }
 
@@ -717,14 +720,8 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             wf.features()
         ));
     }
-    let keyed_entries = wf
-        .stages()
-        .iter()
-        .flat_map(|st| st.options.iter().map(move |size| (st, size)))
-        .filter(|(st, size)| profile.get(&st.name, size).is_some_and(|s| s.keys.is_some()))
-        .count();
-    let entries = wf.stages().iter().map(|st| st.options.len()).sum::<usize>();
-    if setup.data.keyed.is_none() && keyed_entries > 0 && keyed_entries < entries {
+    let (keyed_entries, entries) = profile.keyed_entries(wf);
+    if keyed_entries > 0 && keyed_entries < entries {
         warnings.push(format!(
             "only {keyed_entries} of the workflow's {entries} (stage, size) entries carry request keys (samples \
              added without keys drop an entry's keys): the profile is used unkeyed, with no cross-fitting and no \
@@ -865,10 +862,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         opts.buckets,
         opts.tolerance,
         opts.max_rules.map_or("none".to_string(), |m| m.to_string()),
-        opts.max_classes.map_or_else(
-            || format!("auto({})", classes::auto_max(&setup.data, wf.slo().percentile)),
-            |m| m.to_string()
-        ),
+        if opts.max_classes.is_some() { setup.max_classes.to_string() } else { format!("auto({})", setup.max_classes) },
         opts.min_class_samples,
         opts.smoothing,
         opts.late,
