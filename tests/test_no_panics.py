@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import janus
-from janus import Size
+from janus import Size, _janus
 from janus.hints_text import describe, table_keys
 from janus.workflow_file import load_workflow_file
 
@@ -349,3 +349,41 @@ def test_the_checker_catches_a_panic_and_a_stray_exception():
     with pytest.raises(AssertionError, match="does not name /some/file"):
         clean_failure(lambda: janus.HintSet.load("/nope"), janus.HintError, "/some/file", "c")
     assert clean_failure(lambda: janus.HintSet.load("/nope"), janus.HintError, "/nope", "c") is None
+
+
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        (-1, "at least 0, got -1"),
+        (-(2**200), "at least 0"),
+        (2**64, r"at most (2\*\*64 - 1|4294967295), got 18446744073709551616"),
+        (1.5, "an integer, got 1.5"),
+        (True, "an integer, got True"),
+    ],
+)
+def test_integer_arguments_out_of_range_are_typed_errors_naming_them(two_stage, bad, says):
+    """A negative seed, count or setting (or one past its Rust type) used to
+    be pyo3's bare OverflowError ("can't convert negative int to unsigned")
+    with no word on which argument; now the area's JanusError names it."""
+    wf, prof = two_stage
+    hints = janus.synthesize(wf, prof)
+    adapter = janus.Adapter(hints)
+    dry = _janus.Actuator.dry_run("test-int-args")
+    calls = [
+        (lambda: prof.split(0.5, bad), janus.ProfileError, "Profile.split: seed"),
+        (lambda: janus.wilson_interval(bad, 10), janus.ProfileError, "wilson_interval: hits"),
+        (lambda: janus.wilson_interval(1, bad), janus.ProfileError, "wilson_interval: n"),
+        (lambda: janus.simulate(wf, prof, runs=bad), janus.ReplayError, "simulate: runs"),
+        (lambda: janus.simulate(wf, prof, seed=bad), janus.ReplayError, "simulate: seed"),
+        (lambda: adapter.drift(prof, min_samples=bad), janus.AdapterError, "min_samples"),
+        (lambda: adapter.drift_by_function(prof, bad), janus.AdapterError, "min_samples"),
+        (lambda: _janus.serve([], "/nonexistent", threads=bad), janus.ServeError, "serve: threads"),
+        (lambda: _janus.serve([], "/nonexistent", window=bad), janus.ServeError, "serve: window"),
+        (lambda: dry.apply("w", bad, 256), janus.ActuationError, "Actuator.apply: cpu_millis"),
+    ]
+    for call, error, names in calls:
+        with pytest.raises(error, match=f"{names} must be {says}"):
+            call()
+    # In range, the same calls work (numpy's integers are integers).
+    assert prof.split(0.5, np.uint8(3))[0].split(0.5)[0].summary()
+    assert janus.wilson_interval(np.int64(9), 10)[1] <= 1.0

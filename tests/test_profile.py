@@ -28,7 +28,7 @@ def test_from_samples_accepts_both_shapes_and_numpy():
         ([], "no samples"),
         ([1.0, -2.0], "#1"),
         ([float("nan")], r"in \[0, 1e12\] ms"),
-        ([1.0, 1.0000001e12], r"#1 .* is 1000000100000: latencies must be in \[0, 1e12\] ms"),
+        ([1.0, 1.0000001e12], r"#1 .* is 1000000100000.0: latencies must be in \[0, 1e12\] ms"),
         ([float("inf")], "is inf"),
     ],
 )

@@ -99,14 +99,16 @@ def test_bad_workflows(build, match):
         (lambda: janus.Workflow("w", 100).add("f", "500m"), "options of 'f' must be a list"),
         (
             lambda: janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=2**64),
-            "0..=4294967295",
+            "fanout of 'f' must be at most 4294967295",
         ),
         (lambda: janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=1.5), "an integer"),
         (lambda: janus.Workflow("w", 100).add("f", [Size(500, 256)], fanout=True), "an integer"),
         (lambda: janus.Workflow("w", 100).feature(7), "feature name must be a string"),
+        (lambda: Size(-1, 256), "cpu_millis must be at least 10, got -1"),
+        (lambda: Size(500, -1), "memory_mib must be at least 1, got -1"),
         (
             lambda: Size(2**64, 256),
-            "cpu_millis must be in 0..=4294967295, got 18446744073709551616",
+            "cpu_millis must be at most 4294967295, got 18446744073709551616",
         ),
     ],
 )

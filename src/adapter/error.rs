@@ -4,13 +4,13 @@ use thiserror::Error;
 pub enum AdapterError {
     #[error("adapter: unknown function '{function}' (the hint set has: {known})")]
     UnknownFunction { function: String, known: String },
-    #[error("adapter: elapsed_ms must be a finite number >= 0, got {0}")]
+    #[error("adapter: elapsed_ms must be a finite number >= 0, got {0:?}")]
     BadElapsed(f64),
-    #[error("adapter: feature values must be finite, got {0}")]
+    #[error("adapter: feature values must be finite, got {0:?}")]
     BadFeature(f64),
     #[error("adapter: {found} feature values given; the hint set's classes read [{expected}] (pass them in that order, or none)")]
     FeatureCount { expected: String, found: usize },
-    #[error("adapter: latency_ms must be in [0, {max:e}] ms, got {0}", max = crate::model::MAX_LATENCY_MS)]
+    #[error("adapter: latency_ms must be in [0, {max:e}] ms, got {0:?}", max = crate::model::MAX_LATENCY_MS)]
     BadLatency(f64),
     #[error("adapter: size {size} is not an option of function '{function}'")]
     UnknownSize { function: String, size: String },

@@ -11,9 +11,9 @@ pub enum WorkflowError {
     DuplicateFeature { workflow: String, name: String },
     #[error("workflow '{workflow}': more than {limit} request features")]
     TooManyFeatures { workflow: String, limit: usize },
-    #[error("workflow '{workflow}': deadline_ms must be a positive finite number, got {value}")]
+    #[error("workflow '{workflow}': deadline_ms must be a positive finite number, got {value:?}")]
     BadDeadline { workflow: String, value: f64 },
-    #[error("workflow '{workflow}': percentile must be in (0, 1), got {value}")]
+    #[error("workflow '{workflow}': percentile must be in (0, 1), got {value:?}")]
     BadPercentile { workflow: String, value: f64 },
     #[error("workflow '{workflow}': stage name {name:?} is invalid: {why}")]
     BadStageName { workflow: String, name: String, why: &'static str },

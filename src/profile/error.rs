@@ -7,10 +7,10 @@ use thiserror::Error;
 pub enum ProfileError {
     #[error("profile: no samples for function '{function}' at size {size}")]
     Empty { function: String, size: String },
-    #[error("profile: sample #{index} of function '{function}' at size {size} is {value}: latencies must be in [0, {max:e}] ms", max = crate::model::MAX_LATENCY_MS)]
+    #[error("profile: sample #{index} of function '{function}' at size {size} is {value:?}: latencies must be in [0, {max:e}] ms", max = crate::model::MAX_LATENCY_MS)]
     BadSample { function: String, size: String, index: usize, value: f64 },
     #[error(
-        "profile: feature vector #{index} of function '{function}' at size {size} holds {value}: features must be finite"
+        "profile: feature vector #{index} of function '{function}' at size {size} holds {value:?}: features must be finite"
     )]
     BadFeature { function: String, size: String, index: usize, value: f64 },
     #[error("profile: function '{function}' at size {size} has {latencies} latencies but {count} {what}")]
@@ -33,7 +33,7 @@ pub enum ProfileError {
     UnknownFunction { function: String, known: String },
     #[error("profile: no samples of function '{function}' (the profile's functions: {known})")]
     NotProfiled { function: String, known: String },
-    #[error("profile: split fraction must be in (0, 1), got {fraction}")]
+    #[error("profile: split fraction must be in (0, 1), got {fraction:?}")]
     BadSplit { fraction: f64 },
     #[error("profile: function '{function}' at size {size} has {count} {unit}: too few to split at {fraction} (each part needs at least one)")]
     TooFewToSplit { function: String, size: String, count: usize, unit: &'static str, fraction: f64 },
@@ -44,7 +44,7 @@ pub enum ProfileError {
     Content { path: String, message: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("profile: invalid bin width {0} ms (must be positive and finite)")]
+    #[error("profile: invalid bin width {0:?} ms (must be positive and finite)")]
     BadBin(f64),
     /// A profile JSON document that does not parse; `origin` is its path (or "<string>").
     #[error("{origin}: not a Janus profile {message}")]

@@ -74,7 +74,7 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
         let size = Size::new(int(cc, "cpu_millis")?, int(cm, "memory_mib")?);
         let lat = num(cl, "latency_ms")?;
         if !is_latency_ms(lat) {
-            return Err(parse_err(path, line, format!("latency_ms must be in [0, {MAX_LATENCY_MS:e}], got {lat}")));
+            return Err(parse_err(path, line, format!("latency_ms must be in [0, {MAX_LATENCY_MS:e}], got {lat:?}")));
         }
         let slot = acc.entry((function, size)).or_default();
         slot.latencies.push(lat);
@@ -86,7 +86,7 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
             for (c, name) in &feature_cols {
                 let f = num(*c, name)?;
                 if !f.is_finite() {
-                    return Err(parse_err(path, line, format!("feature '{name}' must be finite, got {f}")));
+                    return Err(parse_err(path, line, format!("feature '{name}' must be finite, got {f:?}")));
                 }
                 v.push(f);
             }
@@ -179,7 +179,7 @@ pub fn read_orion(dir: &Path) -> Result<OrionTrace, ProfileError> {
                     return Err(parse_err(
                         path,
                         i + 1,
-                        format!("latency of '{name}' must be in [0, {MAX_LATENCY_MS:e}] ms, got {v}"),
+                        format!("latency of '{name}' must be in [0, {MAX_LATENCY_MS:e}] ms, got {v:?}"),
                     ));
                 }
                 if name == "E2E" {

@@ -2,7 +2,8 @@
 //! `janus.gc_cgroups`. Errors go through `errors::err` (raised as
 //! `ActuationError`); file work that can wait (detection, removal with
 //! retries, gc) runs with the GIL released.
-use super::errors::err;
+use super::args::int_arg;
+use super::errors::{actuator_arg_error, err};
 use crate::actuate::{self, DryRun};
 use crate::model::Size;
 use pyo3::prelude::*;
@@ -70,7 +71,8 @@ impl PyActuator {
     }
 
     /// Move process ``pid`` into the worker's cgroup.
-    fn attach(&self, worker: &str, pid: u32) -> PyResult<()> {
+    fn attach(&self, worker: &str, pid: &Bound<'_, PyAny>) -> PyResult<()> {
+        let pid = int_arg(pid, "Actuator.attach: pid", 1, actuator_arg_error)?;
         self.inner.attach(worker, pid).map_err(err)
     }
 
@@ -90,8 +92,10 @@ impl PyActuator {
     }
 
     /// Apply a size: memory first (refused below current usage), then CPU.
-    fn apply(&self, worker: &str, cpu_millis: u32, memory_mib: u32) -> PyResult<()> {
-        self.inner.apply(worker, Size::new(cpu_millis, memory_mib)).map_err(err)
+    fn apply(&self, worker: &str, cpu_millis: &Bound<'_, PyAny>, memory_mib: &Bound<'_, PyAny>) -> PyResult<()> {
+        let cpu = int_arg(cpu_millis, "Actuator.apply: cpu_millis", 0, actuator_arg_error)?;
+        let memory = int_arg(memory_mib, "Actuator.apply: memory_mib", 0, actuator_arg_error)?;
+        self.inner.apply(worker, Size::new(cpu, memory)).map_err(err)
     }
 
     /// Counters of the worker's cgroup: ``cpu_usec``, ``nr_periods``,

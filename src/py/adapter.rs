@@ -1,6 +1,7 @@
 //! Binding of the adapter: decide (scalar, pre-bound per function, and over
 //! numpy arrays), observe, swap.
 
+use super::args::int_arg;
 use super::errors::{adapter_error, err};
 use super::hints::PyHintSet;
 use super::model::PySize;
@@ -249,7 +250,11 @@ impl PyAdapter {
         self.0.observations().count()
     }
 
-    /// Observations as a Profile (merge with the offline one to re-synthesise).
+    /// The observations in the windows as a Profile, to look at what ran.
+    /// Windows keep latencies only, so it has no request keys or features:
+    /// merged into a keyed profile it unkeys it (synthesis then warns). To
+    /// re-synthesise on drift, scale the offline profile instead
+    /// (`drift_by_function`, then `Profile.scaled`), as `janus.online` does.
     fn observed_profile(&self) -> PyResult<PyProfile> {
         self.0.observations().to_profile().map(PyProfile).map_err(err)
     }
@@ -257,15 +262,28 @@ impl PyAdapter {
     /// Per function: the median over its sizes of observed mean / profiled
     /// mean (sizes with at least `min_samples` observations in the windows).
     #[pyo3(signature = (profile, min_samples = 5))]
-    fn drift_by_function(&self, profile: &PyProfile, min_samples: usize) -> std::collections::BTreeMap<String, f64> {
+    fn drift_by_function(
+        &self,
+        profile: &PyProfile,
+        #[pyo3(from_py_with = min_samples_arg)] min_samples: usize,
+    ) -> std::collections::BTreeMap<String, f64> {
         crate::adapter::drift::drift_by_function(self.0.observations(), &profile.0, min_samples)
     }
 
     /// Observed mean / profiled mean per (function, size) with enough samples.
     #[pyo3(signature = (profile, min_samples = 5))]
-    fn drift(&self, profile: &PyProfile, min_samples: usize) -> Vec<(String, PySize, f64)> {
+    fn drift(
+        &self,
+        profile: &PyProfile,
+        #[pyo3(from_py_with = min_samples_arg)] min_samples: usize,
+    ) -> Vec<(String, PySize, f64)> {
         self.0.observations().drift(&profile.0, min_samples).into_iter().map(|(f, s, r)| (f, PySize(s), r)).collect()
     }
+}
+
+/// `min_samples` of the drift methods.
+fn min_samples_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    int_arg(v, "Adapter.drift: min_samples", 0, adapter_error)
 }
 
 /// An adapter pre-bound to one function (`Adapter.function(name)`).

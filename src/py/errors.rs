@@ -155,3 +155,12 @@ pub(crate) fn hint_error(msg: String) -> PyErr {
 pub(crate) fn adapter_error(msg: String) -> PyErr {
     AdapterError::new_err(msg)
 }
+pub(crate) fn actuator_arg_error(msg: String) -> PyErr {
+    ActuationError::new_err(msg)
+}
+pub(crate) fn replay_error(msg: String) -> PyErr {
+    ReplayError::new_err(msg)
+}
+pub(crate) fn serve_error(msg: String) -> PyErr {
+    ServeError::new_err(msg)
+}

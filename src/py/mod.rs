@@ -3,6 +3,7 @@
 
 mod actuate;
 mod adapter;
+mod args;
 mod errors;
 mod hints;
 mod model;

@@ -1,22 +1,10 @@
 //! Binding of sizes, prices and workflows (the builder the Python
 //! `janus.Workflow` decorator drives, and the validated workflow).
 
+use super::args::int_arg;
 use super::errors::{err, workflow_error};
-use crate::model::{check_size, CostModel, Size, Slo, Stage, Workflow, WorkflowBuilder, MAX_PRICE};
+use crate::model::{check_size, CostModel, Size, Slo, Stage, Workflow, WorkflowBuilder, MAX_PRICE, MIN_CPU_MILLIS};
 use pyo3::prelude::*;
-use pyo3::types::PyBool;
-
-/// An integer argument in 0..=u32::MAX (a Python int or anything with
-/// `__index__`, such as numpy's integers; not a bool), else a WorkflowError
-/// naming it, never pyo3's TypeError or OverflowError.
-fn u32_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
-    let repr = || v.repr().map_or("?".into(), |r| r.to_string());
-    let index = if v.is_instance_of::<PyBool>() { None } else { v.call_method0("__index__").ok() };
-    let Some(n) = index else {
-        return Err(workflow_error(format!("{what} must be an integer, got {}", repr())));
-    };
-    n.extract::<u32>().map_err(|_| workflow_error(format!("{what} must be in 0..=4294967295, got {}", repr())))
-}
 
 /// One resource option: CPU in millicores and memory in MiB.
 #[pyclass(name = "Size", module = "janus", frozen, eq, hash, ord)]
@@ -27,7 +15,8 @@ pub struct PySize(pub Size);
 impl PySize {
     #[new]
     fn new(cpu_millis: &Bound<'_, PyAny>, memory_mib: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let s = Size::new(u32_arg(cpu_millis, "Size: cpu_millis")?, u32_arg(memory_mib, "Size: memory_mib")?);
+        let cpu = int_arg(cpu_millis, "Size: cpu_millis", MIN_CPU_MILLIS.into(), workflow_error)?;
+        let s = Size::new(cpu, int_arg(memory_mib, "Size: memory_mib", 1, workflow_error)?);
         check_size(&s).map_err(|why| workflow_error(format!("Size({}, {}): {why}", s.cpu_millis, s.memory_mib)))?;
         Ok(PySize(s))
     }
@@ -143,7 +132,7 @@ impl PyWorkflowBuilder {
     #[pyo3(signature = (name, options, fanout = None))]
     fn add_stage(&mut self, name: &str, options: Vec<PySize>, fanout: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let fanout = match fanout {
-            Some(v) => u32_arg(v, &format!("workflow '{}': fanout of '{name}'", self.0.name()))?,
+            Some(v) => int_arg(v, &format!("workflow '{}': fanout of '{name}'", self.0.name()), 1, workflow_error)?,
             None => 1,
         };
         let stage = Stage { name: name.to_string(), options: options.into_iter().map(|s| s.0).collect(), fanout };

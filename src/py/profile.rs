@@ -1,5 +1,6 @@
 //! Binding of latency profiles.
 
+use super::args::int_arg;
 use super::errors::{err, profile_error};
 use super::model::{AnyWorkflow, PySize};
 use crate::profile::{read_csv, read_orion, Profile, Samples};
@@ -224,7 +225,7 @@ impl PyProfile {
     /// Split at random (seeded): by request when keyed, else each (function,
     /// size)'s samples on their own. Returns (fraction part, the rest).
     #[pyo3(signature = (fraction, seed = 0))]
-    fn split(&self, fraction: f64, seed: u64) -> PyResult<(Self, Self)> {
+    fn split(&self, fraction: f64, #[pyo3(from_py_with = split_seed)] seed: u64) -> PyResult<(Self, Self)> {
         let (a, b) = self.0.split_random(fraction, seed).map_err(err)?;
         Ok((PyProfile(a), PyProfile(b)))
     }
@@ -296,7 +297,7 @@ impl PyProfile {
 #[pyfunction]
 fn quantile(values: Vec<f64>, q: f64) -> PyResult<f64> {
     if !(0.0..=1.0).contains(&q) {
-        return Err(profile_error(format!("quantile: q must be in [0, 1], got {q}")));
+        return Err(profile_error(format!("quantile: q must be in [0, 1], got {q:?}")));
     }
     if let Some(i) = values.iter().position(|v| v.is_nan()) {
         return Err(profile_error(format!("quantile: value #{i} is NaN")));
@@ -304,10 +305,16 @@ fn quantile(values: Vec<f64>, q: f64) -> PyResult<f64> {
     Ok(crate::stats::quantile(&values, q))
 }
 
+fn split_seed(v: &Bound<'_, PyAny>) -> PyResult<u64> {
+    int_arg(v, "Profile.split: seed", 0, profile_error)
+}
+
 /// The 95 % Wilson score interval of a share `hits / n` (the sampling error
 /// of an attainment; `(nan, nan)` for no runs).
 #[pyfunction]
-fn wilson_interval(hits: usize, n: usize) -> PyResult<(f64, f64)> {
+fn wilson_interval(hits: &Bound<'_, PyAny>, n: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
+    let hits: usize = int_arg(hits, "wilson_interval: hits", 0, profile_error)?;
+    let n: usize = int_arg(n, "wilson_interval: n", 0, profile_error)?;
     if hits > n {
         return Err(profile_error(format!("wilson_interval: {hits} hits out of {n} runs")));
     }

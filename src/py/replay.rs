@@ -2,7 +2,8 @@
 //! `replay` (explicit policies). Both release the GIL and return plain dicts
 //! of numpy columns that `janus.analysis` turns into DataFrames.
 
-use super::errors::err;
+use super::args::opt_int_arg;
+use super::errors::{err, replay_error};
 use super::hints::{synth_options, PyHintSet};
 use super::model::{AnyWorkflow, PySize};
 use super::profile::PyProfile;
@@ -17,11 +18,16 @@ use pyo3::types::PyDict;
 /// The replay settings given, the core's defaults (`ReplayConfig::default`)
 /// for the others: the defaults are defined once, in Rust, and the Python
 /// wrappers and the CLI forward only what the caller gave.
-fn config(runs: Option<usize>, seed: Option<u64>, coupling: Option<&str>) -> PyResult<ReplayConfig> {
+fn config(
+    caller: &str,
+    runs: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
+    coupling: Option<&str>,
+) -> PyResult<ReplayConfig> {
     let d = ReplayConfig::default();
     Ok(ReplayConfig {
-        runs: runs.unwrap_or(d.runs),
-        seed: seed.unwrap_or(d.seed),
+        runs: opt_int_arg(runs, &format!("{caller}: runs"), 0, replay_error)?.unwrap_or(d.runs),
+        seed: opt_int_arg(seed, &format!("{caller}: seed"), 0, replay_error)?.unwrap_or(d.seed),
         coupling: coupling.map(|c| c.parse::<Coupling>().map_err(err)).transpose()?.unwrap_or(d.coupling),
     })
 }
@@ -112,8 +118,8 @@ fn py_simulate<'py>(
     py: Python<'py>,
     workflow: AnyWorkflow,
     profile: &PyProfile,
-    runs: Option<usize>,
-    seed: Option<u64>,
+    runs: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
     split: Option<f64>,
     coupling: Option<&str>,
     modes: Option<Vec<String>>,
@@ -129,8 +135,13 @@ fn py_simulate<'py>(
         .map(|ps| ps.iter().map(|p| p.parse::<PolicyKind>().map_err(err)).collect::<PyResult<Vec<_>>>())
         .transpose()?;
     let synth = synth_options(synthesis)?;
-    let opts =
-        SimulateOptions { replay: config(runs, seed, coupling)?, split: split.unwrap_or(d.split), modes, kinds, synth };
+    let opts = SimulateOptions {
+        replay: config("simulate", runs, seed, coupling)?,
+        split: split.unwrap_or(d.split),
+        modes,
+        kinds,
+        synth,
+    };
     let (wf, prof) = (&workflow.0, &profile.0);
     let out = py.detach(|| simulate(wf, prof, &opts)).map_err(err)?;
     to_dict(py, out)
@@ -149,8 +160,8 @@ fn py_replay<'py>(
     profile_fit: &PyProfile,
     profile_replay: &PyProfile,
     policies: Vec<(String, String, Option<Bound<'py, PyAny>>)>,
-    runs: Option<usize>,
-    seed: Option<u64>,
+    runs: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
     coupling: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let wf = &workflow.0;
@@ -190,7 +201,7 @@ fn py_replay<'py>(
             PolicyKind::Oracle => PolicySpec::Oracle,
         });
     }
-    let cfg = config(runs, seed, coupling)?;
+    let cfg = config("replay", runs, seed, coupling)?;
     let (fit, rep) = (&profile_fit.0, &profile_replay.0);
     let out = py.detach(|| replay(wf, fit, rep, &specs, &cfg)).map_err(err)?;
     to_dict(py, out)

@@ -1,11 +1,24 @@
 //! Binding of `janus serve`: one blocking call that releases the GIL, serves
 //! until SIGINT/SIGTERM and then returns (the service code is in `crate::serve`).
 
-use super::errors::err;
+use super::args::int_arg;
+use super::errors::{err, serve_error};
 use crate::serve::{ResynthConfig, ServeConfig};
 use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// serve's integer settings, read so that a negative or too large one is a
+/// ServeError naming it (pyo3 alone raises a bare OverflowError).
+macro_rules! setting {
+    ($($name:ident: $t:ty),* $(,)?) => {$(
+        fn $name(v: &Bound<'_, PyAny>) -> PyResult<$t> {
+            int_arg(v, concat!("serve: ", stringify!($name)), 0, serve_error)
+        }
+    )*};
+}
+setting!(window: usize, min_samples: usize, max_body: usize, max_upload: usize, max_connections: usize,
+    threads: usize, compact_at: u64);
 
 /// Serve hint sets over HTTP until SIGINT or SIGTERM (see `janus serve --help`).
 /// Prints one line, `janus serve: listening on http://ADDR (...)`, once it
@@ -23,16 +36,16 @@ fn serve(
     data: PathBuf,
     listen: String,
     profiles: Vec<PathBuf>,
-    window: usize,
+    #[pyo3(from_py_with = window)] window: usize,
     resynth_threshold: Option<f64>,
-    min_samples: usize,
+    #[pyo3(from_py_with = min_samples)] min_samples: usize,
     drift_every_s: f64,
     read_timeout_s: f64,
-    max_body: usize,
-    max_upload: usize,
-    max_connections: usize,
-    threads: usize,
-    compact_at: u64,
+    #[pyo3(from_py_with = max_body)] max_body: usize,
+    #[pyo3(from_py_with = max_upload)] max_upload: usize,
+    #[pyo3(from_py_with = max_connections)] max_connections: usize,
+    #[pyo3(from_py_with = threads)] threads: usize,
+    #[pyo3(from_py_with = compact_at)] compact_at: u64,
 ) -> PyResult<()> {
     let secs = |name: &'static str, s: f64| {
         Duration::try_from_secs_f64(s).map_err(|_| {
