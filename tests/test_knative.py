@@ -17,6 +17,7 @@ import pytest
 from serve_support import TESTS, ServeProcess, feature_workflow, free_port, wait_http, write_inputs
 
 import janus
+from janus.glue import GlueError
 from janus.knative import pod_of, service_name, services
 from janus.kubernetes import validate
 
@@ -198,3 +199,66 @@ def test_without_an_adapter_the_router_uses_its_fallback_or_says_503(tmp_path):
             assert status == 503 and "ServeError" in json.loads(body)["error"]["kind"]
         finally:
             target.stop()
+
+
+def test_a_caller_body_the_features_cannot_be_read_from_is_a_400_naming_it(knative):
+    port, _, _ = knative
+    j = {"content-type": "application/json"}
+    ce = {"ce-specversion": "1.0", "ce-id": "e1", "ce-source": "/c", "ce-type": "t"}
+    for headers, body, says in [
+        (j, b'{"size": 1}', "the body has no 'bytes'"),  # the router's extractor reads "bytes"
+        ({"content-type": "text/plain"}, b"hello", "the body is not JSON"),
+        (j, b"", "the body is empty"),
+        ({**j, **ce}, b'{"size": 1}', "CloudEvent e1: the body has no 'bytes'"),
+        ({**j, "ce-specversion": "1.0", "ce-id": "e2"}, b"{}", "not a valid CloudEvent"),
+    ]:
+        status, h, out = post(port, headers, body)
+        assert (status, h["content-type"]) == (400, "application/json"), (body, out)
+        err = json.loads(out)["error"]
+        assert err["kind"] == "GlueError" and says in err["message"], err
+    # The router is still serving: the errors were answers, not crashes.
+    status, _, out = post(port, j, json.dumps({"bytes": 1}).encode())
+    assert status == 200, out
+
+
+def test_plain_http_errors_name_the_header_the_caller_sent(knative):
+    port, _, _ = knative
+    j = {"content-type": "application/json"}
+    for header, value in [("janus-start-ms", "yesterday"), ("janus-features", "{bytes:1")]:
+        status, _, out = post(port, {**j, header: value}, b'{"bytes": 1}')
+        message = json.loads(out)["error"]["message"]
+        assert status == 400 and message.startswith(f"request: {header} "), message
+        assert "janusstart" not in message and "janusfeatures" not in message
+
+
+def test_a_variant_that_cannot_be_reached_is_a_502(tmp_path):
+    h, _, _ = write_inputs(tmp_path)
+    s = ServeProcess(tmp_path / "data", "--hints", str(h))
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    try:
+        with open(tmp_path / "router.log", "ab") as log:
+            router = Func("knative_router.py", {"JANUS_URL": s.url, "TARGET_BASE": nobody}, log)
+            try:
+                status, headers, out = post(
+                    router.port, {"content-type": "application/json"}, b'{"bytes": 1}'
+                )
+            finally:
+                router.stop()
+        assert (status, headers["content-type"]) == (502, "application/json"), out
+        err = json.loads(out)["error"]
+        assert err["kind"] == "VariantError", err
+        assert f"the variant at {nobody}/a-" in err["message"], err
+        assert "could not be reached: ConnectionRefusedError" in err["message"], err
+        windows = s.client()._request("GET", "/v1/workflows/feat/observations")["windows"]
+        assert sum(w["count"] for w in windows) == 0, "no latency was reported"
+    finally:
+        assert s.stop() == 0
+
+
+def test_services_refuse_two_steps_that_would_share_a_service_name():
+    wf = janus.Workflow("x", deadline_ms=1000, percentile=0.9)
+    wf.add("load_data", [janus.Size(500, 256)])
+    wf.add("load-data", [janus.Size(500, 256)])
+    wf.chain("load_data", "load-data")
+    with pytest.raises(GlueError, match="'load_data' and 'load-data'.*'load-data-500m-256mi'"):
+        services(wf, "img")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,14 @@ from conftest import shared_path
 from serve_support import TESTS, ServeProcess, feature_workflow, write_inputs
 
 import janus
-from janus.openwhisk import activation, parse_variant, variant_name, wsk_commands, wsk_script
+from janus.openwhisk import (
+    activation,
+    parse_variant,
+    step,
+    variant_name,
+    wsk_commands,
+    wsk_script,
+)
 
 
 @pytest.fixture
@@ -115,7 +123,10 @@ def main(result):
 """
 
 
-def test_a_wrapped_action_reads_its_activation_and_reports_its_latency(tmp_path, launcher):
+@contextmanager
+def served_step_b(tmp_path: Path, launcher: Path):
+    """`janus serve` with the feature workflow's hints, and step `b` in the
+    real launcher reporting to it: (service, launcher), both stopped after."""
     h, _, _ = write_inputs(tmp_path)
     s = ServeProcess(tmp_path / "data", "--hints", str(h))
     la = None
@@ -123,6 +134,15 @@ def test_a_wrapped_action_reads_its_activation_and_reports_its_latency(tmp_path,
         la = Launcher(
             launcher, action_dir(tmp_path, "b", STEP.format(fn="b")), {"JANUS_URL": s.url}
         )
+        yield s, la
+    finally:
+        if la:
+            la.close()
+        assert s.stop() == 0
+
+
+def test_a_wrapped_action_reads_its_activation_and_reports_its_latency(tmp_path, launcher):
+    with served_step_b(tmp_path, launcher) as (s, la):
         deadline = time.time() * 1000 + 60_000
         out = la.run({"bytes": 1}, activation_id="0a1b2c", action_name="/guest/b@8000m-512Mi",
                      deadline_ms=deadline)  # fmt: skip
@@ -133,10 +153,6 @@ def test_a_wrapped_action_reads_its_activation_and_reports_its_latency(tmp_path,
         assert [(w["function"], w["size"]["cpu_millis"], w["count"]) for w in obs["windows"]] == [
             ("b", 8000, 1)
         ]
-    finally:
-        if la:
-            la.close()
-        assert s.stop() == 0
 
 
 def test_a_conductor_routes_each_step_to_the_variant_the_adapter_chose(tmp_path, launcher):
@@ -205,3 +221,40 @@ def test_bad_activation_variables_are_named():
         activation({"__OW_DEADLINE": "tomorrow"})
     a = activation({"__OW_DEADLINE": "1700000000000", "__OW_ACTIVATION_ID": "x"})
     assert (a.activation_id, a.deadline_ms) == ("x", 1.7e12)
+
+
+def test_a_malformed_size_to_report_is_logged_and_the_result_kept(tmp_path, launcher):
+    with served_step_b(tmp_path, launcher) as (s, la):
+        run = {"start_ms": time.time() * 1000, "run_key": "r"}
+        for n, (size, says) in enumerate(
+            [
+                ({"cpu_millis": "lots", "memory_mib": 512}, "must be integers"),
+                ({"cpu_millis": 8000}, "has no memory_mib"),
+            ]
+        ):
+            params = {"bytes": 1, "$janus": {"run": run, "function": "b", "size": size}}
+            out = la.run(params, activation_id="0a1b2c", action_name="/guest/b@8000m-512Mi",
+                         deadline_ms=time.time() * 1000 + 60_000)  # fmt: skip
+            assert out["ran"] == "b" and out["bytes"] == 1, out
+            # One line, naming what was malformed; no traceback.
+            lines = la.log.read_text().splitlines()
+            assert [ln for ln in lines if "could not report" in ln][n:] == [lines[-1]], lines
+            assert lines[-1].startswith("janus: could not report the latency of b: ")
+            assert "step params $janus.size" in lines[-1] and says in lines[-1], lines[-1]
+        windows = s.client()._request("GET", "/v1/workflows/feat/observations")["windows"]
+        assert sum(w["count"] for w in windows) == 0
+
+
+def test_a_step_keeps_its_result_whatever_its_report_meets(tmp_path, caplog):
+    """In process (no launcher needed): every malformed size is one warning,
+    the result is returned; the function's own errors still propagate."""
+    _, _, hints = write_inputs(tmp_path)
+    ran = step(janus.Adapter(hints), "b")(lambda p: {"ran": p["x"]})
+    run = {"start_ms": time.time() * 1000, "run_key": "r"}
+    for size in ["8000m", {"memory_mib": 512}, {"cpu_millis": None, "memory_mib": 512}, {}]:
+        caplog.clear()
+        assert ran({"x": 1, "$janus": {"run": run, "function": "b", "size": size}}) == {"ran": 1}
+        assert len(caplog.records) == 1, caplog.text
+        assert "could not report the latency of b: step params $janus.size" in caplog.text
+    with pytest.raises(KeyError, match="x"):
+        ran({"$janus": {"run": run, "function": "b", "size": {"cpu_millis": 8000}}})

@@ -46,6 +46,12 @@ EXT_START, EXT_RUN_KEY, EXT_FEATURES = "janusstart", "janusrunkey", "janusfeatur
 H_START, H_RUN_KEY, H_FEATURES = "janus-start-ms", "janus-run-key", "janus-features"
 H_SIZE = "janus-size"  # on the router's response: the variant that served it
 
+
+class VariantError(JanusError):
+    """The size variant's service could not be reached or did not answer a
+    valid reply: the router is a gateway and answers 502."""
+
+
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te"}
 
 
@@ -80,32 +86,56 @@ def _target(targets: Targets, function: str, size: Size) -> str:
 
 
 def _context_from(
-    get: Callable[[str, str], Any],
+    get: Callable[[str], Any],
+    names: tuple[str, str, str],
     fallback_key: Callable[[], str],
     payload: Callable[[], Any],
     extract: Callable[[Any], Any] | None,
     where: str,
 ) -> RunContext:
-    """The run context from carried attributes (``get(ce_name, header_name)``), or a new run."""
-    start, key, feats = (
-        get(EXT_START, H_START),
-        get(EXT_RUN_KEY, H_RUN_KEY),
-        get(EXT_FEATURES, H_FEATURES),
-    )
+    """The run context from carried attributes (``get(name)`` of the start,
+    run key and features ``names``: extension attributes or headers, so
+    errors name what the caller sent), or a new run."""
+    n_start, n_key, n_feats = names
+    start, key, feats = get(n_start), get(n_key), get(n_feats)
     if isinstance(feats, str):
         try:
             feats = json.loads(feats)
         except ValueError:
-            raise GlueError(f"{where}: {EXT_FEATURES} is not JSON: {feats!r}") from None
+            raise GlueError(f"{where}: {n_feats} is not JSON: {feats!r}") from None
     if feats is None and extract is not None:
-        feats = extract(payload())
+        feats = _extracted(extract, payload, where)
     try:
         start_ms = now_ms() if start is None else float(start)
     except ValueError:
-        raise GlueError(f"{where}: {EXT_START} must be epoch milliseconds, got {start!r}") from None
+        raise GlueError(f"{where}: {n_start} must be epoch milliseconds, got {start!r}") from None
     return RunContext.from_dict(
         {"start_ms": start_ms, "run_key": key or fallback_key(), "features": feats}, where
     )
+
+
+def _extracted(extract: Callable[[Any], Any], payload: Callable[[], Any], where: str) -> Any:
+    """The features ``extract`` computes from the request's data. The data is
+    the caller's: a body that is not JSON, or lacks what the extractor reads,
+    is the caller's mistake (a 400 naming it), not the router's."""
+    try:
+        data = payload()
+    except ValueError as e:
+        raise GlueError(
+            f"{where}: the body is not JSON ({e}); the features are computed from it"
+        ) from None
+    if data is None:
+        raise GlueError(f"{where}: the body is empty; the features are computed from it")
+    try:
+        return extract(data)
+    except KeyError as e:
+        raise GlueError(
+            f"{where}: the body has no {e.args[0]!r}, needed for the features"
+        ) from None
+    except (LookupError, TypeError, ValueError, AttributeError) as e:
+        raise GlueError(
+            f"{where}: the features could not be computed from the body: {type(e).__name__}: {e}"
+        ) from None
 
 
 def _carried(ctx: RunContext) -> dict[str, str]:
@@ -169,9 +199,13 @@ class Router:
         try:
             status, out_headers, out_body = await self._route(headers, body)
         except JanusError as e:
-            # The caller's fault (a malformed attribute, features the workflow
-            # does not declare) is a 400; an adapter out of reach is a 503.
-            status = 400 if isinstance(e, (GlueError, AdapterError)) else 503
+            # The caller's fault (a malformed attribute or body, features the
+            # workflow does not declare) is a 400; a variant out of reach is a
+            # 502 (bad gateway), an adapter out of reach a 503.
+            if isinstance(e, VariantError):
+                status = 502
+            else:
+                status = 400 if isinstance(e, (GlueError, AdapterError)) else 503
             err = {"error": {"kind": type(e).__name__, "message": str(e)}}
             out_headers, out_body = [("content-type", "application/json")], json.dumps(err).encode()
         await send(
@@ -187,16 +221,21 @@ class Router:
         self, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         from cloudevents.core.bindings.http import HTTPMessage, from_http_event, to_binary_event
+        from cloudevents.core.exceptions import BaseCloudEventException
         from cloudevents.core.v1.event import CloudEvent
 
         is_ce = any(k.startswith("ce-") for k in headers) or headers.get(
             "content-type", ""
         ).startswith("application/cloudevents")
         if is_ce:
-            event = from_http_event(HTTPMessage(headers=headers, body=body))
+            try:
+                event = from_http_event(HTTPMessage(headers=headers, body=body))
+            except BaseCloudEventException as e:
+                raise GlueError(f"request: not a valid CloudEvent: {e}") from None
             attrs = event.get_attributes()
             ctx = _context_from(
-                lambda ext, _h: attrs.get(ext),
+                attrs.get,
+                (EXT_START, EXT_RUN_KEY, EXT_FEATURES),
                 event.get_id,
                 event.get_data,
                 self.features,
@@ -208,7 +247,8 @@ class Router:
             fwd_headers, fwd_body = dict(fwd.headers), fwd.body
         else:
             ctx = _context_from(
-                lambda _e, h: headers.get(h),
+                headers.get,
+                (H_START, H_RUN_KEY, H_FEATURES),
                 lambda: uuid.uuid4().hex,
                 lambda: json.loads(body or b"null"),
                 self.features,
@@ -233,9 +273,16 @@ class Router:
             size = self.fallback
         url = _target(self.targets, self.function, size)
         t0 = time.perf_counter()
-        status, resp_headers, resp_body = await asyncio.to_thread(
-            _post, url, fwd_headers, fwd_body, self.timeout_s
-        )
+        try:
+            status, resp_headers, resp_body = await asyncio.to_thread(
+                _post, url, fwd_headers, fwd_body, self.timeout_s
+            )
+        except (OSError, http.client.HTTPException) as e:
+            # Refused, reset or timed out: no latency to report, and no reply to pass on.
+            raise VariantError(
+                f"{self.function} at {size}: the variant at {url} could not be reached: "
+                f"{type(e).__name__}: {e}"
+            ) from None
         latency_ms = (time.perf_counter() - t0) * 1000.0
         try:
             await asyncio.to_thread(observe, self.adapter, self.function, size, latency_ms, ctx)
@@ -247,7 +294,13 @@ class Router:
             "application/cloudevents"
         ):
             # A reply event: carry the run on to whatever consumes it next.
-            reply = from_http_event(HTTPMessage(headers=rh, body=resp_body))
+            try:
+                reply = from_http_event(HTTPMessage(headers=rh, body=resp_body))
+            except BaseCloudEventException as e:
+                raise VariantError(
+                    f"{self.function} at {size}: the variant at {url} answered an invalid "
+                    f"CloudEvent: {e}"
+                ) from None
             attrs = {**_carried(ctx), **reply.get_attributes()}
             msg = to_binary_event(CloudEvent(attributes=attrs, data=reply.get_data()))
             out, resp_body = list(msg.headers.items()), msg.body
@@ -281,11 +334,22 @@ def services(
 
     wf = native_of(workflow)
     out = []
+    # Service names fold case, '_' and '.' into '-': two steps that fold the
+    # same would share a Service (one manifest overwriting the other, the
+    # router calling the wrong function), so they are refused.
+    owner: dict[str, str] = {}
     for fn in chain_of(wf):
         img = image if isinstance(image, str) else image.get(fn)
         if img is None:
             raise GlueError(f"services: no image for step '{fn}'")
         for size in wf.options(fn):
+            name = service_name(fn, size)
+            if owner.setdefault(name, fn) != fn:
+                raise GlueError(
+                    f"services: steps '{owner[name]}' and '{fn}' would both be the Knative "
+                    f"Service {name!r} (names are lowercase letters, digits and '-'): "
+                    "rename one of them"
+                )
             # Knative's default container name; Pods require one.
             container: dict[str, Any] = {
                 "name": "user-container",
@@ -298,7 +362,7 @@ def services(
                 "apiVersion": "serving.knative.dev/v1",
                 "kind": "Service",
                 "metadata": {
-                    "name": service_name(fn, size),
+                    "name": name,
                     "namespace": namespace,
                     "labels": {
                         "janus.dev/workflow": re.sub(r"[^A-Za-z0-9_.-]", "-", wf.name)[:63],

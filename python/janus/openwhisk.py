@@ -190,8 +190,9 @@ def step(
             latency_ms = (time.perf_counter() - t0) * 1000.0
             try:
                 _report(adapter, function, info, latency_ms)
-            except JanusError as e:
-                log.warning("janus: could not report the latency of %s: %s", function, e)
+            except Exception as e:  # noqa: BLE001 (the function ran: never lose its result)
+                why = str(e) if isinstance(e, JanusError) else f"{type(e).__name__}: {e}"
+                log.warning("janus: could not report the latency of %s: %s", function, why)
             return out
 
         return main
@@ -203,8 +204,7 @@ def _report(adapter: Any, function: str | None, info: Any, latency_ms: float) ->
     act = activation()
     if isinstance(info, Mapping):
         ctx = RunContext.from_dict(info.get("run"), f"step params {STATE_KEY}.run")
-        s = info.get("size") or {}
-        size = Size(int(s["cpu_millis"]), int(s["memory_mib"]))
+        size = _size_of(info.get("size"), f"step params {STATE_KEY}.size")
         observe(adapter, str(info.get("function", function)), size, latency_ms, ctx)
         return
     parsed = parse_variant(act.action_name or "")
@@ -216,6 +216,19 @@ def _report(adapter: Any, function: str | None, info: Any, latency_ms: float) ->
     fn, size = parsed
     ctx = RunContext(now_ms() - latency_ms, act.activation_id or "unknown")
     observe(adapter, function or fn, size, latency_ms, ctx)
+
+
+def _size_of(s: Any, where: str) -> Size:
+    """The size a conductor put in a step's params, or a GlueError naming what is malformed."""
+    if not isinstance(s, Mapping):
+        raise GlueError(f"{where} must be {{cpu_millis, memory_mib}}, got {s!r}")
+    missing = [k for k in ("cpu_millis", "memory_mib") if k not in s]
+    if missing:
+        raise GlueError(f"{where} has no {' or '.join(missing)}: {s!r}")
+    try:
+        return Size(int(s["cpu_millis"]), int(s["memory_mib"]))
+    except (TypeError, ValueError):
+        raise GlueError(f"{where}: cpu_millis and memory_mib must be integers, got {s!r}") from None
 
 
 def wsk_commands(
