@@ -118,3 +118,39 @@ def test_library_modules_do_not_import_the_cli():
                 else []
             )
             assert not any(n == "janus.cli" or n.startswith("janus.cli.") for n in names), f
+
+
+def test_synthesize_help_says_max_classes_is_automatic(capsys):
+    """The core picks 8 to 16 classes by the profile's keyed requests
+    (provenance max_classes=auto(n)); the help must not claim a fixed 8."""
+    with pytest.raises(SystemExit):
+        main(["synthesize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    help_ = text.split("--max-classes MAX_CLASSES", 2)[2].split(" --", 1)[0]
+    assert "auto" in help_ and "8 to 16" in help_ and "(8)" not in help_, help_
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`janus synthesize ... | head -1`: no "Broken pipe" message and no
+    "Exception ignored" at exit; status 1, as Python's docs do on EPIPE."""
+    p = subprocess.Popen(
+        [sys.executable, "-m", "janus", "synthesize", str(REPO / "examples" / "demo_workflow.py")]
+        + [
+            str(REPO / "docs" / "demo-profile.json"),
+            "-o",
+            str(tmp_path / "h.json"),
+            "--buckets",
+            "100",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    p.stdout.close()  # the reader is gone before the first line
+    try:
+        err = p.stderr.read()
+        assert p.wait(timeout=60) == 1 and err == "", err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

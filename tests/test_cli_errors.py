@@ -175,3 +175,117 @@ def test_hints_plot_writes_exactly_the_file_it_names(hints_file, tmp_path, capsy
     assert f"wrote {target}" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == [target]
     assert target.read_text().lstrip().startswith("<?xml")
+
+
+# -- new-user pass: workflow files and --resume -------------------------------
+
+SMALL_WORKFLOW = """\
+import janus
+workflow = janus.Workflow({name!r}, deadline_ms=500, percentile=0.9)
+workflow.feature("n", lambda r: float(r["n"]))
+@workflow.function(options=janus.sizes([500, 1000], 256))
+def a(r): return r
+@workflow.function(options=janus.sizes([250, 500], 256))
+def b(r): return r["n"]
+workflow.chain(a, b)
+sample_requests = {requests}
+"""
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        (
+            "import janus\nworkflow = janus.Workflow('w', deadline_ms=1000)\nworkflow.chian('a')\n",
+            "wf.py:3: AttributeError: 'Workflow' object has no attribute 'chian'",
+        ),
+        (
+            "import janus\nworkflow = janus.Workflow('w', deadline_ms=1000\n",
+            "wf.py:2: SyntaxError: ",
+        ),
+        (
+            "\nimport janus_no_such_module\n",
+            "wf.py:2: ModuleNotFoundError: No module named 'janus_no_such_module'",
+        ),
+    ],
+    ids=["typo", "syntax", "import"],
+)
+def test_a_workflow_file_that_raises_is_one_line_naming_file_and_line(
+    source, expected, tmp_path, capsys, monkeypatch
+):
+    """Not a traceback through janus.cli: the user's file, line and error,
+    exit 1 like any other bad input file."""
+    (tmp_path / "wf.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "h.json"
+    msg = one_line_error(capsys, 1, ["synthesize", "wf.py", PROFILE, "-o", str(out)])
+    assert msg.startswith(f"janus synthesize: {expected}"), msg
+    assert not out.exists()
+
+
+def test_sample_requests_that_are_not_a_list_are_refused_before_any_worker(tmp_path, capsys):
+    wf = tmp_path / "wf.py"
+    wf.write_text(SMALL_WORKFLOW.format(name="small", requests="5"))
+    out = tmp_path / "p.json"
+    # one line: the pool's "janus profile: small (a, b), actuator ..." never came
+    msg = one_line_error(capsys, 1, ["profile", str(wf), "--out", str(out), "--dry-run"])
+    assert "sample_requests must be a list (or iterable) of requests, got int" in msg
+    assert not out.exists()
+
+
+def _other_profiles() -> dict[str, tuple[janus.Profile, str]]:
+    """Profiles --resume must refuse for SMALL_WORKFLOW, and what the error names."""
+    size = janus.Size(500, 256)
+
+    def keyed(fn: str, s: janus.Size, features: list[str]) -> janus.Profile:
+        p = janus.Profile(features)
+        p.add(fn, s, [1.0], keys=["r0"], features=[[1.0] * len(features)])
+        return p
+
+    unkeyed = janus.Profile()
+    unkeyed.add("a", size, [1.0, 2.0])
+    return {
+        "other-workflow": (keyed("zz", size, ["n"]), "functions zz are not stages (a, b)"),
+        "other-size": (keyed("a", janus.Size(2000, 256), ["n"]), "a has sizes 2000m/256Mi"),
+        "other-features": (keyed("a", size, ["mib"]), "features [mib]"),
+        "per-stage": (unkeyed, "per-stage, not keyed"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_other_profiles()))
+def test_profile_resume_refuses_another_workflows_profile_before_measuring(case, tmp_path, capsys):
+    wf = tmp_path / "wf.py"
+    wf.write_text(SMALL_WORKFLOW.format(name="small", requests='[{"n": 1}, {"n": 2}]'))
+    other, names = _other_profiles()[case]
+    out = tmp_path / "p.json"
+    other.save(out)
+    before = out.read_bytes()
+    argv = ["profile", str(wf), "--out", str(out), "--resume", "--dry-run", "--quiet"]
+    msg = one_line_error(capsys, 1, argv)
+    assert f"cannot resume {out}" in msg and "'small'" in msg and names in msg, msg
+    assert out.read_bytes() == before
+
+
+def test_synthesize_reads_a_csv_profile(tmp_path, capsys):
+    """A .csv profile is read as CSV (janus.Profile.from_csv), not as JSON."""
+    prof = janus.Profile.load(PROFILE)
+    names = prof.feature_names
+    rows = [
+        "function,cpu_millis,memory_mib,key,latency_ms," + ",".join(f"feature.{n}" for n in names)
+    ]
+    for fn in prof.functions:
+        for s in prof.sizes(fn):
+            for x, k, f in zip(prof.latencies(fn, s), prof.keys(fn, s), prof.features(fn, s)):
+                values = ",".join(str(float(v)) for v in [x, *f])
+                rows.append(f"{fn},{s.cpu_millis},{s.memory_mib},{k},{values}")
+    csv = tmp_path / "profile.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "h.json"
+    assert main(["synthesize", WORKFLOW, str(csv), "-o", str(out), "--buckets", "100"]) == 0, (
+        capsys.readouterr().err
+    )
+    from_json = tmp_path / "j.json"
+    assert main(["synthesize", WORKFLOW, PROFILE, "-o", str(from_json), "--buckets", "100"]) == 0
+    # the same samples, keys and features: the same synthesis, classes tried included
+    synthesis = [janus.HintSet.load(f).provenance["synthesis"] for f in (out, from_json)]
+    assert "keyed_requests=200" in synthesis[0] and synthesis[0] == synthesis[1]

@@ -315,3 +315,44 @@ def test_profile_checkpoints_every_stage_and_resumes(tmp_path):
     assert prof.latencies("prep", S500).tolist() == saved.latencies("prep", S500).tolist()
     assert sorted(janus.Profile.load(ck).functions) == ["fan", "merge", "prep"]
     assert not prof.is_keyed  # per-stage inputs: no requests to key them by
+
+
+def test_profile_refuses_requests_that_are_not_iterable():
+    with pytest.raises(
+        janus.runtime.PoolError, match="list \\(or iterable\\) of requests, got int"
+    ):
+        profile_workflow(make_workflow(), 5, progress=False, dry_run=True)
+
+
+def test_profile_does_not_resume_another_workflows_profile(tmp_path):
+    """--resume on a file of another workflow (or another version of this one)
+    is refused before measuring, naming the file and what differs; measuring
+    on top of it would save a mix that synthesis refuses."""
+    wf = make_workflow()
+    ck = tmp_path / "other.json"
+    other = janus.Profile(["mib"])
+    other.add("prep", janus.Size(2000, 256), [1.0], keys=["r0"], features=[[1.0]])
+    other.add("zz", S500, [1.0], keys=["r0"], features=[[1.0]])
+    other.save(ck)
+    report = ProfileReport()
+    with pytest.raises(janus.ProfileError) as e:
+        profile_workflow(
+            wf, REQUESTS, progress=False, report=report, checkpoint=ck, resume=True, dry_run=True
+        )
+    msg = str(e.value)
+    assert f"cannot resume {ck}" in msg and "'rt'" in msg
+    assert "functions zz are not stages (prep, fan, merge)" in msg
+    assert "prep has sizes 2000m/256Mi that are not its options" in msg
+    assert "features [mib] are not the workflow's [work]" in msg
+    assert report.rows == [] and janus.Profile.load(ck).digest == other.digest
+
+
+def test_profile_failures_are_named_without_a_report_to_see(caplog):
+    """The warning names the first error itself: `janus profile` without
+    --report keeps no report to "see"."""
+    requests = [{"work": 1, "explode": True}, {"work": 1}]
+    with caplog.at_level("WARNING", logger="janus.runtime"):
+        profile_workflow(make_workflow(), requests, progress=False, warmup=False, dry_run=True)
+    (line,) = [r.getMessage() for r in caplog.records if "calls failed" in r.getMessage()]
+    assert "see the report" not in line
+    assert "2 of 8 calls failed" in line and "RuntimeError: bad request" in line, line

@@ -5,8 +5,9 @@ imported only when its command runs, so ``janus hints`` does not load the
 runtime or pandas. To add a command, add one line to ``COMMANDS``.
 
 Errors are one line on stderr, never a traceback: a bad command line exits
-with 2, a ``JanusError`` or an OS error (a file that cannot be read or
-written) with 1, Ctrl-C with 130.
+with 2, a ``JanusError`` (a bad input file, a workflow file that raises
+included) or an OS error (a file that cannot be read or written) with 1,
+Ctrl-C with 130.
 
 A command that starts worker pools runs inside ``closing_pools()``: on
 Ctrl-C, SIGTERM or SIGHUP its pools are closed (workers and all they started
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from contextlib import AbstractContextManager
@@ -79,7 +81,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        return int(importlib.import_module(modules[args.command]).run(args) or 0)
+        status = int(importlib.import_module(modules[args.command]).run(args) or 0)
+        sys.stdout.flush()  # so that a reader gone early is found here, not at exit
+        return status
+    except BrokenPipeError:
+        # `janus ... | head`: the reader has all it wanted. Stop quietly, as
+        # Python's docs advise ("Note on SIGPIPE"), with stdout on devnull so
+        # that flushing it at exit does not fail again.
+        _drop_stdout()
+        return 1
     except CliError as e:
         return _fail(command, f"error: {e}", 2)
     except KeyboardInterrupt:
@@ -88,11 +98,25 @@ def main(argv: list[str] | None = None) -> int:
         from janus._janus import JanusError
 
         if isinstance(e, JanusError):
-            return _fail(command, f"{type(e).__name__}: {e}", 1)
+            from janus.workflow_file import WorkflowFileError
+
+            # A workflow file's error already names Python's error (file:line: Type: ...)
+            kind = "" if isinstance(e, WorkflowFileError) else f"{type(e).__name__}: "
+            return _fail(command, f"{kind}{e}", 1)
         if isinstance(e, OSError):
             where = f": {e.filename}" if e.filename else ""
             return _fail(command, f"{e.strerror or e}{where}", 1)
         raise
+
+
+def _drop_stdout() -> None:
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (tests capture it)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _fail(command: str, message: str, status: int) -> int:

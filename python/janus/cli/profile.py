@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
+from collections.abc import Mapping
 
 from janus.cli.args import POSITIVE, POSITIVE_INT, output_file
 
@@ -53,17 +55,34 @@ def run(args: argparse.Namespace) -> int:
     from janus._janus import JanusError
     from janus.cli import closing_pools
     from janus.runtime.pool import WorkerPool
-    from janus.runtime.profiler import ProfileReport, profile_workflow
+    from janus.runtime.profiler import (
+        ProfileReport,
+        profile_workflow,
+        request_list,
+        resumable_profile,
+    )
     from janus.workflow_file import load_workflow_file
 
     mod = load_workflow_file(args.module)
     wf = mod.workflow
+    # The inputs and the file to resume are checked before the pool starts its
+    # workers (profile_workflow checks them too, but only once it has the pool).
     if hasattr(mod, "sample_requests"):
         inputs, reps = mod.sample_requests, 1
     elif hasattr(mod, "sample_inputs"):
         inputs, reps = mod.sample_inputs, 5
+        if not isinstance(inputs, Mapping) and not callable(inputs):
+            raise JanusError(
+                "sample_inputs must be a dict stage -> list of inputs (or a callable "
+                f"stage -> list), got {type(inputs).__name__}"
+            )
     else:
         raise JanusError(f"{args.module}: defines neither `sample_requests` nor `sample_inputs`")
+    keyed = not isinstance(inputs, Mapping) and not callable(inputs)  # as profile_workflow says
+    if keyed:
+        inputs = request_list(inputs, "sample_requests")
+    if args.resume and os.path.exists(args.out):
+        resumable_profile(args.out, wf, keyed)
     stages = args.stages.split(",") if args.stages else None
     report = ProfileReport()
     with closing_pools(), WorkerPool(wf, size=1, dry_run=args.dry_run) as pool:

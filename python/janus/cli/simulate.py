@@ -4,7 +4,8 @@
     janus simulate --workflow wf.py --profile profile.json [--deadline-ms X] ...
 
 ``--workflow`` names a Python file defining ``workflow`` (a janus.Workflow);
-``--profile`` a profile JSON as written by ``janus profile``.
+``--profile`` a profile JSON as written by ``janus profile`` (or a ``.csv``
+profile, as ``janus.Profile.from_csv`` reads it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from janus._janus import SIMULATE_DEFAULTS as DEFAULTS
 from janus._janus import Profile, ReplayError
 from janus.cli.args import FINITE, POSITIVE, POSITIVE_INT, SEED, output_dir
-from janus.cli.synth_options import add_synthesis_arguments, synthesis_kwargs
+from janus.cli.synth_options import add_synthesis_arguments, load_profile, synthesis_kwargs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="ORION DAG_Profiler trace folder (e.g. .../orion/ml_pipeline)",
     )
     src.add_argument("--workflow", metavar="FILE", help="Python file defining `workflow`")
-    p.add_argument("--profile", metavar="JSON", help="profile JSON (with --workflow)")
+    p.add_argument("--profile", metavar="FILE", help="profile JSON, or .csv (with --workflow)")
     dl = p.add_mutually_exclusive_group()
     dl.add_argument("--deadline-ms", type=POSITIVE, help="end-to-end deadline (ms, > 0)")
     dl.add_argument(
@@ -114,7 +115,7 @@ def load_inputs(args: argparse.Namespace) -> tuple[Any, Profile]:
         if not args.profile:
             raise ReplayError("--workflow needs --profile profile.json")
         wf = native_of(load_workflow_file(args.workflow).workflow)
-        prof = Profile.load(args.profile)
+        prof = load_profile(args.profile)
         if args.deadline_factor is not None:
             wf = wf.with_slo(
                 args.deadline_factor * reference_latency(wf, prof, seed=args.seed), args.percentile

@@ -7,16 +7,27 @@ live in one place: the Rust core (see ``janus.synthesize``)."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from janus.cli.args import NON_NEGATIVE, POSITIVE_INT, on_off
+
+if TYPE_CHECKING:
+    from janus._janus import Profile
 
 _FLAGS: list[tuple[str, dict[str, Any]]] = [
     ("--mode", {"choices": ["stochastic", "percentile"], "help": "synthesis mode (stochastic)"}),
     ("--buckets", {"type": POSITIVE_INT, "help": "time buckets per deadline (400)"}),
     ("--tolerance", {"type": NON_NEGATIVE, "help": "cost tolerance of ranked alternatives (0.05)"}),
     ("--max-rules", {"type": POSITIVE_INT, "help": "cap on rules per function and table (none)"}),
-    ("--max-classes", {"type": POSITIVE_INT, "help": "input classes over request features (8)"}),
+    (
+        "--max-classes",
+        {
+            "type": POSITIVE_INT,
+            # the core's auto_max: one class per 4 x samples_needed(p) keyed requests
+            "help": "input classes over request features "
+            "(auto: 8 to 16 by the profile's keyed requests)",
+        },
+    ),
     ("--min-class-samples", {"type": POSITIVE_INT, "help": "samples per class and size (15)"}),
     ("--smoothing", {"type": NON_NEGATIVE, "help": "histogram smoothing (0 = raw samples)"}),
     ("--late", {"choices": ["static", "cheapest", "fastest"], "help": "late runs get (static)"}),
@@ -59,3 +70,14 @@ def synthesis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         if v is not None:
             out[key] = v
     return out
+
+
+def load_profile(path: str) -> Profile:
+    """A profile file: JSON as ``janus profile`` writes it, or, by its ``.csv``
+    extension, CSV as ``janus.Profile.from_csv`` reads it (columns function,
+    cpu_millis, memory_mib, latency_ms, and optionally key and feature.NAME)."""
+    from janus._janus import Profile
+
+    if path.lower().endswith(".csv"):
+        return Profile.from_csv(path)
+    return Profile.load(path)

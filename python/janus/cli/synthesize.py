@@ -1,16 +1,18 @@
-"""``janus synthesize``: a workflow module + a profile JSON -> a hint set file."""
+"""``janus synthesize``: a workflow module + a profile (JSON, or CSV) -> a hint set file."""
 
 from __future__ import annotations
 
 import argparse
 
 from janus.cli.args import FINITE, POSITIVE, output_file
-from janus.cli.synth_options import add_synthesis_arguments, synthesis_kwargs
+from janus.cli.synth_options import add_synthesis_arguments, load_profile, synthesis_kwargs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("workflow", help="Python file defining `workflow`")
-    p.add_argument("profile", help="profile JSON (from `janus profile`)")
+    p.add_argument(
+        "profile", help="profile JSON (from `janus profile`), or CSV (see janus.Profile.from_csv)"
+    )
     p.add_argument(
         "-o", "--out", default=None, help="hint set file (default: <workflow name>.hints.json)"
     )
@@ -26,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         output_file(args.out, "--out")
-    from janus._janus import Profile, synthesize
+    from janus._janus import synthesize
     from janus.hints_text import summary_lines
     from janus.workflow_file import load_workflow_file
 
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.deadline_ms is not None or args.percentile is not None:
         deadline = wf.deadline_ms if args.deadline_ms is None else args.deadline_ms
         wf = wf.with_deadline(deadline, args.percentile)
-    profile = Profile.load(args.profile)
+    profile = load_profile(args.profile)
     hints = synthesize(wf, profile, **synthesis_kwargs(args))
     out = args.out or f"{wf.name}.hints.json"
     hints.save(out)

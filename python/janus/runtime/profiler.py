@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from janus._janus import Profile, Size, quantile
+from janus._janus import Profile, ProfileError, Size, quantile
 from janus.runtime.errors import PoolError, WorkerError
 from janus.runtime.pool import WorkerPool
 from janus.runtime.progress import Bar
@@ -187,21 +187,23 @@ def profile_workflow(
     keyed = not isinstance(inputs, Mapping) and not callable(inputs)
     if keyed and stages is not None:
         raise PoolError("stages= selects stages of per-stage inputs; requests run every stage")
+    requests = request_list(inputs) if keyed else []
     names = stages or list(workflow.stages)
     for st in names:
         if workflow.stage(st).fn is None:
             raise PoolError(f"stage {st!r} has no function to profile")
+    # Everything that can be refused is, before a worker starts.
+    prof = Profile(workflow.features) if keyed else Profile()
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        prof = resumable_profile(checkpoint, workflow, keyed)
     own = pool is None
     if own:
         pool = WorkerPool(workflow, size=1, pool_name=None, dry_run=dry_run)
     report.actuator = pool.kind
-    prof = Profile(workflow.features) if keyed else Profile()
-    if resume and checkpoint is not None and os.path.exists(checkpoint):
-        prof = Profile.load(checkpoint)
     try:
         if keyed:
             _profile_requests(
-                workflow, list(inputs), repetitions, pool, progress, report, timeout_s, warmup,
+                workflow, requests, repetitions, pool, progress, report, timeout_s, warmup,
                 checkpoint, prof, request_key or (lambda _r, i: f"r{i}"),
             )  # fmt: skip
         else:
@@ -213,10 +215,60 @@ def profile_workflow(
         if own:
             pool.close()
     if report.failures:
+        # The caller may keep no report (janus profile without --report), so
+        # the first error (it names the function and size) is shown here.
         log.warning(
-            "profile: %d of %d calls failed (see the report)",
+            "profile: %d of %d calls failed and are left out of the profile; the first: %s",
             len(report.failures),
             len(report.rows),
+            report.failures[0].error,
+        )
+    return prof
+
+
+def request_list(requests: Any, name: str = "inputs") -> list:
+    """``requests`` (any iterable) as a list; anything else is refused by
+    ``name``, rather than by a bare ``TypeError`` from deep in the profiler."""
+    try:
+        return list(requests)
+    except TypeError:
+        raise PoolError(
+            f"{name} must be a list (or iterable) of requests, got {type(requests).__name__}"
+        ) from None
+
+
+def resumable_profile(path: str | os.PathLike, workflow: Any, keyed: bool) -> Profile:
+    """The profile at ``path``, if it can be resumed for ``workflow``: only its
+    stages at their size options, its features, keyed as ``keyed`` says.
+    Anything else is another workflow's (or an older version's) profile;
+    measuring on top of it would save a mix that synthesis then refuses."""
+    prof = Profile.load(path)
+    stages = list(workflow.stages)
+    wrong: list[str] = []
+    others = [f for f in prof.functions if f not in stages]
+    if others:
+        wrong.append(f"functions {', '.join(others)} are not stages ({', '.join(stages)})")
+    for f in prof.functions:
+        if f in stages:
+            options = workflow.stage(f).options
+            extra = [str(s) for s in prof.sizes(f) if s not in options]
+            if extra:
+                wrong.append(f"{f} has sizes {', '.join(extra)} that are not its options")
+    if keyed and prof.feature_names != list(workflow.features):
+        wrong.append(
+            f"features [{', '.join(prof.feature_names)}] are not the workflow's "
+            f"[{', '.join(workflow.features)}]"
+        )
+    if prof.functions and prof.is_keyed != keyed:
+        wrong.append(
+            "its samples are keyed by request, not per-stage"
+            if prof.is_keyed
+            else "its samples are per-stage, not keyed by request"
+        )
+    if wrong:
+        raise ProfileError(
+            f"cannot resume {os.fspath(path)}: not a profile of workflow {workflow.name!r}: "
+            + "; ".join(wrong)
         )
     return prof
 
