@@ -354,8 +354,8 @@ def test_the_checker_catches_a_panic_and_a_stray_exception():
 @pytest.mark.parametrize(
     "bad, says",
     [
-        (-1, "at least 0, got -1"),
-        (-(2**200), "at least 0"),
+        (-1, r"at least \d+, got -1"),
+        (-(2**200), r"at least \d+"),
         (2**64, r"at most (2\*\*64 - 1|4294967295), got 18446744073709551616"),
         (1.5, "an integer, got 1.5"),
         (True, "an integer, got True"),
@@ -377,8 +377,11 @@ def test_integer_arguments_out_of_range_are_typed_errors_naming_them(two_stage, 
         (lambda: janus.simulate(wf, prof, seed=bad), janus.ReplayError, "simulate: seed"),
         (lambda: adapter.drift(prof, min_samples=bad), janus.AdapterError, "min_samples"),
         (lambda: adapter.drift_by_function(prof, bad), janus.AdapterError, "min_samples"),
-        (lambda: _janus.serve([], "/nonexistent", threads=bad), janus.ServeError, "serve: threads"),
-        (lambda: _janus.serve([], "/nonexistent", window=bad), janus.ServeError, "serve: window"),
+        (
+            lambda: _janus.serve([], "/nonexistent", compact_at=bad),
+            janus.ServeError,
+            "serve: compact_at",
+        ),
         (lambda: dry.apply("w", bad, 256), janus.ActuationError, "Actuator.apply: cpu_millis"),
     ]
     for call, error, names in calls:

@@ -80,8 +80,10 @@ def test_concurrent_load_from_another_process_equals_the_in_process_adapter(serv
             assert got == in_process(a, op), op
     many = results[-1]
     want = a.decide_many("a", el, features=fx)
-    assert many["cpu_millis"] == want["cpu_millis"].tolist()
-    assert many["remaining_ms"] == want["remaining_ms"].tolist()
+    # The client's batch answers what the in-process one does, key for key.
+    assert set(many) == set(want)
+    for k in want:
+        assert many[k] == want[k].tolist(), k
     c = s.client()
     assert c.observed == n_obs, "every acknowledged observation is in the windows"
     assert len({tuple(r["size"]) for op, r in zip(ops, results) if op["op"] == "decide"}) == 2
@@ -140,6 +142,11 @@ BAD = [
      json.dumps({"requests": [{"function": "a", "elapsed_ms": 1}] * 10001}).encode(), 413, "too_large",
      "at most 10000"),
     ("empty body", "POST", D, b"", 400, "bad_request", "empty"),
+    ("unknown size field", "POST", "/v1/workflows/feat/observe",
+     b'{"function": "a", "size": {"cpu_millis": 1000, "memory_mib": 512, "gpu": 1}, "latency_ms": 9}', 400,
+     "bad_request", "unknown field `gpu`"),
+    ("trailing garbage", "POST", D, b'{"function": "a", "elapsed_ms": 1} {"x": 2}', 400, "bad_request",
+     "trailing characters"),
     ("bad hint set", "PUT", "/v1/workflows/feat/hints", b'{"schema_version": 2, "hints": []}', 400, "hints",
      "not a valid hint set"),
     ("wrong method", "DELETE", D, b"", 405, "method_not_allowed", "DELETE"),
@@ -277,6 +284,15 @@ def test_the_client_has_the_adapters_methods(served):
     new = janus.synthesize(wf, prof2, buckets=200)
     c.swap(new)
     assert c.hints == new and c.observed == 0
+
+    # The same hint set again (a retried PUT) changes nothing: the windows stay.
+    def generation() -> int:
+        return json.loads(http_get(s.url, "/v1/workflows")[1])["workflows"][0]["generation"]
+
+    c.observe("b", SMALL, 800.0)
+    before = generation()
+    c.swap(new)
+    assert c.observed == 1 and generation() == before
     with pytest.raises(AdapterError, match="for workflow 'other'"):
         c.swap(_other_workflow_hints())
     with pytest.raises(ServeError, match="unknown workflow"):
@@ -298,6 +314,52 @@ def _other_workflow_hints() -> janus.HintSet:
     return janus.synthesize(
         wf, janus.Profile.from_samples({("x", SMALL): [10.0, 12.0]}), buckets=50
     )
+
+
+def test_a_baseline_put_over_the_api_is_kept_across_restarts_and_must_fit(tmp_path):
+    """A new user's finding: a baseline PUT to /profile was acknowledged and
+    written, then dropped at the next start (only a profile whose digest the
+    hints name was kept); another workflow's profile was taken as a baseline
+    (and as a drift query) and drift read "none" ever after."""
+    h, p, hints = write_inputs(tmp_path)
+    data = tmp_path / "data"
+    baseline = janus.Profile.load(p).scaled({"b": 1.1})  # not the hints' own profile
+    other = janus.Profile.from_samples({("x", SMALL): [10.0, 12.0]})
+    s = ServeProcess(data, "--hints", str(h))
+    try:
+        assert not json.loads(http_get(s.url, "/v1/workflows")[1])["workflows"][0][
+            "has_baseline_profile"
+        ]
+        put = "/v1/workflows/feat/profile"
+        status, body = http_raw(s.url, "PUT", put, other.to_json().encode())
+        assert status == 400 and "not a baseline for workflow 'feat'" in body, body
+        assert "function 'x' is not a stage" in body, body
+        status, body = http_raw(
+            s.url,
+            "POST",
+            "/v1/workflows/feat/drift",
+            json.dumps({"profile": json.loads(other.to_json())}).encode(),
+        )
+        assert status == 400 and "function 'x' is not a stage" in body, body
+        with pytest.raises(janus.ProfileError, match="function 'x' is not a stage"):
+            janus.Adapter(hints).drift(other)
+        status, body = http_raw(s.url, "PUT", put, baseline.to_json().encode())
+        assert status == 200 and json.loads(body)["profile_digest"] == baseline.digest, body
+    finally:
+        assert s.stop() == 0, s.stderr()
+    s = ServeProcess(data, "--hints", str(h))
+    try:
+        status, body = http_get(s.url, "/v1/workflows/feat/profile")
+        assert status == 200 and janus.Profile.from_json(body).digest == baseline.digest
+    finally:
+        assert s.stop() == 0, s.stderr()
+    # A --profile no hint set was synthesized from is said to be unused.
+    other.save(tmp_path / "other.json")
+    s = ServeProcess(tmp_path / "d2", "--hints", str(h), "--profile", str(tmp_path / "other.json"))
+    try:
+        assert "other.json: no hint set given was synthesized from it" in s.stderr()
+    finally:
+        assert s.stop() == 0, s.stderr()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -336,6 +398,13 @@ def test_it_refuses_to_start_on_bad_settings_and_never_follows_symlinks(tmp_path
     assert rc == 1 and "no hint set" in err, err
     rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--window", "0")
     assert rc == 1 and "window" in err, err
+    # A thread count no machine gives was spawned until the OS refused (a
+    # new user's typo took the whole machine's thread limit); a negative one
+    # was pyo3's OverflowError.
+    rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--threads", "100000")
+    assert rc == 1 and "bad setting threads: 100000 is outside 1..=1024" in err, err
+    rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--threads", "-1")
+    assert rc == 1 and "serve: threads must be at least 1, got -1" in err, err
     # One service per data folder.
     s = ServeProcess(tmp_path / "d5", "--hints", str(h))
     try:

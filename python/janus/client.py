@@ -225,6 +225,10 @@ class AdapterClient:
             "rule": np.array([-1 if d["rule"] is None else d["rule"] for d in out], dtype=np.int64),
             "late": np.array([d["late"] for d in out], dtype=bool),
             "remaining_ms": np.array([d["remaining_ms"] for d in out], dtype=np.float64),
+            # As Adapter.decide_many: -1 where the hint set has no input classes.
+            "input_class": np.array(
+                [-1 if d["input_class"] is None else d["input_class"] for d in out], dtype=np.int64
+            ),
         }
 
     def observe(

@@ -10,8 +10,22 @@
 //! the others.
 
 use super::Observations;
+use crate::model::Workflow;
 use crate::profile::{Profile, ProfileError};
 use std::collections::BTreeMap;
+
+/// A profile drift can be measured against for `wf`: one naming only the
+/// workflow's functions (another workflow's profile shares no function with
+/// the observations, and would read as "no drift").
+pub fn check_comparable(wf: &Workflow, profile: &Profile) -> Result<(), ProfileError> {
+    match profile.functions().into_iter().find(|f| wf.stage_index(f).is_none()) {
+        Some(f) => Err(ProfileError::UnknownFunction {
+            function: f.to_string(),
+            known: wf.stages().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "),
+        }),
+        None => Ok(()),
+    }
+}
 
 /// Per function: the median over its sizes (with at least `min_samples`
 /// observations in the current windows) of observed mean / profiled mean.

@@ -5,6 +5,9 @@ use std::fmt;
 
 /// One resource option: CPU in millicores and memory in MiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+// A size with a field Janus does not know ("gpu") is refused, not read as
+// the two fields it does know.
+#[serde(deny_unknown_fields)]
 pub struct Size {
     pub cpu_millis: u32,
     pub memory_mib: u32,

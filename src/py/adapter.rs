@@ -266,8 +266,9 @@ impl PyAdapter {
         &self,
         profile: &PyProfile,
         #[pyo3(from_py_with = min_samples_arg)] min_samples: usize,
-    ) -> std::collections::BTreeMap<String, f64> {
-        crate::adapter::drift::drift_by_function(self.0.observations(), &profile.0, min_samples)
+    ) -> PyResult<std::collections::BTreeMap<String, f64>> {
+        crate::adapter::drift::check_comparable(&self.0.hints().workflow, &profile.0).map_err(err)?;
+        Ok(crate::adapter::drift::drift_by_function(self.0.observations(), &profile.0, min_samples))
     }
 
     /// Observed mean / profiled mean per (function, size) with enough samples.
@@ -276,8 +277,10 @@ impl PyAdapter {
         &self,
         profile: &PyProfile,
         #[pyo3(from_py_with = min_samples_arg)] min_samples: usize,
-    ) -> Vec<(String, PySize, f64)> {
-        self.0.observations().drift(&profile.0, min_samples).into_iter().map(|(f, s, r)| (f, PySize(s), r)).collect()
+    ) -> PyResult<Vec<(String, PySize, f64)>> {
+        crate::adapter::drift::check_comparable(&self.0.hints().workflow, &profile.0).map_err(err)?;
+        let d = self.0.observations().drift(&profile.0, min_samples);
+        Ok(d.into_iter().map(|(f, s, r)| (f, PySize(s), r)).collect())
     }
 }
 

@@ -10,15 +10,17 @@ use std::time::Duration;
 
 /// serve's integer settings, read so that a negative or too large one is a
 /// ServeError naming it (pyo3 alone raises a bare OverflowError).
+/// (`ServeConfig::validate` checks their ranges; the least value here is
+/// its lower bound, so the two never disagree on where a range starts.)
 macro_rules! setting {
-    ($($name:ident: $t:ty),* $(,)?) => {$(
+    ($($name:ident: $t:ty = $min:expr),* $(,)?) => {$(
         fn $name(v: &Bound<'_, PyAny>) -> PyResult<$t> {
-            int_arg(v, concat!("serve: ", stringify!($name)), 0, serve_error)
+            int_arg(v, concat!("serve: ", stringify!($name)), $min, serve_error)
         }
     )*};
 }
-setting!(window: usize, min_samples: usize, max_body: usize, max_upload: usize, max_connections: usize,
-    threads: usize, compact_at: u64);
+setting!(window: usize = 1, min_samples: usize = 1, max_body: usize = 256, max_upload: usize = 256,
+    max_connections: usize = 1, threads: usize = 1, compact_at: u64 = 4096);
 
 /// Serve hint sets over HTTP until SIGINT or SIGTERM (see `janus serve --help`).
 /// Prints one line, `janus serve: listening on http://ADDR (...)`, once it
@@ -49,7 +51,7 @@ fn serve(
 ) -> PyResult<()> {
     let secs = |name: &'static str, s: f64| {
         Duration::try_from_secs_f64(s).map_err(|_| {
-            err(crate::serve::ServeError::Config { name, why: format!("{s} is not a number of seconds >= 0") })
+            err(crate::serve::ServeError::Config { name, why: format!("{s:?} is not a number of seconds >= 0") })
         })
     };
     let mut c = ServeConfig::new(hints, data);

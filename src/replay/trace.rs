@@ -179,6 +179,7 @@ impl Executions {
             })
             .collect();
         let why = match profile.keyed_entries(wf) {
+            _ if coupling != Coupling::Auto => format!("{c} coupling was asked for"),
             (0, _) => "the samples carry no request keys".to_string(),
             (k, n) if k < n => format!(
                 "only {k} of the workflow's {n} (stage, size) entries carry request keys (samples added without keys \

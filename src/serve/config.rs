@@ -44,6 +44,9 @@ pub struct ServeConfig {
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8757";
+/// Worker threads at most (`threads`): far above what a machine's cores
+/// keep busy, far below an operating system's thread limit.
+pub const MAX_THREADS: usize = 1024;
 
 impl ServeConfig {
     pub fn new(hints: Vec<PathBuf>, data: PathBuf) -> Self {
@@ -77,14 +80,23 @@ impl ServeConfig {
         if self.compact_at < 4096 {
             return bad("compact_at", format!("{} bytes is too small (at least 4096)", self.compact_at));
         }
-        if !(256..=(1 << 30)).contains(&self.max_body) || !(256..=(1 << 30)).contains(&self.max_upload) {
-            return bad("max_body", "body limits must be within 256 B ..= 1 GiB".into());
+        for (name, bytes) in [("max_body", self.max_body), ("max_upload", self.max_upload)] {
+            if !(256..=(1 << 30)).contains(&bytes) {
+                return bad(name, format!("{bytes} bytes is outside 256 B ..= 1 GiB"));
+            }
         }
-        if self.read_timeout.is_zero() || self.drift_every.is_zero() {
-            return bad("read_timeout", "timeouts and intervals must be positive".into());
+        for (name, d) in [("read_timeout", self.read_timeout), ("drift_every", self.drift_every)] {
+            if d.is_zero() {
+                return bad(name, "must be a positive number of seconds".into());
+            }
         }
-        if self.max_connections == 0 || self.threads == 0 {
-            return bad("max_connections", "connection and thread counts must be at least 1".into());
+        if self.max_connections == 0 {
+            return bad("max_connections", "must be at least 1".into());
+        }
+        // Each worker thread is an OS thread with its own stack: a typo such
+        // as 100000 would take the machine's thread limit, not serve faster.
+        if !(1..=MAX_THREADS).contains(&self.threads) {
+            return bad("threads", format!("{} is outside 1..={MAX_THREADS}", self.threads));
         }
         if let Some(r) = &self.resynth {
             if !(r.threshold > 1.0 && r.threshold.is_finite()) {
@@ -118,5 +130,14 @@ mod tests {
         assert!(c(|c| c.listen = "localhost".into()).contains("listen"));
         assert!(c(|c| c.window = 0).contains("window"));
         assert!(c(|c| c.resynth = Some(ResynthConfig { threshold: 0.9, min_samples: 5 })).contains("threshold"));
+        // Each limit by its own name, and a thread count a machine can give.
+        assert!(c(|c| c.max_upload = 1 << 31).contains("bad setting max_upload: 2147483648 bytes"));
+        assert!(c(|c| c.max_body = 0).contains("bad setting max_body"));
+        assert!(c(|c| c.threads = 100_000).contains("bad setting threads: 100000 is outside 1..=1024"));
+        assert!(c(|c| c.threads = 0).contains("bad setting threads"));
+        assert!(c(|c| c.max_connections = 0).contains("bad setting max_connections"));
+        let mut most = ServeConfig::new(vec![], "d".into());
+        most.threads = MAX_THREADS;
+        assert!(most.validate().is_ok());
     }
 }

@@ -7,7 +7,8 @@ use super::state::{Installed, Served, State};
 use super::wire::{
     check_batch, parse, DecideBatch, DecideRequest, DecisionOut, DriftRequest, ObserveBatch, ObserveRequest,
 };
-use crate::adapter::{drift::drift_by_function, Decision, LogRecord};
+use crate::adapter::drift::{check_comparable, drift_by_function};
+use crate::adapter::{Decision, LogRecord};
 use crate::hints::HintSet;
 use crate::profile::Profile;
 use axum::body::Bytes;
@@ -255,8 +256,23 @@ pub async fn observed_profile(axum::extract::State(st): St, Wf(wf): Wf) -> Resul
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], p.to_json()).into_response())
 }
 
-fn profile_from(v: &Value) -> Result<Profile, ApiError> {
-    Profile::from_json(&v.to_string()).map_err(|e| ApiError::BadRequest(format!("profile: not a valid profile {e}")))
+/// A profile to compare one drift query with: only functions of the served
+/// workflow (another workflow's profile would answer "no drift").
+fn profile_from(v: &Value, s: &Served) -> Result<Profile, ApiError> {
+    let p = Profile::from_json(&v.to_string())
+        .map_err(|e| ApiError::BadRequest(format!("profile: not a valid profile {e}")))?;
+    check_comparable(&s.adapter.hints().workflow, &p).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(p)
+}
+
+/// A drift baseline must be a profile of the served workflow (every stage
+/// and size, its features): drift checks and re-synthesis read it, and
+/// another workflow's profile would leave both silently off.
+fn baseline_for(p: Profile, s: &Served) -> Result<Profile, ApiError> {
+    let hints = s.adapter.hints();
+    p.check_covers(&hints.workflow)
+        .map_err(|e| ApiError::BadRequest(format!("not a baseline for workflow '{}': {e}", s.name)))?;
+    Ok(p)
 }
 
 pub async fn drift(
@@ -266,7 +282,7 @@ pub async fn drift(
 ) -> Result<Json<Value>, ApiError> {
     let r: DriftRequest = if b.is_empty() { parse(b"{}")? } else { parse(&b)? };
     let s = st.get(&wf)?;
-    let given = r.profile.as_ref().map(profile_from).transpose()?.map(Arc::new);
+    let given = r.profile.as_ref().map(|v| profile_from(v, &s)).transpose()?.map(Arc::new);
     let Some(p) = given.or_else(|| s.baseline.load_full()) else {
         return Err(ApiError::Conflict(format!(
             "workflow '{wf}' has no baseline profile: send one in \"profile\", PUT it to /v1/workflows/{wf}/profile, \
@@ -299,6 +315,7 @@ pub async fn put_profile(
     let text = std::str::from_utf8(&b).map_err(|e| ApiError::BadRequest(format!("the body is not UTF-8: {e}")))?;
     let p = Profile::from_json(text).map_err(|e| ApiError::BadRequest(format!("not a valid profile {e}")))?;
     let s = st.get(&wf)?;
+    let p = baseline_for(p, &s)?;
     let digest = p.digest();
     st.set_baseline(&s, p).await?;
     Ok(Json(json!({"workflow": wf, "profile_digest": digest})))

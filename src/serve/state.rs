@@ -112,6 +112,18 @@ impl State {
             return Err(ServeError::NoHints);
         }
         let extra_profiles = read_profiles(&config.profiles)?;
+        // A --profile is matched to a hint set by the digest the hints name:
+        // one that matches none would leave drift checks off without a word.
+        for (path, p) in config.profiles.iter().zip(&extra_profiles) {
+            let d = p.digest();
+            if !sources.iter().any(|(h, _)| h.provenance.profile_digest == d) {
+                eprintln!(
+                    "janus serve: warning: --profile {}: no hint set given was synthesized from it (its digest {d} \
+                     is no hint set's profile_digest): not used as a drift baseline",
+                    path.display()
+                );
+            }
+        }
         let mut map = BTreeMap::new();
         for wf in names {
             let from_file = sources.iter().find(|(h, _)| h.workflow.name() == wf).map(|(h, _)| h.clone());
@@ -162,12 +174,26 @@ impl State {
         if restored > 0 {
             eprintln!("janus serve: {wf}: {restored} observations restored from the log");
         }
-        // The baseline for drift: a profile whose digest the hints name.
+        // The baseline for drift: the profile the hints were synthesized from
+        // (the data folder's, else a --profile, by the digest the hints name);
+        // else the data folder's while it still fits the workflow (one the
+        // operator PUT: acknowledged, so kept across restarts).
         let want = &f.hints.provenance.profile_digest;
-        let baseline = data
-            .load_profile(&wf)?
-            .filter(|p| p.digest() == *want)
-            .or_else(|| extra_profiles.iter().find(|p| p.digest() == *want).cloned());
+        let saved = match data.load_profile(&wf)? {
+            Some(p) => match p.check_covers(&f.hints.workflow) {
+                Ok(()) => Some(p),
+                Err(why) => {
+                    eprintln!("janus serve: warning: {wf}: the saved baseline profile no longer fits the workflow ({why}): not used");
+                    None
+                }
+            },
+            None => None,
+        };
+        let (named, saved): (Option<Profile>, Option<Profile>) = match saved {
+            Some(p) if p.digest() == *want => (Some(p), None),
+            other => (None, other),
+        };
+        let baseline = named.or_else(|| extra_profiles.iter().find(|p| p.digest() == *want).cloned()).or(saved);
         Ok(Served::new(&f, adapter, baseline, metrics))
     }
 
@@ -197,6 +223,12 @@ impl State {
         };
         let guard = served.install.lock().await;
         let cur = served.installed.load_full();
+        // The hint set in force, sent again (a retried PUT): nothing changes,
+        // so the generation stays and the observation windows are kept.
+        if baseline.is_none() && hints_digest(&hints) == cur.digest {
+            drop(guard);
+            return Ok((served, true));
+        }
         let f = InstalledFile { generation: cur.generation + 1, base: cur.base.clone(), origin: origin.into(), hints };
         self.persist(&f, baseline.as_ref()).await?;
         served.adapter.swap(f.hints.clone())?;

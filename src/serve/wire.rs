@@ -20,16 +20,20 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request body is empty; send a JSON object".into()));
     }
+    let malformed = |e: serde_json::Error| ApiError::BadRequest(format!("malformed JSON: {e}"));
     let de = &mut serde_json::Deserializer::from_slice(body);
-    let v = serde_path_to_error::deserialize(de).map_err(|e| {
+    let v = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if matches!(inner.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof) {
-            ApiError::BadRequest(format!("malformed JSON: {inner}"))
+            malformed(inner)
         } else {
             ApiError::BadRequest(format!("{path}: {inner}"))
         }
     })?;
+    // One JSON value per body: anything after it (a second object, a
+    // truncated concatenation) is a client bug, not something to ignore.
+    de.end().map_err(malformed)?;
     Ok(v)
 }
 
@@ -179,7 +183,7 @@ impl From<Decision> for DecisionOut {
 pub fn check_ms(name: &str, v: f64) -> Result<f64, ApiError> {
     if v > MAX_MS {
         return Err(ApiError::BadRequest(format!(
-            "{name} = {v} ms is more than one day ({MAX_MS} ms): is it in the wrong unit?"
+            "{name} = {v:?} ms is more than one day ({MAX_MS} ms): is it in the wrong unit?"
         )));
     }
     Ok(v)

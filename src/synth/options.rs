@@ -124,7 +124,7 @@ pub(crate) fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
         return bad("buckets", format!("{} is outside {MIN_BUCKETS}..={MAX_BUCKETS}", opts.buckets));
     }
     if !(opts.tolerance.is_finite() && opts.tolerance >= 0.0) {
-        return bad("tolerance", format!("{} must be a finite number >= 0", opts.tolerance));
+        return bad("tolerance", format!("{:?} must be a finite number >= 0", opts.tolerance));
     }
     if opts.max_rules == Some(0) {
         return bad("max_rules", "must be at least 1 (or unset for no cap)".into());
@@ -136,13 +136,13 @@ pub(crate) fn validate(opts: &SynthOptions) -> Result<(), SynthError> {
         return bad("min_class_samples", "must be at least 1".into());
     }
     if !(opts.smoothing.is_finite() && (0.0..=10.0).contains(&opts.smoothing)) {
-        return bad("smoothing", format!("{} must be in [0, 10]", opts.smoothing));
+        return bad("smoothing", format!("{:?} must be in [0, 10]", opts.smoothing));
     }
     if !(opts.min_gain.is_finite() && (0.0..1.0).contains(&opts.min_gain)) {
-        return bad("min_gain", format!("{} must be in [0, 1)", opts.min_gain));
+        return bad("min_gain", format!("{:?} must be in [0, 1)", opts.min_gain));
     }
     if !(opts.confidence.is_finite() && (0.5..0.999).contains(&opts.confidence)) {
-        return bad("confidence", format!("{} must be in [0.5, 0.999)", opts.confidence));
+        return bad("confidence", format!("{:?} must be in [0.5, 0.999)", opts.confidence));
     }
     Ok(())
 }

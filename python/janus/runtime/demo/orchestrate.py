@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     summaries = {k: summarize(v) for k, v in runs.items()}
 
     say()
-    print_table(summaries, deadline, wf.percentile)
+    print_table(summaries, deadline, wf.percentile, enforced=pool.enforced)
     print_sizes(runs, requests, hints)
     write_all(
         args.out,

@@ -21,9 +21,12 @@ def verdict(s: dict, target: float) -> str:
     return slo_verdict(s["slo_attainment"], s["attainment_hi"], target)
 
 
-def print_table(summaries: dict[str, dict], deadline: float, target: float) -> None:
+def print_table(
+    summaries: dict[str, dict], deadline: float, target: float, *, enforced: bool = True
+) -> None:
     """The summaries of both policies (``janus.runtime.summarize``) as one table,
-    then the saving, never without the SLO verdicts beside it."""
+    then the saving, never without the SLO verdicts beside it; on a dry run
+    (sizes not enforced), with the warning that it measures nothing."""
     j, st = summaries["janus"], summaries["static"]
     rows: list[tuple[str, Callable[[dict], str]]] = [
         ("runs (failed)", lambda x: f"{x['runs']} ({x['failed']})"),
@@ -53,6 +56,13 @@ def print_table(summaries: dict[str, dict], deadline: float, target: float) -> N
             f"(SLO: janus {verdict(j, target)}, static {verdict(st, target)}; "
             f"{j['runs']} runs each cannot tell attainments closer than the intervals above)"
         )
+        if not enforced:
+            # Latencies ignored the sizes: the saving above is priced on sizes
+            # that changed no run, and the attainments are the machine's.
+            say(
+                "DRY RUN: sizes were not enforced, so this compares bookkeeping, not sizing; "
+                "run as root with writable cgroups for a real comparison"
+            )
 
 
 def print_sizes(runs: dict[str, list[RunReport]], requests: list, hints: janus.HintSet) -> None:
