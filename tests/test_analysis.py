@@ -149,6 +149,10 @@ def test_both_couplings_run_and_are_reported(coupling):
     assert res.coupling == coupling
     assert (res.summary()["coupling"] == coupling).all()
     assert coupling in res.table()
+    # The note gives the reason that holds: the coupling was asked for (it
+    # said "the profile is keyed but no request was measured at every stage"
+    # of a keyed profile replayed with rank on purpose).
+    assert any(f"because {coupling} coupling was asked for" in n for n in res.notes), res.notes
     check_oracle_bound(res)
 
 
