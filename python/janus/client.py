@@ -6,16 +6,25 @@
     adapter.observe("train", d.size, latency_ms=5_210, features={"mb": 3.2})
 
 Glue written against one works with the other. The client keeps one
-keep-alive HTTP/1.1 connection per thread (standard library only). Errors
-raise the exception the in-process adapter would (``AdapterError`` for a bad
-call, ``HintError`` for a bad hint set); a service that cannot be reached, or
-refuses for its own reasons, raises ``ServeError``.
+keep-alive HTTP/1.1 connection per thread (standard library only). Arguments
+are checked before anything is sent, by the in-process adapter's rules, so a
+bad call raises what ``Adapter`` would raise for it (``TypeError`` for an
+argument that is not a number, such as ``"10"``; ``WorkflowError`` for a size
+that is not a ``Size`` or a ``(cpu_millis, memory_mib)`` pair;
+``AdapterError`` for bad features, run keys, arrays and values), naming the
+argument; ``HintError`` is a bad hint set; a service that cannot be reached,
+or refuses for its own reasons, raises ``ServeError``. One deliberate
+difference: the service refuses an ``elapsed_ms`` or ``latency_ms`` of more
+than one day (``AdapterError``, "wrong unit?"), which the in-process adapter
+accepts.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import math
+import operator
 import threading
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -24,7 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from janus._janus import AdapterError, HintError, HintSet, Profile, ServeError, Size
+from janus._janus import (
+    AdapterError,
+    HintError,
+    HintSet,
+    Profile,
+    ServeError,
+    Size,
+    WorkflowError,
+)
 
 # The service's limit per batch request (src/serve/wire.rs, MAX_BATCH).
 MAX_BATCH = 10_000
@@ -61,44 +78,144 @@ class RemoteDecision:
         )
 
 
-def _size_json(size: Size | tuple[int, int]) -> dict[str, int]:
-    if isinstance(size, Size):
-        return {"cpu_millis": size.cpu_millis, "memory_mib": size.memory_mib}
-    cpu, mem = size
-    return {"cpu_millis": int(cpu), "memory_mib": int(mem)}
+# -- arguments, checked by the in-process adapter's rules ------------------
+# (src/py/adapter.rs and src/py/model.rs): the same exception class for the
+# same bad call, with a message that names the argument.
 
 
-def _features_json(features: Features) -> Any:
+def _function(function: Any) -> str:
+    if not isinstance(function, str):
+        raise TypeError(f"function must be a str, not {type(function).__name__}")
+    return function
+
+
+def _real(x: Any, what: str) -> float:
+    """A number as the in-process adapter reads one (pyo3's ``f64``: a float,
+    an int, or anything with ``__float__`` or ``__index__``; never a str)."""
+    t = type(x)
+    if not (hasattr(t, "__float__") or hasattr(t, "__index__")):
+        raise TypeError(f"{what} must be a real number, not {t.__name__}")
+    try:
+        return float(x)
+    except OverflowError as e:
+        raise OverflowError(f"{what}: {e}") from None
+
+
+def _finite(v: float, what: str) -> float:
+    """JSON carries no NaN or infinity; the in-process adapter refuses them too."""
+    if not math.isfinite(v):
+        raise AdapterError(f"{what} must be a finite number, got {v!r} (NaN or infinity)")
+    return v
+
+
+def _size_json(size: Any, what: str) -> dict[str, int]:
+    """A ``Size`` or a ``(cpu_millis, memory_mib)`` tuple, checked by ``Size``
+    itself (integers, bounds) as the in-process adapter does."""
+    if not isinstance(size, Size):
+        if not (isinstance(size, tuple) and len(size) == 2):
+            raise WorkflowError(
+                f"{what} must be a janus.Size or a (cpu_millis, memory_mib) pair, got {size!r}"
+            )
+        try:
+            size = Size(*size)
+        except WorkflowError as e:
+            raise WorkflowError(f"{what}: {e}") from None
+    return {"cpu_millis": size.cpu_millis, "memory_mib": size.memory_mib}
+
+
+_FEATURES = "features must be a number, a sequence of numbers or a mapping name -> number"
+
+
+def _feature(v: Any, what: str) -> float:
+    try:
+        x = _real(v, what)
+    except (TypeError, OverflowError):
+        raise AdapterError(f"{what} must be a number, got {v!r}") from None
+    return _finite(x, what)
+
+
+def _features_json(features: Any) -> Any:
+    """Request features as the in-process adapter takes them: one number, a
+    mapping name -> number, or a sequence of numbers (not a str). Names and
+    counts are the service's to check: it knows the workflow."""
     if features is None:
         return None
+    if isinstance(features, (int, float)):
+        return [_feature(features, "features")]
     if isinstance(features, Mapping):
-        return {str(k): float(v) for k, v in features.items()}
-    if isinstance(features, (str, bytes)):
-        raise AdapterError(
-            "features must be a mapping {name: number} or a sequence of numbers, got a string"
-        )
-    return [float(v) for v in features]
+        if not all(isinstance(k, str) for k in features):
+            raise AdapterError("features: a mapping's keys must be feature names (str)")
+        return {k: _feature(v, f"features: '{k}'") for k, v in features.items()}
+    got = f"{_FEATURES}, got {type(features).__name__}"
+    if isinstance(features, (str, bytes)) or not hasattr(type(features), "__getitem__"):
+        raise AdapterError(got)
+    try:
+        items = list(features)
+    except TypeError:  # indexable but not a sequence (a numpy scalar)
+        raise AdapterError(got) from None
+    values = []
+    for i, v in enumerate(items):
+        try:
+            values.append(_feature(v, f"features[{i}]"))
+        except AdapterError as e:
+            raise AdapterError(f"{got} ({e})") from None
+    return values
 
 
-def _run_key_json(run_key: RunKey) -> int | str | None:
+def _run_key_json(run_key: Any) -> int | str | None:
+    """A str, or an int in 0..2**64 (anything with ``__index__``, as in process)."""
     if run_key is None or isinstance(run_key, str):
         return run_key
-    if isinstance(run_key, (int, np.integer)) and not isinstance(run_key, bool) and run_key >= 0:
-        return int(run_key)
-    raise AdapterError(f"run_key must be a string or an unsigned integer, got {run_key!r}")
+    try:
+        k = operator.index(run_key)
+    except TypeError:
+        k = -1
+    if not 0 <= k < 2**64:
+        raise AdapterError(f"run_key must be a str or an int in 0..2**64, got {run_key!r}")
+    return k
+
+
+def _array(x: Any, dtype: Any, name: str, what: str, ndims: tuple[int, ...]) -> np.ndarray:
+    """Argument ``name`` of ``decide_many`` as the in-process adapter converts
+    it: ``np.asarray`` with its dtype, then its number of dimensions."""
+    try:
+        a = np.asarray(x, dtype=dtype)
+    except Exception as e:  # noqa: BLE001 (whatever numpy raises, as in process)
+        raise AdapterError(f"decide_many: {name} must be {what}: {type(e).__name__}: {e}") from None
+    if a.ndim not in ndims:
+        shape = f", got shape {list(a.shape)}" if name == "features" else ""
+        raise AdapterError(f"decide_many: {name} must be {what}{shape}")
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        i = int(np.flatnonzero(~np.isfinite(a.reshape(len(a), -1)).all(axis=1))[0])
+        raise AdapterError(
+            f"decide_many: {name} must be finite numbers, got {a[i].tolist()!r} at item {i} "
+            "(NaN or infinity)"
+        )
+    return a
 
 
 class AdapterClient:
-    """The adapter of one workflow, served by ``janus serve`` at ``url``."""
+    """The adapter of one workflow, served by ``janus serve`` at ``url``. A bad
+    argument raises what ``Adapter`` raises for it; unlike ``Adapter``, the
+    service refuses an ``elapsed_ms`` or ``latency_ms`` above one day."""
 
     def __init__(self, url: str, workflow: str, *, timeout: float = 5.0) -> None:
-        u = urllib.parse.urlsplit(url)
+        bad_url = f"AdapterClient: url must be http://HOST:PORT[/prefix], got {url!r}"
+        if not isinstance(url, str):
+            raise ServeError(bad_url)
+        try:
+            u = urllib.parse.urlsplit(url)
+            port = u.port or 80  # u.port raises ValueError for a bad one
+        except ValueError as e:
+            raise ServeError(f"{bad_url}: {e}") from None
         if u.scheme != "http" or not u.hostname:
-            raise ServeError(f"AdapterClient: url must be http://HOST:PORT[/prefix], got {url!r}")
+            raise ServeError(bad_url)
+        if not isinstance(workflow, str):
+            raise TypeError(f"AdapterClient: workflow must be a str, not {type(workflow).__name__}")
         self.url = url.rstrip("/")
         self.workflow = workflow
         self.timeout = timeout
-        self._host, self._port = u.hostname, u.port or 80
+        self._host, self._port = u.hostname, port
         self._prefix = u.path.rstrip("/")
         self._base = f"{self._prefix}/v1/workflows/{urllib.parse.quote(workflow, safe='')}"
         self._local = threading.local()
@@ -176,11 +293,13 @@ class AdapterClient:
         run_key: RunKey = None,
     ) -> RemoteDecision:
         """Size for ``function`` after ``elapsed_ms`` of the run (see ``Adapter.decide``)."""
-        body: dict[str, Any] = {"function": function, "elapsed_ms": float(elapsed_ms)}
+        # In the in-process order: function, elapsed_ms, free, features, run_key.
+        body: dict[str, Any] = {"function": _function(function)}
+        body["elapsed_ms"] = _finite(_real(elapsed_ms, "elapsed_ms"), "elapsed_ms")
+        if free is not None:
+            body["free"] = _size_json(free, "free")
         if features is not None:
             body["features"] = _features_json(features)
-        if free is not None:
-            body["free"] = _size_json(free)
         if run_key is not None:
             body["run_key"] = _run_key_json(run_key)
         return RemoteDecision.from_json(self._request("POST", f"{self._base}/decide", body))
@@ -196,13 +315,22 @@ class AdapterClient:
         """One decision per element (see ``Adapter.decide_many``): batches of
         at most 10 000 per request. ``features`` has one row per element (or
         one value per element when the workflow declares one feature)."""
-        el = np.asarray(elapsed_ms, dtype=np.float64)
+        # In the in-process order: function and free (taken with the call), then the arrays.
+        _function(function)
+        free_json = None if free is None else _size_json(free, "free")
+        el = _array(elapsed_ms, np.float64, "elapsed_ms", "a 1-D array of numbers", (1,))
         n = len(el)
-        feats = None if features is None else np.asarray(features, dtype=np.float64)
-        keys = None if run_keys is None else np.asarray(run_keys)
-        for what, arr in (("feature values", feats), ("run keys", keys)):
+        feats = None
+        if features is not None:
+            what = "an (n, d) or (n,) array of numbers"
+            feats = _array(features, np.float64, "features", what, (1, 2))
+        keys = None
+        if run_keys is not None:
+            what = "a 1-D array of non-negative integers"
+            keys = _array(run_keys, np.uint64, "run_keys", what, (1,))
+        for name, arr in (("features", feats), ("run_keys", keys)):
             if arr is not None and len(arr) != n:
-                raise AdapterError(f"decide_many: {n} elapsed times but {len(arr)} {what}")
+                raise AdapterError(f"decide_many: {n} elapsed times but {len(arr)} {name}")
         out: list[dict[str, Any]] = []
         for lo in range(0, n, MAX_BATCH):
             reqs = []
@@ -211,10 +339,10 @@ class AdapterClient:
                 if feats is not None:
                     row = feats[i]
                     r["features"] = [float(row)] if np.ndim(row) == 0 else row.tolist()
-                if free is not None:
-                    r["free"] = _size_json(free)
+                if free_json is not None:
+                    r["free"] = free_json
                 if keys is not None:
-                    r["run_key"] = _run_key_json(keys[i].item())
+                    r["run_key"] = int(keys[i])
                 reqs.append(r)
             out.extend(
                 self._request("POST", f"{self._base}/decide_batch", {"requests": reqs})["decisions"]
@@ -240,9 +368,9 @@ class AdapterClient:
     ) -> None:
         """Record an observed latency; returns once the service has it on disk."""
         body: dict[str, Any] = {
-            "function": function,
-            "size": _size_json(size),
-            "latency_ms": float(latency_ms),
+            "function": _function(function),
+            "size": _size_json(size, "size"),
+            "latency_ms": _finite(_real(latency_ms, "latency_ms"), "latency_ms"),
         }
         if features is not None:
             body["features"] = _features_json(features)
