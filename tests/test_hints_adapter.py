@@ -119,8 +119,11 @@ def test_request_features_pick_the_class_at_every_call():
     assert a.decide("f", 900, features=[30.0]).size == S4
     assert a.decide("f", 900, features=30.0).input_class == 1
     assert a.decide("f", 900).input_class is None  # features unknown: the unconditioned table
-    with pytest.raises(AdapterError, match="no value for request feature 'kb'"):
+    # A key the workflow lacks is named (a typo of 'kb'), before the missing 'kb'.
+    with pytest.raises(AdapterError, match=r"'mb' is not a request feature of the workflow \(\["):
         a.decide("f", 0, features={"mb": 1.0})
+    with pytest.raises(AdapterError, match="no value for request feature 'kb'"):
+        a.decide("f", 0, features={})
     with pytest.raises(AdapterError, match="2 feature values"):
         a.decide("f", 0, features=[1.0, 2.0])
     out = a.decide_many("f", np.array([900.0, 900.0]), features=np.array([3.0, 30.0]))

@@ -63,7 +63,12 @@ def test_cycle_is_rejected_where_it_is_made_and_state_is_kept():
         (lambda wf: wf.add("f", []), "no size options"),
         (lambda wf: wf.add("f", [Size(500, 256), Size(500, 256)]), "twice"),
         (lambda wf: wf.add("f", [Size(0, 256)]), "cpu_millis"),
-        (lambda wf: wf.add("../x", [Size(500, 256)]), "invalid"),
+        (lambda wf: wf.add("../x", [Size(500, 256)]), "invalid: it contains '..'"),
+        (lambda wf: wf.add(".", [Size(500, 256)]), "invalid: '.' names the current folder"),
+        (
+            lambda wf: [wf.add(n, [Size(500, 256)]) for n in "ab"] and wf.chain("a", "b", "a"),
+            "cycle through (a -> b -> a|b -> a -> b)",
+        ),
         (lambda wf: wf.add("f", [Size(500, 256)], fanout=0), "fanout"),
         (lambda wf: wf.add("f", ["big"]), "not a janus.Size"),
         (lambda wf: wf.add("f", [Size(500, 256)], fanout=5000), "fanout 5000"),

@@ -29,7 +29,10 @@ pub(crate) fn check_name(name: &str) -> Result<(), &'static str> {
     if name.len() > 128 {
         return Err("it is longer than 128 bytes");
     }
-    if name == "." || name == ".." || name.contains("..") {
+    if name == "." {
+        return Err("'.' names the current folder in a path");
+    }
+    if name.contains("..") {
         return Err("it contains '..'");
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {

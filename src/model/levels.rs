@@ -39,8 +39,11 @@ pub(crate) fn topological_levels(stages: &[Stage], edges: &[(usize, usize)]) -> 
             Some(a) if seen.insert(a) => path.push(a),
             Some(a) => {
                 let start = path.iter().position(|&x| x == a).unwrap_or(0);
+                // path[start..] runs backwards along the edges, and `a` (its
+                // first) is a predecessor of its last: reversed, the walk is
+                // in edge order and closes on the stage it starts from.
                 let mut cyc: Vec<&str> = path[start..].iter().rev().map(|&i| stages[i].name.as_str()).collect();
-                cyc.push(&stages[a].name);
+                cyc.push(cyc[0]);
                 return Err(cyc.join(" -> "));
             }
             None => return Err(path.iter().map(|&i| stages[i].name.as_str()).collect::<Vec<_>>().join(", ")),

@@ -64,6 +64,17 @@ fn features_of(adapter: &Adapter, ob: Option<&Bound<'_, PyAny>>) -> PyResult<Opt
     }
     if let Ok(m) = ob.cast::<PyMapping>() {
         let names = adapter.feature_names();
+        // A name the workflow lacks first: `{"kbx": 1}` is a typo of the
+        // feature, and "no value for 'kb'" alone would not say which key.
+        let keys: Vec<String> = m
+            .keys()?
+            .extract()
+            .map_err(|_| adapter_error("features: a mapping's keys must be feature names (str)".into()))?;
+        if let Some(extra) = keys.iter().find(|k| !names.contains(k)) {
+            return Err(adapter_error(format!(
+                "features: '{extra}' is not a request feature of the workflow ({names:?})"
+            )));
+        }
         let mut v = Vec::with_capacity(names.len());
         for n in &names {
             let x = m.get_item(n).map_err(|_| {
@@ -72,14 +83,6 @@ fn features_of(adapter: &Adapter, ob: Option<&Bound<'_, PyAny>>) -> PyResult<Opt
                 ))
             })?;
             v.push(x.extract::<f64>().map_err(|_| adapter_error(format!("features: '{n}' must be a number")))?);
-        }
-        if m.len()? > names.len() {
-            let keys: Vec<String> = m.keys()?.extract()?;
-            if let Some(extra) = keys.iter().find(|k| !names.contains(k)) {
-                return Err(adapter_error(format!(
-                    "features: '{extra}' is not a request feature of the workflow ({names:?})"
-                )));
-            }
         }
         return Ok(Some(v));
     }
