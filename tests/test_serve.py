@@ -357,7 +357,7 @@ def test_a_baseline_put_over_the_api_is_kept_across_restarts_and_must_fit(tmp_pa
     other.save(tmp_path / "other.json")
     s = ServeProcess(tmp_path / "d2", "--hints", str(h), "--profile", str(tmp_path / "other.json"))
     try:
-        assert "other.json: no hint set given was synthesized from it" in s.stderr()
+        assert "other.json: no hint set served was synthesized from it" in s.stderr()
     finally:
         assert s.stop() == 0, s.stderr()
 

@@ -112,24 +112,24 @@ impl State {
             return Err(ServeError::NoHints);
         }
         let extra_profiles = read_profiles(&config.profiles)?;
-        // A --profile is matched to a hint set by the digest the hints name:
-        // one that matches none would leave drift checks off without a word.
-        for (path, p) in config.profiles.iter().zip(&extra_profiles) {
-            let d = p.digest();
-            if !sources.iter().any(|(h, _)| h.provenance.profile_digest == d) {
-                eprintln!(
-                    "janus serve: warning: --profile {}: no hint set given was synthesized from it (its digest {d} \
-                     is no hint set's profile_digest): not used as a drift baseline",
-                    path.display()
-                );
-            }
-        }
         let mut map = BTreeMap::new();
         for wf in names {
             let from_file = sources.iter().find(|(h, _)| h.workflow.name() == wf).map(|(h, _)| h.clone());
             let inst = in_force(&data, &wf, from_file, &replay)?;
             let served = Self::restore(&data, &writer, &metrics, &config, inst, &mut replay, &extra_profiles)?;
             map.insert(wf, Arc::new(served));
+        }
+        // A --profile is matched to a hint set by the digest the hints name:
+        // one that matches none would leave drift checks off without a word.
+        for (path, p) in config.profiles.iter().zip(&extra_profiles) {
+            let d = p.digest();
+            if !map.values().any(|s: &Arc<Served>| s.adapter.hints().provenance.profile_digest == d) {
+                eprintln!(
+                    "janus serve: warning: --profile {}: no hint set served was synthesized from it (its digest {d} \
+                     is no hint set's profile_digest): not used as a drift baseline",
+                    path.display()
+                );
+            }
         }
         Ok(State {
             timers: Timers {
