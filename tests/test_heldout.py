@@ -135,6 +135,7 @@ def test_results_script_runs_and_reports_the_done_means(tmp_path):
     assert "## A run slow so far is slow ahead: budget bands" in text
     assert "| Synthetic: noisy | 1.1x |" in text and "| dag family (" in text
     assert "### The same members without cold starts" in text
+    assert "### Unkeyed profiles" in text and "| cold (members 0-" in text
     assert (tmp_path / "results-family.png").exists()
 
 

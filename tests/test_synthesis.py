@@ -409,3 +409,19 @@ def test_the_profile_decides_how_many_input_classes_to_try():
     assert "max_classes=auto(10) " in synth(10 * per_class)
     assert "max_classes=auto(16) " in synth(20 * per_class)
     assert "max_classes=3 " in synth(20 * per_class, max_classes=3)
+
+
+def test_an_unkeyed_chain_is_planned_as_independent_and_the_hints_say_so(two_stage):
+    """Without whole requests the stages' joint latencies are unknown: the
+    hints say the plan takes them as independent (on workload families with
+    slowness shared across stages, such plans missed the SLO far more often:
+    docs/results.md, 'Unkeyed profiles'); the same samples keyed do not."""
+    wf, prof = two_stage
+    says = "stages are planned as independent"
+    assert any(says in w for w in janus.synthesize(wf, prof).warnings)
+    keyed = janus.Profile()
+    for f in ("a", "b"):
+        for s in (janus.Size(500, 512), janus.Size(2000, 512)):
+            lat = prof.latencies(f, s)
+            keyed.add(f, s, lat, keys=[f"r{i}" for i in range(len(lat))])
+    assert not any(says in w for w in janus.synthesize(wf, keyed).warnings)

@@ -728,6 +728,19 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
              walk of its requests (give every sample its request's key)"
         ));
     }
+    if setup.data.keyed.is_none() && wf.blocks().len() > 1 {
+        // Without whole requests the stages' joint latencies are unknown,
+        // and the plan takes them as independent. Shared slowness (an input
+        // trait, a cold cache, a busy machine) makes the tail of the sum
+        // fatter than that: the SLO is then missed more often than planned.
+        warnings.push(
+            "no request of the profile was measured at every stage and size (no request keys, or no request \
+             complete): stages are planned as independent, and where a request slow at one stage is slow at the \
+             next (its input, a cold cache, a busy machine) the hints miss the SLO more often than planned \
+             (docs/results.md, 'Unkeyed profiles'); profile whole requests, each sample with its request's key"
+                .to_string(),
+        );
+    }
     if !margin {
         let thin = held > 0.0;
         warnings.push(format!(
