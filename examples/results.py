@@ -443,8 +443,8 @@ def unkeyed(prof: janus.Profile) -> janus.Profile:
 def unkeyed_section(rep: Report, members: int) -> str:
     """Each family's members fitted on the fit half with and without its
     request keys (the same samples), both judged on the keyed held-out half."""
-    from janus._janus import best_static, synthesize, wilson_interval
-    from janus.analysis.result import slo_verdict
+    from janus._janus import best_static, synthesize
+    from janus.analysis.heldout import split_verdict
     from janus.analysis.simulate import replay
 
     out = (
@@ -482,8 +482,11 @@ def unkeyed_section(rep: Report, members: int) -> str:
                     row = {"target": wf.percentile}
                     for p in s.index:
                         att = float(s.loc[p, "attainment"])
-                        hi = wilson_interval(round(att * n), n)[1]
-                        row[p] = (att, float(s.loc[p, "cost"]), slo_verdict(att, hi, wf.percentile))
+                        row[p] = (
+                            att,
+                            float(s.loc[p, "cost"]),
+                            split_verdict(att, n, wf.percentile),
+                        )
                     rows.append(row)
 
         def missed(p: str, rows: list = rows) -> int:

@@ -64,25 +64,37 @@ fn features_of(adapter: &Adapter, ob: Option<&Bound<'_, PyAny>>) -> PyResult<Opt
     }
     if let Ok(m) = ob.cast::<PyMapping>() {
         let names = adapter.feature_names();
-        // A name the workflow lacks first: `{"kbx": 1}` is a typo of the
-        // feature, and "no value for 'kb'" alone would not say which key.
-        let keys: Vec<String> = m
-            .keys()?
-            .extract()
-            .map_err(|_| adapter_error("features: a mapping's keys must be feature names (str)".into()))?;
-        if let Some(extra) = keys.iter().find(|k| !names.contains(k)) {
-            return Err(adapter_error(format!(
-                "features: '{extra}' is not a request feature of the workflow ({names:?})"
-            )));
-        }
+        // A key the workflow lacks is named (`{"kbx": 1}` is a typo of `kb`,
+        // and "no value for 'kb'" alone would not say which key). The keys
+        // are read only when a name is missing or keys are left over: a
+        // well-formed mapping, every decision's case, costs its lookups only.
+        let unknown_key = || -> PyResult<Option<String>> {
+            let keys: Vec<String> = m
+                .keys()?
+                .extract()
+                .map_err(|_| adapter_error("features: a mapping's keys must be feature names (str)".into()))?;
+            Ok(keys.into_iter().find(|k| !names.contains(k)))
+        };
+        let not_a_feature =
+            |k: String| adapter_error(format!("features: '{k}' is not a request feature of the workflow ({names:?})"));
         let mut v = Vec::with_capacity(names.len());
         for n in &names {
-            let x = m.get_item(n).map_err(|_| {
-                adapter_error(format!(
-                    "features: no value for request feature '{n}' (the workflow's features: {names:?})"
-                ))
-            })?;
+            let Ok(x) = m.get_item(n) else {
+                return Err(unknown_key()?.map_or_else(
+                    || {
+                        adapter_error(format!(
+                            "features: no value for request feature '{n}' (the workflow's features: {names:?})"
+                        ))
+                    },
+                    not_a_feature,
+                ));
+            };
             v.push(x.extract::<f64>().map_err(|_| adapter_error(format!("features: '{n}' must be a number")))?);
+        }
+        if m.len()? > names.len() {
+            if let Some(k) = unknown_key()? {
+                return Err(not_a_feature(k));
+            }
         }
         return Ok(Some(v));
     }

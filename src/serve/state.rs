@@ -179,21 +179,17 @@ impl State {
         // else the data folder's while it still fits the workflow (one the
         // operator PUT: acknowledged, so kept across restarts).
         let want = &f.hints.provenance.profile_digest;
-        let saved = match data.load_profile(&wf)? {
-            Some(p) => match p.check_covers(&f.hints.workflow) {
-                Ok(()) => Some(p),
-                Err(why) => {
-                    eprintln!("janus serve: warning: {wf}: the saved baseline profile no longer fits the workflow ({why}): not used");
-                    None
-                }
-            },
-            None => None,
+        let saved = data.load_profile(&wf)?.filter(|p| match p.check_covers(&f.hints.workflow) {
+            Ok(()) => true,
+            Err(why) => {
+                eprintln!("janus serve: warning: {wf}: the saved baseline profile no longer fits the workflow ({why}): not used");
+                false
+            }
+        });
+        let baseline = match saved {
+            Some(p) if p.digest() == *want => Some(p),
+            saved => extra_profiles.iter().find(|p| p.digest() == *want).cloned().or(saved),
         };
-        let (named, saved): (Option<Profile>, Option<Profile>) = match saved {
-            Some(p) if p.digest() == *want => (Some(p), None),
-            other => (None, other),
-        };
-        let baseline = named.or_else(|| extra_profiles.iter().find(|p| p.digest() == *want).cloned()).or(saved);
         Ok(Served::new(&f, adapter, baseline, metrics))
     }
 
