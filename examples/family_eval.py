@@ -4,8 +4,8 @@
     python examples/family_eval.py dag 0 20 crossfit=false
     python examples/family_eval.py cold-off 0 20 --csv cold-off.csv
 
-Members FIRST..LAST-1 of a family (`random`, `dag`, `cold`, or `cold-off`,
-the cold family without its cold starts), each at deadlines 1.1x, 1.25x,
+Members FIRST..LAST-1 of a family (`random`, `dag`, `cold`, `heavy`, or
+`cold-off`, the cold family without its cold starts), each at deadlines 1.1x, 1.25x,
 1.5x and 2x over 3 random splits by request, with `confidence=0.9` and any
 synthesis option given as key=value (JSON values). Prints one line: the
 splits that MISSED the SLO (Janus, and static with the same margin), the
@@ -13,7 +13,7 @@ mean cost over static's, how many (member, deadline) cases cost more than
 static by over 0.5 % in some split, and the mean share of the oracle's room
 where that room is 10 % or more. These are the numbers docs/results.md
 quotes for members drawn afresh (cold and DAG 100-119, random 40-59); a run
-of 20 members takes 1-2 minutes.
+of 20 members takes 1-3 minutes.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@
 
 Workloads (see docs/results.md for what each stands for):
 - documented synthetic models with keyed profiles (python/janus/examples/workloads.py):
-  ``pipeline``, ``graph``, ``noisy``, and three families of workloads that no one tuned
-  Janus for (``random_workload``, ``random_dag_workload``, ``random_cold_workload``);
+  ``pipeline``, ``graph``, ``noisy``, and four families of workloads that no one tuned
+  Janus for (``random_workload``, ``random_dag_workload``, ``random_cold_workload``, and
+  ``heavy_family.random_heavy_workload``, written without Janus's synthesis code in view);
 - profiles measured on real functions under real cgroups: the demo workflow
   (docs/demo-profile.json) and, when present, the graph workflow (docs/graph-profile.json);
 - ORION's real Lambda traces, read in place ($JANUS_ORION_DIR, else ../shared/data/orion;
@@ -38,7 +39,7 @@ from janus.analysis import (
     reference_latency,
     room_and_share,
 )
-from janus.examples import workloads
+from janus.examples import heavy_family, workloads
 
 REPO = Path(__file__).resolve().parents[1]
 # Multiples of the reference latency (every stage at its largest size, at the
@@ -228,6 +229,20 @@ FAMILIES = {
         ),
         "results-cold-family.png",
         lambda seed, requests: workloads.random_cold_workload(seed),  # its own profile sizes
+    ),
+    "heavy": (
+        "A fourth family: memory thrash, spills, heavy tails, request types",
+        (
+            "`heavy_family.random_heavy_workload(seed)` for seeds 0-{last}, written without "
+            "Janus's synthesis code in view: 2-6 stages of size-independent I/O, CPU work, "
+            "memory-bound work that thrashes or is retried below an input-driven need, and work "
+            "that spills past an input threshold; fan-out with uneven shares; Pareto or lognormal "
+            "tails; a payload feature strongly, weakly or not informative, often with a request "
+            "type; a noisy neighbour shared by a run's stages; Lambda or Kubernetes size grids; "
+            "target p90, p95 or p99; profiles of 200, 400 or 1000 requests"
+        ),
+        "results-heavy-family.png",
+        lambda seed, requests: heavy_family.random_heavy_workload(seed),  # its own profile sizes
     ),
     # The same members with every cold start's delay left out (same draws
     # otherwise): how much of the family's room, and of what Janus leaves,
@@ -774,6 +789,7 @@ def main() -> None:
     family += large_section(rep)
     family += family_section(rep, "dag", args.family)
     family += family_section(rep, "cold", args.family) + cold_start_section(rep, args.family)
+    family += family_section(rep, "heavy", args.family)
     family += unkeyed_section(rep, args.family)
     bands = bands_section(rep)
     cmd = "python examples/results.py" + (" --quick" if args.quick else "")

@@ -154,6 +154,16 @@ def test_synthesize_deadline_zero_is_refused_and_a_deadline_is_honoured(tmp_path
     assert janus.HintSet.load(out).workflow.deadline_ms == 1234
 
 
+def test_synthesize_an_slo_the_profile_cannot_meet_writes_best_effort_and_exits_3(tmp_path, capsys):
+    out = tmp_path / "h.json"
+    argv = ["synthesize", WORKFLOW, PROFILE, "-o", str(out), "--buckets", "100"]
+    assert main([*argv, "--deadline-ms", "50"]) == 3
+    err = capsys.readouterr().err
+    assert "the SLO cannot be met on this profile" in err and str(out) in err, err
+    h = janus.HintSet.load(out)
+    assert not h.feasible and h.workflow.deadline_ms == 50
+
+
 def test_demo_deadline_zero_is_refused(tmp_path, capsys):
     msg = one_line_error(
         capsys, 2, ["demo", "--dry-run", "--out", str(tmp_path / "d"), "--deadline", "0"]

@@ -73,7 +73,7 @@ def test_a_saving_that_does_not_survive_unseen_requests_is_charged_to_its_plan()
     assert len(seen) >= 4 and set(seen) <= set(on_profile)
     cands = {c["name"]: c for c in hints.plan["candidates"]}
     flattered = 0
-    for name, (claimed, oof, se) in seen.items():
+    for name, (claimed, oof, se, _lucky) in seen.items():
         # The savings in the note are rounded to 4 decimals.
         assert (
             abs(cands[name]["expected_cost"] - (float(on_profile[name]) + charge[name]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -197,6 +198,12 @@ def test_without_an_adapter_the_router_uses_its_fallback_or_says_503(tmp_path):
             assert (status, headers["janus-size"]) == (200, "8000m/512Mi")
             status, _, body = asyncio.run(call(Router("a", gone, base)))
             assert status == 503 and "ServeError" in json.loads(body)["error"]["kind"]
+            # The router's own targets are its fault, not the caller's: a 500.
+            ftp = Router("a", gone, lambda size: "ftp://x/", fallback=BIG)
+            status, _, body = asyncio.run(call(ftp))
+            err = json.loads(body)["error"]
+            assert status == 500 and err["kind"] == "TargetError", err
+            assert "must be http://HOST[:PORT]/..., got 'ftp://x/'" in err["message"], err
         finally:
             target.stop()
 
@@ -211,6 +218,17 @@ def test_a_caller_body_the_features_cannot_be_read_from_is_a_400_naming_it(knati
         (j, b"", "the body is empty"),
         ({**j, **ce}, b'{"size": 1}', "CloudEvent e1: the body has no 'bytes'"),
         ({**j, "ce-specversion": "1.0", "ce-id": "e2"}, b"{}", "not a valid CloudEvent"),
+        # The SDK would make an id up, and the run key falls back to it.
+        (
+            {**j, "ce-specversion": "1.0", "ce-source": "/c", "ce-type": "t"},
+            b'{"bytes": 1}',
+            "a CloudEvent must have an id",
+        ),
+        (
+            {"content-type": "application/cloudevents+json"},
+            json.dumps({"specversion": "1.0", "source": "/c", "type": "t", "data": {"bytes": 1}}),
+            "a CloudEvent must have an id",
+        ),
     ]:
         status, h, out = post(port, headers, body)
         assert (status, h["content-type"]) == (400, "application/json"), (body, out)
@@ -224,7 +242,11 @@ def test_a_caller_body_the_features_cannot_be_read_from_is_a_400_naming_it(knati
 def test_plain_http_errors_name_the_header_the_caller_sent(knative):
     port, _, _ = knative
     j = {"content-type": "application/json"}
-    for header, value in [("janus-start-ms", "yesterday"), ("janus-features", "{bytes:1")]:
+    for header, value in [
+        ("janus-start-ms", "yesterday"),
+        ("janus-start-ms", "0"),  # 1970: not this run's start (was the adapter's wording)
+        ("janus-features", "{bytes:1"),
+    ]:
         status, _, out = post(port, {**j, header: value}, b'{"bytes": 1}')
         message = json.loads(out)["error"]["message"]
         assert status == 400 and message.startswith(f"request: {header} "), message
@@ -253,6 +275,18 @@ def test_a_variant_that_cannot_be_reached_is_a_502(tmp_path):
         assert sum(w["count"] for w in windows) == 0, "no latency was reported"
     finally:
         assert s.stop() == 0
+
+
+def test_a_router_with_unusable_targets_is_refused_when_made():
+    from janus.knative import Router, TargetError
+
+    for targets, says in [
+        ("ftp://{service}/", "must be http://HOST[:PORT]/..., got 'ftp://a-1000m-512mi/'"),
+        ("http://{servce}/", "cannot be filled (KeyError: 'servce')"),
+        ({janus.Size(1000, 512): "localhost:8080"}, "got 'localhost:8080'"),
+    ]:
+        with pytest.raises(TargetError, match=re.escape(says)):
+            Router("a", None, targets)
 
 
 def test_services_refuse_two_steps_that_would_share_a_service_name():

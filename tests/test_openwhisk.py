@@ -223,6 +223,16 @@ def test_bad_activation_variables_are_named():
     assert (a.activation_id, a.deadline_ms) == ("x", 1.7e12)
 
 
+def test_a_carried_run_start_over_a_day_ago_is_named():
+    from janus.glue import GlueError, RunContext, now_ms
+
+    where = "step params $janus.run"
+    with pytest.raises(GlueError, match=r"\$janus.run: start_ms must be the run's start .* got 0"):
+        RunContext.from_dict({"start_ms": 0, "run_key": "k"}, where)
+    ctx = RunContext.from_dict({"start_ms": now_ms() - 60_000, "run_key": "k"}, where)
+    assert 60_000 <= ctx.elapsed_ms() < 120_000
+
+
 def test_a_malformed_size_to_report_is_logged_and_the_result_kept(tmp_path, launcher):
     with served_step_b(tmp_path, launcher) as (s, la):
         run = {"start_ms": time.time() * 1000, "run_key": "r"}

@@ -130,6 +130,12 @@ def test_feature_names_and_sizes_are_held_to_the_workflow_rules(tmp_path):
     header = "function,cpu_millis,memory_mib,latency_ms"
     dup = header + ",feature.x,feature.x\nf,500,256,1.0,1,2\n"
     refused_csv(tmp_path / "dup.csv", dup, r'dup.csv:1: header: .*"x".*named twice')
+    # A column Janus would not read is refused, not dropped: `kb` meant as a feature.
+    refused_csv(
+        tmp_path / "kb.csv",
+        header + ",kb\nf,500,256,1.0,3\n",
+        r'unknown column "kb".*feature\.<name>',
+    )
     tiny = header + "\nf,1,256,1.0\n"
     refused_csv(tmp_path / "tiny.csv", tiny, "'f' at size .*cpu_millis must be at least 10")
     text = janus.Profile.from_samples({("f", Size(500, 256)): [1.0]}).to_json()

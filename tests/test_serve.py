@@ -396,15 +396,31 @@ def test_it_refuses_to_start_on_bad_settings_and_never_follows_symlinks(tmp_path
     assert rc == 1 and "HintError" in err and "schema_version" in err, err
     rc, err = start_failure(tmp_path / "d3")
     assert rc == 1 and "no hint set" in err, err
+    # A setting out of range is a bad command line (exit 2) naming its flag.
     rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--window", "0")
-    assert rc == 1 and "window" in err, err
+    assert rc == 2 and "argument --window: must be at least 1, got 0" in err, err
     # A thread count no machine gives was spawned until the OS refused (a
     # new user's typo took the whole machine's thread limit); a negative one
     # was pyo3's OverflowError.
     rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--threads", "100000")
-    assert rc == 1 and "bad setting threads: 100000 is outside 1..=1024" in err, err
+    assert rc == 2 and "argument --threads: must be in 1..=1024, got 100000" in err, err
     rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--threads", "-1")
-    assert rc == 1 and "serve: threads must be at least 1, got -1" in err, err
+    assert rc == 2 and "argument --threads: must be at least 1, got -1" in err, err
+    for flag in ("--drift-every", "--read-timeout"):
+        rc, err = start_failure(tmp_path / "d4", "--hints", str(h), flag, "0")
+        assert rc == 2 and f"argument {flag}: must be a positive number of seconds" in err, err
+    rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--resynth", "--threshold", "1")
+    assert rc == 2 and "argument --threshold: must be a ratio > 1, got 1.0" in err, err
+    rc, err = start_failure(tmp_path / "d4", "--hints", str(h), "--listen", "localhost")
+    assert rc == 2 and "argument --listen: must be HOST:PORT with an IP address" in err, err
+    # From Python the setting is an attribute (None on every other ServeError).
+    for kw, name in [({"threads": 0}, "threads"), ({"drift_every_s": -1.0}, "drift_every")]:
+        with pytest.raises(ServeError, match=f"serve: {name} must be") as e:
+            janus._janus.serve([str(h)], str(tmp_path / "d6"), **kw)
+        assert e.value.setting == name
+    with pytest.raises(ServeError, match="no hint set") as e:
+        janus._janus.serve([], str(tmp_path / "d7"))
+    assert e.value.setting is None
     # One service per data folder.
     s = ServeProcess(tmp_path / "d5", "--hints", str(h))
     try:

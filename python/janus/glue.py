@@ -30,6 +30,20 @@ def now_ms() -> float:
     return time.time() * 1000.0
 
 
+# A run that started over a day ago is no serverless run (and `janus serve`
+# refuses such an elapsed time): its start is a wrong clock or unit.
+MAX_RUN_MS = 86_400_000.0
+
+
+def check_start(start_ms: float, where: str, name: str) -> None:
+    """Refuse a run start (``name``, as the caller sent it) over a day ago."""
+    if now_ms() - start_ms > MAX_RUN_MS:
+        raise GlueError(
+            f"{where}: {name} must be the run's start in epoch milliseconds (within the last "
+            f"day), got {start_ms!r}"
+        )
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What every step of one workflow run needs to know."""
@@ -57,6 +71,7 @@ class RunContext:
             or not math.isfinite(start)
         ):
             raise GlueError(f"{where}: start_ms must be a finite number, got {start!r}")
+        check_start(start, where, "start_ms")
         if not isinstance(key, str) or not key:
             raise GlueError(f"{where}: run_key must be a non-empty string, got {key!r}")
         return RunContext(float(start), key, _features(d.get("features"), where))

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from janus._janus import AdapterError, JanusError, NativeWorkflow, Size
-from janus.glue import GlueError, RunContext, chain_of, decide, now_ms, observe
+from janus.glue import GlueError, RunContext, chain_of, check_start, decide, now_ms, observe
 from janus.workflow import Workflow, native_of
 
 log = logging.getLogger("janus.knative")
@@ -50,6 +50,13 @@ H_SIZE = "janus-size"  # on the router's response: the variant that served it
 class VariantError(JanusError):
     """The size variant's service could not be reached or did not answer a
     valid reply: the router is a gateway and answers 502."""
+
+
+class TargetError(JanusError):
+    """The router's ``targets`` give no usable URL for a size: the router's
+    own configuration, not the caller's request, so it answers 500. Caught
+    when the router is made wherever the targets are a template or a
+    mapping; a callable's URLs are checked per request."""
 
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te"}
@@ -70,19 +77,32 @@ Targets = Mapping[Size, str] | Callable[[Size], str] | str
 
 
 def _target(targets: Targets, function: str, size: Size) -> str:
+    """The variant's URL for ``size``: ``http://HOST[:PORT]/...``."""
     if isinstance(targets, str):
-        return targets.format(
-            service=service_name(function, size),
-            function=function,
-            cpu=size.cpu_millis,
-            mem=size.memory_mib,
-        )
-    if isinstance(targets, Mapping):
         try:
-            return targets[size]
-        except KeyError:
-            raise GlueError(f"no target URL for {function} at {size}") from None
-    return targets(size)
+            url = targets.format(
+                service=service_name(function, size),
+                function=function,
+                cpu=size.cpu_millis,
+                mem=size.memory_mib,
+            )
+        except (KeyError, IndexError, ValueError) as e:
+            raise TargetError(
+                f"targets template {targets!r} cannot be filled ({type(e).__name__}: {e}): it "
+                "may use {service}, {function}, {cpu} and {mem}"
+            ) from None
+    elif isinstance(targets, Mapping):
+        if size not in targets:
+            raise TargetError(f"targets have no URL for {function} at {size}")
+        url = targets[size]
+    else:
+        url = targets(size)
+    u = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if u is None or u.scheme != "http" or not u.hostname:
+        raise TargetError(
+            f"the target URL for {function} at {size} must be http://HOST[:PORT]/..., got {url!r}"
+        )
+    return url
 
 
 def _context_from(
@@ -109,6 +129,7 @@ def _context_from(
         start_ms = now_ms() if start is None else float(start)
     except ValueError:
         raise GlueError(f"{where}: {n_start} must be epoch milliseconds, got {start!r}") from None
+    check_start(start_ms, where, n_start)  # named as sent, not as RunContext's field
     return RunContext.from_dict(
         {"start_ms": start_ms, "run_key": key or fallback_key(), "features": feats}, where
     )
@@ -148,9 +169,7 @@ def _carried(ctx: RunContext) -> dict[str, str]:
 def _post(
     url: str, headers: dict[str, str], body: bytes, timeout: float
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    u = urllib.parse.urlsplit(url)
-    if u.scheme != "http" or not u.hostname:
-        raise GlueError(f"target URL must be http://HOST[:PORT]/..., got {url!r}")
+    u = urllib.parse.urlsplit(url)  # checked by _target
     conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
     try:
         path = (u.path or "/") + (f"?{u.query}" if u.query else "")
@@ -159,6 +178,17 @@ def _post(
         return r.status, r.getheaders(), r.read()
     finally:
         conn.close()
+
+
+def _has_id(headers: dict[str, str], body: bytes) -> bool:
+    """Whether a CloudEvent (binary: ``ce-`` headers; structured: a JSON
+    body) carries its own id."""
+    if any(k.startswith("ce-") for k in headers):
+        return bool(headers.get("ce-id"))
+    try:
+        return bool(json.loads(body).get("id"))
+    except (ValueError, AttributeError):
+        return False
 
 
 async def receive_body(receive: Callable) -> bytes:
@@ -187,6 +217,13 @@ class Router:
         self.function = function
         self.adapter = adapter
         self.targets = targets
+        # A template or a mapping is checked now: a typo in it is found when
+        # the router is made, not by the first caller (a callable is per call).
+        if isinstance(targets, Mapping):
+            for size in targets:
+                _target(targets, function, size)
+        elif isinstance(targets, str):
+            _target(targets, function, Size(1000, 512))
         self.features = features
         self.fallback = fallback
         self.timeout_s = timeout_s
@@ -201,9 +238,12 @@ class Router:
         except JanusError as e:
             # The caller's fault (a malformed attribute or body, features the
             # workflow does not declare) is a 400; a variant out of reach is a
-            # 502 (bad gateway), an adapter out of reach a 503.
+            # 502 (bad gateway), an adapter out of reach a 503, the router's
+            # own targets a 500.
             if isinstance(e, VariantError):
                 status = 502
+            elif isinstance(e, TargetError):
+                status = 500
             else:
                 status = 400 if isinstance(e, (GlueError, AdapterError)) else 503
             err = {"error": {"kind": type(e).__name__, "message": str(e)}}
@@ -232,6 +272,13 @@ class Router:
                 event = from_http_event(HTTPMessage(headers=headers, body=body))
             except BaseCloudEventException as e:
                 raise GlueError(f"request: not a valid CloudEvent: {e}") from None
+            if not _has_id(headers, body):
+                # The SDK makes one up; the run key falls back to it, so a
+                # made-up id would split one run into several.
+                raise GlueError(
+                    "request: a CloudEvent must have an id (ce-id, or 'id' in a structured "
+                    "event): the CloudEvents spec requires it"
+                )
             attrs = event.get_attributes()
             ctx = _context_from(
                 attrs.get,

@@ -27,6 +27,11 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
         other => parse_err(path, 1, format!("{other:?}")),
     })?;
     let headers = rdr.headers().map_err(|e| parse_err(path, 1, e.to_string()))?.clone();
+    // (Feature columns given twice are named by the feature check below.)
+    let twice = |(i, h): &(usize, &str)| !h.starts_with("feature") && headers.iter().take(*i).any(|g| g == *h);
+    if let Some(twice) = headers.iter().enumerate().find(twice) {
+        return Err(parse_err(path, 1, format!("column {:?} appears twice", twice.1)));
+    }
     let col = |name: &str| headers.iter().position(|h| h == name);
     let need = |name: &str| {
         col(name).ok_or_else(|| {
@@ -49,6 +54,20 @@ pub fn read_csv(path: &Path) -> Result<Profile, ProfileError> {
             _ => h.strip_prefix("feature.").map(|n| (i, n.to_string())),
         })
         .collect();
+    // A column Janus does not read is refused, not dropped: `kb` meant as a
+    // feature would otherwise vanish and synthesis plan without it.
+    let known = |i: &usize| [Some(cf), Some(cc), Some(cm), Some(cl), ckey].contains(&Some(*i));
+    if let Some((_, h)) =
+        headers.iter().enumerate().find(|(i, _)| !known(i) && !feature_cols.iter().any(|(c, _)| c == i))
+    {
+        return Err(parse_err(
+            path,
+            1,
+            format!(
+                "unknown column {h:?} (a request feature's column is named 'feature.<name>'; the others are function, cpu_millis, memory_mib, latency_ms and key: drop any other)"
+            ),
+        ));
+    }
     if let Some((_, bad)) = feature_cols.iter().find(|(_, n)| crate::model::check_name(n).is_err()) {
         return Err(parse_err(path, 1, format!("feature column name {bad:?} is not a valid feature name")));
     }
@@ -229,6 +248,25 @@ mod tests {
             .unwrap();
         let err = read_csv(&p).unwrap_err().to_string();
         assert!(err.contains("p.csv:3") && err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn csv_refuses_a_column_it_would_drop_and_a_column_given_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.csv");
+        let read = |text: &str| {
+            std::fs::write(&p, text).unwrap();
+            read_csv(&p).map(|_| ()).map_err(|e| e.to_string())
+        };
+        // `kb` meant as a feature: refused, naming the column and the fix.
+        let err = read("function,cpu_millis,memory_mib,latency_ms,kb\nf,1000,512,12.5,3\n").unwrap_err();
+        assert!(
+            err.contains("p.csv:1") && err.contains("unknown column \"kb\"") && err.contains("feature.<name>"),
+            "{err}"
+        );
+        let err = read("function,cpu_millis,memory_mib,latency_ms,key,key\nf,1000,512,12.5,a,b\n").unwrap_err();
+        assert!(err.contains("column \"key\" appears twice"), "{err}");
+        assert!(read("function,cpu_millis,memory_mib,latency_ms,key,feature,feature.kb\nf,1000,512,1,a,2,3\n").is_ok());
     }
 
     #[test]

@@ -63,6 +63,8 @@ create_exception!(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("JanusError", py.get_type::<JanusError>())?;
+    // Set on the instance by `serve_setting_error`; None on the class.
+    py.get_type::<ServeError>().setattr("setting", py.None())?;
     m.add("WorkflowError", py.get_type::<WorkflowError>())?;
     m.add("ProfileError", py.get_type::<ProfileError>())?;
     m.add("SynthesisError", py.get_type::<SynthesisError>())?;
@@ -100,6 +102,7 @@ impl From<Error> for PyErr {
             Error::Actuate(e) => actuation_error(&e, msg),
             Error::Replay(_) => ReplayError::new_err(msg),
             Error::Serve(crate::serve::ServeError::Hints(_)) => HintError::new_err(msg),
+            Error::Serve(crate::serve::ServeError::Config { name, .. }) => serve_setting_error(name, msg),
             Error::Serve(_) => ServeError::new_err(msg),
         }
     }
@@ -161,6 +164,15 @@ pub(crate) fn actuator_arg_error(msg: String) -> PyErr {
 pub(crate) fn replay_error(msg: String) -> PyErr {
     ReplayError::new_err(msg)
 }
-pub(crate) fn serve_error(msg: String) -> PyErr {
-    ServeError::new_err(msg)
+/// A ServeError for one setting out of its range, with the setting's name as
+/// its `setting` attribute (None on every other ServeError), so that
+/// `janus serve` can answer it as a bad command line naming the flag.
+pub(crate) fn serve_setting_error(setting: &str, msg: String) -> PyErr {
+    Python::attach(|py| {
+        let e = ServeError::new_err(msg);
+        match e.value(py).setattr("setting", setting) {
+            Ok(()) => e,
+            Err(set_failed) => set_failed,
+        }
+    })
 }

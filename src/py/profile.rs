@@ -130,7 +130,8 @@ impl PyProfile {
     }
 
     /// Read a CSV with columns function, cpu_millis, memory_mib, latency_ms
-    /// and optionally key and feature.<name> columns.
+    /// and optionally key and feature.<name> columns (any other column is
+    /// refused, so that a feature is never dropped).
     #[staticmethod]
     fn from_csv(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         Ok(PyProfile(py.detach(|| read_csv(&path)).map_err(err)?))

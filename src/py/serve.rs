@@ -2,20 +2,23 @@
 //! until SIGINT/SIGTERM and then returns (the service code is in `crate::serve`).
 
 use super::args::int_arg;
-use super::errors::{err, serve_error};
+use super::errors::{err, serve_setting_error};
 use crate::serve::{ResynthConfig, ServeConfig};
 use pyo3::prelude::*;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// serve's integer settings, read so that a negative or too large one is a
-/// ServeError naming it (pyo3 alone raises a bare OverflowError).
+/// ServeError naming it (message and `setting` attribute) (pyo3 alone raises a bare OverflowError).
 /// (`ServeConfig::validate` checks their ranges; the least value here is
 /// its lower bound, so the two never disagree on where a range starts.)
 macro_rules! setting {
     ($($name:ident: $t:ty = $min:expr),* $(,)?) => {$(
         fn $name(v: &Bound<'_, PyAny>) -> PyResult<$t> {
-            int_arg(v, concat!("serve: ", stringify!($name)), $min, serve_error)
+            fn named(msg: String) -> PyErr {
+                serve_setting_error(stringify!($name), msg)
+            }
+            int_arg(v, concat!("serve: ", stringify!($name)), $min, named)
         }
     )*};
 }
@@ -51,7 +54,10 @@ fn serve(
 ) -> PyResult<()> {
     let secs = |name: &'static str, s: f64| {
         Duration::try_from_secs_f64(s).map_err(|_| {
-            err(crate::serve::ServeError::Config { name, why: format!("{s:?} is not a number of seconds >= 0") })
+            err(crate::serve::ServeError::Config {
+                name,
+                why: format!("must be a positive number of seconds, got {s:?}"),
+            })
         })
     };
     let mut c = ServeConfig::new(hints, data);

@@ -69,41 +69,45 @@ impl ServeConfig {
 
     /// Check every setting; returns the address to bind.
     pub fn validate(&self) -> Result<SocketAddr, ServeError> {
+        // Every message reads "serve: NAME must be ..., got VALUE", as the
+        // binding's integer checks do, so a command line can name its flag.
         let bad = |name, why: String| Err(ServeError::Config { name, why });
         let addr: SocketAddr = match self.listen.parse() {
             Ok(a) => a,
-            Err(e) => return bad("listen", format!("'{}' is not HOST:PORT with an IP address: {e}", self.listen)),
+            Err(e) => {
+                return bad("listen", format!("must be HOST:PORT with an IP address, got '{}' ({e})", self.listen))
+            }
         };
         if !(1..=1_000_000).contains(&self.window) {
-            return bad("window", format!("{} is outside 1..=1000000", self.window));
+            return bad("window", format!("must be in 1..=1000000, got {}", self.window));
         }
         if self.compact_at < 4096 {
-            return bad("compact_at", format!("{} bytes is too small (at least 4096)", self.compact_at));
+            return bad("compact_at", format!("must be at least 4096 bytes, got {}", self.compact_at));
         }
         for (name, bytes) in [("max_body", self.max_body), ("max_upload", self.max_upload)] {
             if !(256..=(1 << 30)).contains(&bytes) {
-                return bad(name, format!("{bytes} bytes is outside 256 B ..= 1 GiB"));
+                return bad(name, format!("must be in 256 B ..= 1 GiB, got {bytes} bytes"));
             }
         }
         for (name, d) in [("read_timeout", self.read_timeout), ("drift_every", self.drift_every)] {
             if d.is_zero() {
-                return bad(name, "must be a positive number of seconds".into());
+                return bad(name, format!("must be a positive number of seconds, got {:?}", d.as_secs_f64()));
             }
         }
         if self.max_connections == 0 {
-            return bad("max_connections", "must be at least 1".into());
+            return bad("max_connections", "must be at least 1, got 0".into());
         }
         // Each worker thread is an OS thread with its own stack: a typo such
         // as 100000 would take the machine's thread limit, not serve faster.
         if !(1..=MAX_THREADS).contains(&self.threads) {
-            return bad("threads", format!("{} is outside 1..={MAX_THREADS}", self.threads));
+            return bad("threads", format!("must be in 1..={MAX_THREADS}, got {}", self.threads));
         }
         if let Some(r) = &self.resynth {
             if !(r.threshold > 1.0 && r.threshold.is_finite()) {
-                return bad("threshold", format!("{} must be a ratio > 1", r.threshold));
+                return bad("threshold", format!("must be a ratio > 1, got {:?}", r.threshold));
             }
             if r.min_samples == 0 {
-                return bad("min_samples", "must be at least 1".into());
+                return bad("min_samples", "must be at least 1, got 0".into());
             }
         }
         Ok(addr)
@@ -131,11 +135,12 @@ mod tests {
         assert!(c(|c| c.window = 0).contains("window"));
         assert!(c(|c| c.resynth = Some(ResynthConfig { threshold: 0.9, min_samples: 5 })).contains("threshold"));
         // Each limit by its own name, and a thread count a machine can give.
-        assert!(c(|c| c.max_upload = 1 << 31).contains("bad setting max_upload: 2147483648 bytes"));
-        assert!(c(|c| c.max_body = 0).contains("bad setting max_body"));
-        assert!(c(|c| c.threads = 100_000).contains("bad setting threads: 100000 is outside 1..=1024"));
-        assert!(c(|c| c.threads = 0).contains("bad setting threads"));
-        assert!(c(|c| c.max_connections = 0).contains("bad setting max_connections"));
+        assert!(c(|c| c.max_upload = 1 << 31)
+            .contains("serve: max_upload must be in 256 B ..= 1 GiB, got 2147483648 bytes"));
+        assert!(c(|c| c.max_body = 0).contains("serve: max_body must"));
+        assert!(c(|c| c.threads = 100_000).contains("serve: threads must be in 1..=1024, got 100000"));
+        assert!(c(|c| c.threads = 0).contains("serve: threads must"));
+        assert!(c(|c| c.max_connections = 0).contains("serve: max_connections must be at least 1, got 0"));
         let mut most = ServeConfig::new(vec![], "d".into());
         most.threads = MAX_THREADS;
         assert!(most.validate().is_ok());

@@ -11,7 +11,8 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ServeError {
-    #[error("serve: bad setting {name}: {why}")]
+    /// A setting out of its range; `why` reads "must be ..., got VALUE".
+    #[error("serve: {name} {why}")]
     Config { name: &'static str, why: String },
     #[error("serve: cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },

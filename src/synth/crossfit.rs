@@ -43,7 +43,21 @@
 //! 0.15 points. Charging the cost optimism, with the `z` standard errors,
 //! left 3 splits over static by more than 0.5 % across those four
 //! evaluations, against 5 with the point estimate and 8 without the
-//! charge. It costs synthesis time: `FOLDS` more plans per level
+//! charge.
+//!
+//! A saving that a few unseen requests carry is luck, not a plan: where a
+//! stage's cost has a heavy tail (memory thrash, retries), one request can
+//! cost a hundred times the mean, and which such requests a plan happens to
+//! save on decides its out-of-fold saving (a fourth family of workloads, not
+//! written with Janus's code in view: memory-bound stages that thrash, spill
+//! thresholds, Pareto tails; on its members 0-19 a plan claiming 17 % on the
+//! fit half, 15 % of it from two requests, cost 6-8 % more than static on
+//! the held-out half). So the saving the [`LUCKY_SHARE`] of unseen requests
+//! with the largest savings carry comes off the lower bound too (`lucky`).
+//! There it took the cases over static by more than 0.5 % from 6 to 0 (of
+//! 80) and on the cold family's members 0-19 from 1 to 0; on members drawn
+//! afresh (cold and DAG 100-119, the fourth family's 40-59) 2 such cases
+//! before and after, at 0.1-0.4 points of cost. It costs synthesis time: `FOLDS` more plans per level
 //! (docs/benchmarks.md), each bisected from the level's multiplier on the
 //! whole profile and only to 1 % (`Bisection::CHECK`). The static plan has
 //! one size per stage and no rules to fit: it is the baseline and is left
@@ -84,6 +98,9 @@ pub(crate) struct Check {
     pub out_of_fold_saving: f64,
     /// Its standard error: of the mean per-request saving, over static's mean cost.
     pub saving_se: f64,
+    /// The part of `out_of_fold_saving` the luckiest unseen requests carry
+    /// (the [`LUCKY_SHARE`] with the largest savings over static).
+    pub lucky: f64,
 }
 
 impl Check {
@@ -109,7 +126,7 @@ impl Check {
     /// more than static on the held-out half).
     pub fn cost_optimism(&self, confidence: f64, claimed: f64) -> f64 {
         let z = crate::stats::normal_quantile(confidence).max(0.0);
-        (claimed - (self.out_of_fold_saving - z * self.saving_se)).max(0.0)
+        (claimed - (self.out_of_fold_saving - self.lucky - z * self.saving_se)).max(0.0)
     }
 }
 
@@ -172,11 +189,13 @@ pub(crate) fn check(
                     let how = Bisection::CHECK.near(lambda);
                     let solved = solve(level, &part.reference, target, opts.tolerance, how);
                     let (mut missed, mut cost, mut d2) = (0, 0.0, 0.0);
+                    let mut gains = Vec::with_capacity(static_held.len());
                     for (r, &sc) in static_held.iter().enumerate() {
                         let k = runs.runs[r].class(c);
                         let (rc, m) = runs.walk(r, &level.models[k], &solved.passes[k].policy);
                         cost += rc;
                         d2 += (sc - rc) * (sc - rc);
+                        gains.push(sc - rc);
                         missed += usize::from(m);
                     }
                     Some(PartLevel {
@@ -187,6 +206,7 @@ pub(crate) fn check(
                         cost,
                         static_cost: static_total,
                         d2,
+                        gains,
                     })
                 })
                 .collect())
@@ -194,9 +214,9 @@ pub(crate) fn check(
         .collect::<Result<_, _>>()?;
     Ok((0..levels)
         .map(|i| {
-            let per: Vec<PartLevel> = parts.iter().map(|p| p[i]).collect::<Option<_>>()?;
-            let mean = |f: fn(&PartLevel) -> f64| per.iter().map(f).sum::<f64>() / per.len() as f64;
-            let total = |f: fn(&PartLevel) -> f64| per.iter().map(f).sum::<f64>();
+            let per: Vec<&PartLevel> = parts.iter().map(|p| p[i].as_ref()).collect::<Option<_>>()?;
+            let mean = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>() / per.len() as f64;
+            let total = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>();
             // Per unseen request d = static - plan: the saving is mean(d) / mean(static).
             let n = total(|p| p.runs as f64).max(1.0);
             let (d, s) = ((total(|p| p.static_cost) - total(|p| p.cost)) / n, total(|p| p.static_cost) / n);
@@ -207,13 +227,28 @@ pub(crate) fn check(
                 in_sample_saving: mean(|p| p.in_saving),
                 out_of_fold_saving: saving(total(|p| p.cost), total(|p| p.static_cost)),
                 saving_se: if s > 0.0 { (var / n).sqrt() / s } else { 0.0 },
+                lucky: lucky(per.iter().flat_map(|p| p.gains.iter().copied()).collect(), total(|p| p.static_cost)),
             })
         })
         .collect())
 }
 
+/// The share of static's cost over `gains` (per request, static less the
+/// plan) that the [`LUCKY_SHARE`] of requests with the largest gains carry.
+fn lucky(mut gains: Vec<f64>, static_total: f64) -> f64 {
+    if static_total <= 0.0 {
+        return 0.0;
+    }
+    let m = (gains.len() as f64 * LUCKY_SHARE).ceil() as usize;
+    gains.sort_unstable_by(|a, b| b.total_cmp(a));
+    gains.iter().take(m).filter(|&&g| g > 0.0).sum::<f64>() / static_total
+}
+
+/// Requests whose saving over static is not counted on as a plan's saving.
+pub(crate) const LUCKY_SHARE: f64 = 0.02;
+
 /// One level planned on one part: on its own requests, and walked on the unseen ones.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct PartLevel {
     /// Miss rate on the part's own requests.
     in_miss: f64,
@@ -227,6 +262,8 @@ struct PartLevel {
     cost: f64,
     static_cost: f64,
     d2: f64,
+    /// Per unseen request, static's cost less the plan's.
+    gains: Vec<f64>,
 }
 
 /// `1 - plan / static` (0 when static costs nothing).
@@ -243,7 +280,7 @@ mod tests {
     use super::*;
 
     fn check(in_sample_saving: f64, out_of_fold_saving: f64, saving_se: f64) -> Check {
-        Check { in_sample: 0.04, out_of_fold: 0.06, in_sample_saving, out_of_fold_saving, saving_se }
+        Check { in_sample: 0.04, out_of_fold: 0.06, in_sample_saving, out_of_fold_saving, saving_se, lucky: 0.0 }
     }
 
     #[test]
@@ -251,6 +288,25 @@ mod tests {
         assert!((check(0.0, 0.0, 0.0).optimism() - 0.02).abs() < 1e-12);
         let pessimistic = Check { in_sample: 0.06, out_of_fold: 0.04, ..check(0.0, 0.0, 0.0) };
         assert_eq!(pessimistic.optimism(), 0.0);
+    }
+
+    #[test]
+    fn the_luckiest_requests_saving_is_not_counted_on() {
+        // 200 requests: one saves 30 over static, one 5, the rest 0.1 each;
+        // static costs 1000 in all. The luckiest 2 % (4 requests) carry 35.2
+        // of the 54.8 saved.
+        let mut gains = vec![0.1; 198];
+        gains.extend([30.0, 5.0]);
+        gains.rotate_left(17);
+        assert!((lucky(gains, 1000.0) - 0.0352).abs() < 1e-12);
+        // A saving spread over every request barely depends on any of them.
+        assert!((lucky(vec![0.1; 200], 1000.0) - 0.0004).abs() < 1e-12);
+        // Losses are never luck: a plan that only loses is charged nothing here.
+        assert_eq!(lucky(vec![-1.0; 200], 1000.0), 0.0);
+        assert_eq!(lucky(vec![1.0; 5], 0.0), 0.0);
+        // And the luck comes off the unseen saving's lower bound.
+        let ck = Check { lucky: 0.035, ..check(0.06, 0.055, 0.0) };
+        assert!((ck.cost_optimism(0.5, 0.06) - 0.04).abs() < 1e-12);
     }
 
     #[test]

@@ -244,6 +244,41 @@ fn fanout_takes_the_max_and_pays_every_instance() {
 }
 
 #[test]
+fn keyed_fanout_instances_of_one_request_are_slow_together() {
+    // The same latencies as above, measured on 10 requests of two instances
+    // each: nine requests run both at 100 ms, one both at 300 ms. Per run the
+    // maximum is late with probability 0.1, so SMALL meets p85 at 250 ms;
+    // taken as independent draws (the unkeyed model) it would be 0.19.
+    let keys: Vec<String> = (0..10).flat_map(|r| [format!("r{r}"), format!("r{r}")]).collect();
+    let small: Vec<f64> = (0..10).flat_map(|r| if r == 9 { [300.0, 300.0] } else { [100.0, 100.0] }).collect();
+    let mut p = Profile::new();
+    p.add("f", SMALL, Samples { latencies: small, keys: Some(keys.clone()), features: None }).unwrap();
+    p.add("f", MID, Samples { latencies: vec![100.0; 20], keys: Some(keys), features: None }).unwrap();
+    let mut st = stage("f", &[SMALL, MID]);
+    st.fanout = 2;
+    let wf = Workflow::chain("fan", slo(250.0, 0.85), CostModel::default(), vec![st]).unwrap();
+    let m = Data::new(&wf, &p).unwrap().models(25, 0.0, None).unwrap();
+    let h = &m.blocks[0].options[0].hist;
+    assert_eq!((h.off, h.p.len()), (10, 1));
+    assert!((h.p[0] - 0.9).abs() < 1e-12, "{:?}", h.p);
+    let st = best_static(&wf, &p, &opts(25)).unwrap();
+    assert_eq!(st.sizes, vec![SMALL]);
+    assert!((st.miss_probability - 0.1).abs() < 1e-9);
+    assert!((st.expected_cost - 2.0 * 1.052 * 0.12).abs() < 1e-9, "every instance is paid");
+    // Measured once per request (as `janus profile` does), the instances run
+    // on the request's input as the replay takes them: slow together.
+    let once: Vec<String> = (0..10).map(|r| format!("r{r}")).collect();
+    let mut p1 = Profile::new();
+    let lat: Vec<f64> = (0..10).map(|r| if r == 9 { 300.0 } else { 100.0 }).collect();
+    p1.add("f", SMALL, Samples { latencies: lat, keys: Some(once.clone()), features: None }).unwrap();
+    p1.add("f", MID, Samples { latencies: vec![100.0; 10], keys: Some(once), features: None }).unwrap();
+    assert_eq!(best_static(&wf, &p1, &opts(25)).unwrap().sizes, vec![SMALL]);
+    // Unkeyed, the same samples are independent draws: 0.81 on time, MID.
+    let loose = profile(&[("f", SMALL, p.get("f", &SMALL).unwrap().latencies.clone()), ("f", MID, vec![100.0; 20])]);
+    assert_eq!(best_static(&wf, &loose, &opts(25)).unwrap().sizes, vec![MID]);
+}
+
+#[test]
 fn parallel_block_is_one_stage_of_joint_sizes() {
     // Stages `b` and `c` start together (no edges: one block). b: small 300 ms
     // or mid 100 ms; c: small 100/400 ms (50/50) or mid 100/200 ms.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from janus.cli.args import FINITE, POSITIVE, output_file
 from janus.cli.synth_options import add_synthesis_arguments, load_profile, synthesis_kwargs
@@ -42,4 +43,14 @@ def run(args: argparse.Namespace) -> int:
     hints.save(out)
     print(f"wrote {out}: {hints!r}")
     print("\n".join(summary_lines(hints)))
+    if not hints.feasible:
+        # Written all the same (best effort: the fastest rules), but a script
+        # running `janus synthesize ... && deploy` must not take it for a plan.
+        print(
+            f"janus synthesize: the SLO cannot be met on this profile (miss "
+            f"{hints.plan['miss_probability']:.4f} > allowed {hints.plan['miss_target']:.4f}): "
+            f"{out} holds best-effort rules; exit status 3",
+            file=sys.stderr,
+        )
+        return 3
     return 0

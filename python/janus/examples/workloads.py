@@ -174,14 +174,23 @@ def build(
                 at_largest[s.name] = lat.max(axis=1)
     layout = layout or [s.name for s in stages]
     wf.chain(*layout)
-    e2e_max = sum(
+    ref = reference_ms(at_largest, layout, percentile)
+    return Workload(name, wf, prof, ref, description, stages)
+
+
+def reference_ms(
+    at_largest: dict[str, np.ndarray], layout: list[str | list[str]], percentile: float
+) -> float:
+    """The end-to-end latency at the percentile with every stage at its
+    largest size: per request, the stages of ``layout`` in sequence (a
+    parallel group: its slowest), from each stage's latency there."""
+    e2e = sum(
         np.max([at_largest[x] for x in step], axis=0)
         if isinstance(step, list)
         else at_largest[step]
         for step in layout
     )
-    ref = janus.quantile(e2e_max, percentile)
-    return Workload(name, wf, prof, ref, description, stages)
+    return float(janus.quantile(e2e, percentile))
 
 
 def pipeline(n: int = 1000, seed: int = 0) -> Workload:
