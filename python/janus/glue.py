@@ -35,15 +35,6 @@ def now_ms() -> float:
 MAX_RUN_MS = 86_400_000.0
 
 
-def check_start(start_ms: float, where: str, name: str) -> None:
-    """Refuse a run start (``name``, as the caller sent it) over a day ago."""
-    if now_ms() - start_ms > MAX_RUN_MS:
-        raise GlueError(
-            f"{where}: {name} must be the run's start in epoch milliseconds (within the last "
-            f"day), got {start_ms!r}"
-        )
-
-
 @dataclass(frozen=True)
 class RunContext:
     """What every step of one workflow run needs to know."""
@@ -60,8 +51,9 @@ class RunContext:
         return {"start_ms": self.start_ms, "run_key": self.run_key, "features": self.features}
 
     @staticmethod
-    def from_dict(d: Any, where: str) -> RunContext:
-        """Parse a carried context; ``where`` names its origin in errors."""
+    def from_dict(d: Any, where: str, start_name: str = "start_ms") -> RunContext:
+        """Parse a carried context; ``where`` names its origin in errors and
+        ``start_name`` its start as the caller sent it (a header, say)."""
         if not isinstance(d, Mapping):
             raise GlueError(f"{where}: the run context must be an object, got {type(d).__name__}")
         start, key = d.get("start_ms"), d.get("run_key")
@@ -70,8 +62,12 @@ class RunContext:
             or not isinstance(start, (int, float))
             or not math.isfinite(start)
         ):
-            raise GlueError(f"{where}: start_ms must be a finite number, got {start!r}")
-        check_start(start, where, "start_ms")
+            raise GlueError(f"{where}: {start_name} must be a finite number, got {start!r}")
+        if now_ms() - start > MAX_RUN_MS:
+            raise GlueError(
+                f"{where}: {start_name} must be the run's start in epoch milliseconds (within "
+                f"the last day), got {start!r}"
+            )
         if not isinstance(key, str) or not key:
             raise GlueError(f"{where}: run_key must be a non-empty string, got {key!r}")
         return RunContext(float(start), key, _features(d.get("features"), where))

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from janus._janus import AdapterError, JanusError, NativeWorkflow, Size
-from janus.glue import GlueError, RunContext, chain_of, check_start, decide, now_ms, observe
+from janus.glue import GlueError, RunContext, chain_of, decide, now_ms, observe
 from janus.workflow import Workflow, native_of
 
 log = logging.getLogger("janus.knative")
@@ -129,9 +129,10 @@ def _context_from(
         start_ms = now_ms() if start is None else float(start)
     except ValueError:
         raise GlueError(f"{where}: {n_start} must be epoch milliseconds, got {start!r}") from None
-    check_start(start_ms, where, n_start)  # named as sent, not as RunContext's field
     return RunContext.from_dict(
-        {"start_ms": start_ms, "run_key": key or fallback_key(), "features": feats}, where
+        {"start_ms": start_ms, "run_key": key or fallback_key(), "features": feats},
+        where,
+        start_name=n_start,
     )
 
 

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// serve's integer settings, read so that a negative or too large one is a
-/// ServeError naming it (message and `setting` attribute) (pyo3 alone raises a bare OverflowError).
+/// ServeError naming it, in its message and `setting` attribute (pyo3 alone
+/// raises a bare OverflowError).
 /// (`ServeConfig::validate` checks their ranges; the least value here is
 /// its lower bound, so the two never disagree on where a range starts.)
 macro_rules! setting {

@@ -188,13 +188,12 @@ pub(crate) fn check(
                     let level = level.as_ref()?;
                     let how = Bisection::CHECK.near(lambda);
                     let solved = solve(level, &part.reference, target, opts.tolerance, how);
-                    let (mut missed, mut cost, mut d2) = (0, 0.0, 0.0);
+                    let (mut missed, mut cost) = (0, 0.0);
                     let mut gains = Vec::with_capacity(static_held.len());
                     for (r, &sc) in static_held.iter().enumerate() {
                         let k = runs.runs[r].class(c);
                         let (rc, m) = runs.walk(r, &level.models[k], &solved.passes[k].policy);
                         cost += rc;
-                        d2 += (sc - rc) * (sc - rc);
                         gains.push(sc - rc);
                         missed += usize::from(m);
                     }
@@ -202,10 +201,8 @@ pub(crate) fn check(
                         in_miss: solved.aggregate.miss,
                         in_saving: saving(solved.aggregate.cost, static_in),
                         missed,
-                        runs: runs.runs.len(),
                         cost,
                         static_cost: static_total,
-                        d2,
                         gains,
                     })
                 })
@@ -218,9 +215,9 @@ pub(crate) fn check(
             let mean = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>() / per.len() as f64;
             let total = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>();
             // Per unseen request d = static - plan: the saving is mean(d) / mean(static).
-            let n = total(|p| p.runs as f64).max(1.0);
+            let n = total(|p| p.gains.len() as f64).max(1.0);
             let (d, s) = ((total(|p| p.static_cost) - total(|p| p.cost)) / n, total(|p| p.static_cost) / n);
-            let var = (total(|p| p.d2) / n - d * d).max(0.0) * n / (n - 1.0).max(1.0);
+            let var = (total(|p| p.gains.iter().map(|g| g * g).sum()) / n - d * d).max(0.0) * n / (n - 1.0).max(1.0);
             Some(Check {
                 in_sample: mean(|p| p.in_miss),
                 out_of_fold: total(|p| p.missed as f64) / n,
@@ -254,15 +251,13 @@ struct PartLevel {
     in_miss: f64,
     /// Saving over static on the part's own requests.
     in_saving: f64,
-    /// Unseen requests that missed, of `runs`.
+    /// Unseen requests that missed (of `gains.len()`).
     missed: usize,
-    runs: usize,
-    /// Total cost of the unseen requests under the plan and under static,
-    /// and the sum of squares of their per-request difference.
+    /// Total cost of the unseen requests under the plan and under static.
     cost: f64,
     static_cost: f64,
-    d2: f64,
-    /// Per unseen request, static's cost less the plan's.
+    /// Per unseen request, static's cost less the plan's (their squares
+    /// give the saving's standard error, their largest its luck).
     gains: Vec<f64>,
 }
 

@@ -95,20 +95,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=2, help="worker threads (default %(default)s)")
 
 
-# The service's settings that have a flag here (the rest keep their defaults).
-_FLAGS = {
-    "listen": "--listen",
-    "window": "--window",
-    "threshold": "--threshold",
-    "min_samples": "--min-samples",
-    "drift_every": "--drift-every",
-    "read_timeout": "--read-timeout",
-    "max_body": "--max-body",
-    "max_connections": "--max-connections",
-    "threads": "--threads",
-}
-
-
 def run(args: argparse.Namespace) -> int:
     from janus._janus import ServeError, serve
     from janus.cli.args import CliError
@@ -133,9 +119,10 @@ def run(args: argparse.Namespace) -> int:
         pass
     except ServeError as e:
         # A setting out of its range is a bad command line (exit 2), named by
-        # its flag; the ranges themselves live in the service (one place).
-        flag = _FLAGS.get(e.setting or "")
-        if flag is None:
+        # its flag (the setting's name, dashed: the settings without a flag
+        # keep their valid defaults here); the ranges live in the service.
+        if e.setting is None:
             raise
+        flag = "--" + e.setting.replace("_", "-")
         raise CliError(f"argument {flag}: {str(e).removeprefix(f'serve: {e.setting} ')}") from None
     return 0
