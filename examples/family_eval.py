@@ -4,7 +4,7 @@
     python examples/family_eval.py dag 0 20 crossfit=false
     python examples/family_eval.py cold-off 0 20 --csv cold-off.csv
 
-Members FIRST..LAST-1 of a family (`random`, `dag`, `cold`, `heavy`, or
+Members FIRST..LAST-1 of a family (`random`, `dag`, `cold`, `heavy`, `varied`, or
 `cold-off`, the cold family without its cold starts), each at deadlines 1.1x, 1.25x,
 1.5x and 2x over 3 random splits by request, with `confidence=0.9` and any
 synthesis option given as key=value (JSON values). Prints one line: the

@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from crossfit_support import Z90, charges, savings, static_cost
+from crossfit_support import Z90, banded_savings, charges, savings, static_cost
 
 import janus
 from janus.analysis import trial
 from janus.examples import workloads
+from janus.examples.heavy_family import random_heavy_workload
 
 
 def notes(hints: janus.HintSet) -> list[tuple[str, float, float, float]]:
@@ -83,6 +84,42 @@ def test_a_saving_that_does_not_survive_unseen_requests_is_charged_to_its_plan()
     assert flattered >= 2, "some level's saving does not survive unseen requests"
     assert hints.plan["chosen"] == "static"
     assert min(c["expected_cost"] for c in cands.values()) == cands["static"]["expected_cost"]
+
+
+def test_a_plan_held_to_a_stricter_target_is_priced_on_parts_planned_as_strictly():
+    """Fourth family, member 28, 1.1x deadline, split 2 (p90, 200 fitted
+    requests): cross-fitting finds the unconditioned level optimistic, so it
+    is planned to a stricter target than its parts were checked at. Its
+    banded plan claims a saving over static on the profile; the parts'
+    plans at the target had saved 10 % on unseen requests and vouched for
+    it, and held out it cost 6.3 % more than static. Priced on parts planned
+    to the same stricter target (and banded there too), its saving on unseen
+    requests is a loss, the charge says so, and static ships."""
+    wl = random_heavy_workload(28)
+    deadline = 1.1 * wl.reference_ms
+    fit, _ = wl.profile.split(0.5, 2)
+    hints = janus.synthesize(wl.workflow.with_deadline(deadline), fit, confidence=0.9)
+    claimed, oof, _se, _lucky = banded_savings(hints)["unconditioned"]
+    assert claimed > 0 > oof
+    optimism = {n: o for n, _, _, o in notes(hints)}
+    assert optimism["unconditioned"] > 0
+    # The banded plan (kept over its level's plain plan, which claims a loss)
+    # is charged on its own claim by its own parts.
+    cands = {c["name"]: c for c in hints.plan["candidates"]}
+    text = hints.provenance["synthesis"]
+    band_note = re.search(
+        r"\[unconditioned: budget bands [^\]]*rules_cost=(\S+)[^\]]*?(not kept|kept)\]", text
+    )
+    assert band_note[2] == "kept"
+    rules_cost = float(band_note[1])
+    charge = charges(hints, banded=True)["unconditioned"]
+    assert charge > 0
+    assert abs(
+        cands["unconditioned"]["expected_cost"] - (rules_cost + charge)
+    ) < 3e-4 * static_cost(hints)
+    assert hints.plan["chosen"] == "static"
+    held = trial(wl.workflow, wl.profile, deadline, 2, confidence=0.9)
+    assert held["janus_cost"] <= 1.005 * held["static_cost"]
 
 
 def test_cross_fitting_keeps_the_slo_on_held_out_requests_where_the_raw_plan_missed_it():

@@ -12,7 +12,7 @@ import pytest
 
 import janus
 from janus.analysis import held_out, pooled, trial
-from janus.examples import workloads
+from janus.examples import varied_family, workloads
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,6 +81,36 @@ def test_cold_family_members_draw_cold_starts_per_size_and_half_price_memory_onl
     assert workloads.random_cold_workload(3, 50).stages == workloads.random_cold_workload(3).stages
     again = workloads.random_cold_workload(members.index(m), 300)
     assert again.profile.digest == m.profile.digest
+
+
+def test_varied_family_members_span_chain_lengths_grids_and_cost_shapes():
+    members = [varied_family.random_varied_workload(s, 150) for s in range(8)]
+    stages = [len(m.workflow.stages) for m in members]
+    sizes = [len(m.workflow.native.options(m.workflow.stages[0])) for m in members]
+    assert min(stages) <= 2 and max(stages) >= 6, stages
+    assert min(sizes) <= 3 and max(sizes) >= 12, sizes
+    # Bigger can be cheaper: at a deadline ten times the reference, where
+    # speed buys nothing, the best static sizing still takes a larger size
+    # than the smallest for some stage of most members.
+    larger = 0
+    for m in members:
+        wf = m.workflow.native.with_slo(10 * m.reference_ms)
+        chosen = janus.best_static(wf, m.profile)["sizes"]
+        larger += any(m.workflow.native.options(f).index(chosen[f]) > 0 for f in m.workflow.stages)
+    assert larger >= 4, larger
+    # Keyed, one sample per request; parameters independent of the number drawn.
+    m = members[1]
+    name, size = m.workflow.stages[0], m.workflow.native.options(m.workflow.stages[0])[0]
+    assert len(set(m.profile.keys(name, size))) == 150
+    assert (
+        varied_family.random_varied_workload(1).description.split(" n=")[0]
+        == (m.description.split(" n=")[0])
+    )
+    # Drifted later requests: the same member, its inputs larger.
+    wl, later = varied_family.drifted_varied_workload(1, 300, drift=1.5)
+    before = np.asarray(wl.profile.features(name, size))[:, 0].mean()
+    after = np.asarray(later.features(name, size))[:, 0].mean()
+    assert after > 1.1 * before, (before, after)
 
 
 def test_a_trial_replays_every_held_out_request_once_under_every_policy():
