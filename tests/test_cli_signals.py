@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,11 +81,45 @@ def _noted(path: Path) -> list[tuple[int, str]]:
     return [(int(p), s) for p, s in (line.split() for line in path.read_text().splitlines())]
 
 
+@contextmanager
+def _child_signals(hangup=signal.SIG_DFL):
+    """Around starting a child: the signals tested take their default course
+    in it (``hangup``: SIG_IGN as ``nohup`` starts it), whatever this test
+    process inherited (under ``nohup`` SIGHUP is ignored, in a background
+    job SIGINT, and an ignored signal is inherited and stays ignored by
+    janus). A child inherits ignored signals, not handlers."""
+    wanted = {
+        signal.SIGINT: signal.default_int_handler,
+        signal.SIGTERM: signal.SIG_DFL,
+        signal.SIGHUP: hangup,
+    }
+    before = {sig: signal.signal(sig, how) for sig, how in wanted.items()}
+    try:
+        yield
+    finally:
+        for sig, how in before.items():
+            signal.signal(sig, how)
+
+
+def _end(proc: subprocess.Popen, started: list[tuple[int, str]], prefix: str) -> None:
+    """After a test, failed or not: end the command, the processes it
+    started (by pid and start time) and its pool's cgroups (by name), nothing else."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pid, at in started:
+        end_if_alive(pid, at)
+    try:
+        Actuator.cgroup(pool=prefix).remove_all()
+    except ActuationError:
+        pass
+
+
 def _interrupt(cmd: list[str], pool: str, sig: int, tmp_path: Path, ready) -> None:
     """Start ``cmd``, wait until ``ready(proc)`` and its workers run, send
     ``sig``; then the process must end as expected leaving nothing of its own."""
     out, err = tmp_path / "stdout", tmp_path / "stderr"
-    with open(out, "w") as fo, open(err, "w") as fe:
+    with open(out, "w") as fo, open(err, "w") as fe, _child_signals():
         proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=tmp_path)
     prefix = pool.format(pid=proc.pid)
     workers: list[tuple[int, str]] = []
@@ -103,15 +138,7 @@ def _interrupt(cmd: list[str], pool: str, sig: int, tmp_path: Path, ready) -> No
             assert wait_dead(pid, started), f"session child {pid} survived"
         assert leftover_cgroups(prefix) == [], "cgroups left behind"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pid, started in workers + _noted(tmp_path / "noted"):
-            end_if_alive(pid, started)
-        try:  # after a failure: this process's pool (its name), nothing else
-            Actuator.cgroup(pool=prefix).remove_all()
-        except ActuationError:
-            pass
+        _end(proc, workers + _noted(tmp_path / "noted"), prefix)
 
 
 @pytest.mark.parametrize(
@@ -123,6 +150,37 @@ def test_a_signal_to_janus_profile_leaves_no_workers_and_no_cgroups(tmp_path, si
     cmd = [sys.executable, "-m", "janus", "profile", "wf.py", "--out", "p.json", "--quiet"]
     # janus profile names its pool p<pid>-0: the first pool of that process
     _interrupt(cmd, "p{pid}-0", sig, tmp_path, ready=lambda proc: bool(_noted(noted)))
+
+
+def test_under_nohup_a_hangup_leaves_janus_profile_running(tmp_path):
+    # Started with SIGHUP ignored (as `nohup janus profile ...`), a hangup
+    # must neither end the run nor close its pool; SIGTERM still does both.
+    noted = tmp_path / "noted"
+    (tmp_path / "wf.py").write_text(textwrap.dedent(WORKFLOW.format(noted=str(noted))))
+    cmd = [sys.executable, "-m", "janus", "profile", "wf.py", "--out", "p.json", "--quiet"]
+    err = tmp_path / "stderr"
+    out = tmp_path / "stdout"
+    with open(out, "w") as fo, open(err, "w") as fe, _child_signals(hangup=signal.SIG_IGN):
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=tmp_path)
+    prefix = f"p{proc.pid}-0"
+    workers: list[tuple[int, str]] = []
+    try:
+        _wait_for(lambda: _noted(noted) or proc.poll() is not None, 120, "the command to start")
+        _wait_for(lambda: workers_of(proc.pid), 30, "its workers")
+        workers = workers_of(proc.pid)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(2.0)
+        assert proc.poll() is None, f"a hangup ended it: {err.read_text()}"
+        assert "PoolClosed" not in err.read_text()
+        assert leftover_cgroups(prefix), "its pool is still there"
+        assert all(pid in {p for p, _ in workers_of(proc.pid)} for pid, _ in workers)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == -signal.SIGTERM
+        for pid, started in workers:
+            assert wait_dead(pid, started), f"worker {pid} survived SIGTERM"
+        assert leftover_cgroups(prefix) == [], "cgroups left behind"
+    finally:
+        _end(proc, workers + _noted(noted), prefix)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)

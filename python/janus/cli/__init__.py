@@ -13,7 +13,8 @@ A command that starts worker pools runs inside ``closing_pools()``: on
 Ctrl-C, SIGTERM or SIGHUP its pools are closed (workers and all they started
 killed, cgroups removed) before the signal takes its usual course, so
 stopping a ``janus profile`` or ``janus demo`` never leaves processes or
-cgroups behind; afterwards the caller's signal handlers are back.
+cgroups behind; afterwards the caller's signal handlers are back. A signal
+the caller ignores stays ignored (``nohup janus profile ...`` survives a hangup).
 """
 
 from __future__ import annotations

@@ -86,7 +86,8 @@ def close_pools_on_signals(signals: Iterable[int] = (signal.SIGTERM, signal.SIGH
     default disposition the process then dies of the signal as usual).
 
     Call it from the main thread (Python's rule for signal handlers);
-    calling it again for the same signal does nothing.
+    calling it again for the same signal does nothing, and a signal the
+    process ignores (SIGHUP under ``nohup``) stays ignored.
     """
     _install(signals, "close_pools_on_signals")
 
@@ -107,12 +108,14 @@ def pools_closed_on_signals(
 
 def _install(signals: Iterable[int], who: str) -> list[int]:
     """Chain ``_on_signal`` before the current handler of each signal not
-    handled yet; returns the signals it installed it for."""
+    handled yet; returns the signals it installed it for. A signal the
+    process ignores stays ignored: under ``nohup`` a hangup must not close
+    the pools of a run meant to outlive the terminal."""
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError(f"{who} must be called from the main thread")
     installed = []
     for sig in signals:
-        if sig not in _prev:
+        if sig not in _prev and signal.getsignal(sig) is not signal.SIG_IGN:
             _prev[sig] = signal.signal(sig, _on_signal)
             installed.append(sig)
     return installed
