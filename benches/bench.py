@@ -163,7 +163,14 @@ def provenance_of(hints: janus.HintSet) -> tuple[float, float, float]:
 
 # What the NumPy reference computes: the DP on raw histograms, no margin for
 # sampling error, the cheapest size as the late fallback, no classes.
-SAME_INPUTS = {"confidence": 0.5, "late": "cheapest", "max_classes": 1, "smoothing": 0.0}
+SAME_INPUTS = {
+    "confidence": 0.5,
+    "late": "cheapest",
+    "max_classes": 1,
+    "smoothing": 0.0,
+    # The NumPy DP plans the stages as independent, with no lockstep check.
+    "lockstep": False,
+}
 
 
 def bench_numpy(rows: list[Row]) -> None:
@@ -300,7 +307,8 @@ def bench_max_rules(rows: list[Row], table: list[str]) -> None:
 
 def bench_keyed_options(rows: list[Row]) -> None:
     """What budget bands (src/synth/bands.rs) and cross-fitting
-    (src/synth/crossfit.rs) each add to a synthesis on a keyed profile."""
+    (src/synth/crossfit.rs) each add to a synthesis on a keyed profile, and
+    the lockstep check (src/synth/lockstep.rs) on an unkeyed one."""
     from janus.examples import workloads
 
     for name, shape in (("noisy", "3 stages x 5 sizes"), ("pipeline", "3 stages x 8 sizes")):
@@ -324,6 +332,25 @@ def bench_keyed_options(rows: list[Row]) -> None:
                     t["on"] / t["off"],
                 )
             )
+    # An unkeyed profile: every plan is also walked through runs in lockstep
+    # (src/synth/lockstep.rs).
+    w = workload(10)
+    t = interleaved(
+        {
+            "on": lambda: janus.synthesize(w.workflow, w.profile),
+            "off": lambda: janus.synthesize(w.workflow, w.profile, lockstep=False),
+        },
+        number=3,
+    )
+    rows.append(
+        Row(
+            "synthesis on an unkeyed profile (10 stages x 8 sizes x 400 buckets): the lockstep "
+            "check on vs off",
+            "(for reference)",
+            f"{ms(t['on'])} vs {ms(t['off'])}",
+            t["on"] / t["off"],
+        )
+    )
 
 
 # -- criterion -----------------------------------------------------------------

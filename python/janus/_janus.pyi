@@ -345,6 +345,7 @@ def synthesize(
     mix: bool | None = None,
     crossfit: bool | None = None,
     bands: bool | None = None,
+    lockstep: bool | None = None,
 ) -> HintSet: ...
 
 class _StaticPlan(TypedDict):
@@ -571,6 +572,7 @@ def simulate(
     mix: bool | None = None,
     crossfit: bool | None = None,
     bands: bool | None = None,
+    lockstep: bool | None = None,
 ) -> _ReplayOutcome: ...
 def replay(
     workflow: _AnyWorkflow,

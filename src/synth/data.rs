@@ -202,8 +202,7 @@ impl<'a> Data<'a> {
                             lat = lat.max(x);
                             busy += x;
                         }
-                        let v = lat / dt - 1e-9;
-                        b_row.push(if v <= 0.0 { 0 } else { v.ceil().min((buckets + 1) as f64) as u32 });
+                        b_row.push(to_bins(lat, dt, buckets));
                         c_row.push(cm.rate(size) * busy / 1000.0);
                     }
                     bins.push(b_row);
@@ -213,6 +212,16 @@ impl<'a> Data<'a> {
             }
         }
         Some(Empirical { runs })
+    }
+}
+
+/// A latency in buckets of `dt`, rounded up; `buckets + 1` is past the deadline.
+pub(crate) fn to_bins(lat: f64, dt: f64, buckets: usize) -> u32 {
+    let v = lat / dt - 1e-9;
+    if v <= 0.0 {
+        0
+    } else {
+        v.ceil().min((buckets + 1) as f64) as u32
     }
 }
 
@@ -227,6 +236,10 @@ pub(crate) struct EmpiricalRun {
 }
 
 impl EmpiricalRun {
+    pub fn new(features: Option<Vec<f64>>, bins: Vec<Vec<u32>>, cost: Vec<Vec<f64>>) -> EmpiricalRun {
+        EmpiricalRun { features, bins, cost }
+    }
+
     /// The class of `c` this run belongs to (class 0 without features).
     pub fn class(&self, c: &Classifier) -> usize {
         self.features.as_ref().map_or(0, |x| c.class_of(x))

@@ -32,6 +32,7 @@ use super::data::Empirical;
 use super::dp::{backward, Pass, EPS};
 use super::evaluate::forward;
 use super::grid::{Models, Policy};
+use super::lockstep::Lockstep;
 use rayon::prelude::*;
 
 /// Bisection stops when the bracket is this tight (relative) ...
@@ -84,6 +85,8 @@ pub(crate) struct Reference {
     pub weights: Vec<f64>,
     /// The keyed requests and the finest class of each.
     pub empirical: Option<(Empirical, Vec<usize>)>,
+    /// Unkeyed: runs in lockstep, and what static does on them (see `lockstep.rs`).
+    pub lockstep: Option<Lockstep>,
     pub conv: Conv,
 }
 
@@ -115,6 +118,8 @@ pub(crate) struct Aggregate {
     pub miss: f64,
     pub model_miss: f64,
     pub empirical_miss: Option<f64>,
+    /// Unkeyed: static's modelled miss and the runs in lockstep lost that static keeps.
+    pub lockstep_miss: Option<f64>,
     /// Per class of the level: (weight, cost, miss) on the model.
     pub classes: Vec<(f64, f64, f64)>,
 }
@@ -183,29 +188,38 @@ impl Reference {
                 k.2 /= k.0;
             }
         }
-        let empirical = self.empirical.as_ref().map(|(emp, class)| {
-            // Walked in parallel, summed in order: a parallel reduction adds
-            // in an order that depends on which thread stole what, and a
-            // last-bit difference in a cost can flip a tie between candidates.
-            let walked: Vec<(f64, bool)> = (0..emp.runs.len())
+        // Walked in parallel, summed in order: a parallel reduction adds in
+        // an order that depends on which thread stole what, and a last-bit
+        // difference in a cost can flip a tie between candidates.
+        let walk = |emp: &Empirical, class: &[usize]| -> Vec<(f64, bool)> {
+            (0..emp.runs.len())
                 .into_par_iter()
                 .map(|r| {
                     let j = class[r];
                     emp.walk(r, &self.models[j], policy(level.of_ref[j]))
                 })
-                .collect();
-            let c: f64 = walked.iter().map(|w| w.0).sum();
-            let m = walked.iter().filter(|w| w.1).count();
-            let n = emp.runs.len().max(1) as f64;
-            (c / n, m as f64 / n)
+                .collect()
+        };
+        let empirical = self.empirical.as_ref().map(|(emp, class)| {
+            let walked = walk(emp, class);
+            let n = walked.len().max(1) as f64;
+            (walked.iter().map(|w| w.0).sum::<f64>() / n, walked.iter().filter(|w| w.1).count() as f64 / n)
         });
-        let total = miss.max(empirical.map_or(0.0, |e| e.1));
+        // Runs in lockstep only constrain the miss: their cost is that of a
+        // coupling nobody measured.
+        let lockstep = self.lockstep.as_ref().map(|l| {
+            let missed: Vec<Vec<bool>> =
+                l.sets.iter().map(|s| walk(&s.runs, &s.class).into_iter().map(|w| w.1).collect()).collect();
+            l.miss(&missed)
+        });
+        let total = miss.max(empirical.map_or(0.0, |e| e.1)).max(lockstep.unwrap_or(0.0));
         Aggregate {
             cost: empirical.map_or(cost, |e| e.0),
             model_cost: cost,
             miss: total,
             model_miss: miss,
             empirical_miss: empirical.map(|e| e.1),
+            lockstep_miss: lockstep,
             classes,
         }
     }
@@ -394,11 +408,21 @@ mod tests {
     /// On the reference's own classes the bisection reads each pass's values
     /// from the full budget instead of running a forward pass: the same
     /// multiplier, the same policies, the same cost and miss.
+    /// A reference of one class's models only (no requests, no lockstep).
+    fn model_only(models: &Models) -> Reference {
+        Reference {
+            models: vec![models.clone()],
+            weights: vec![1.0],
+            empirical: None,
+            lockstep: None,
+            conv: Conv::new(401),
+        }
+    }
+
     #[test]
     fn pass_values_and_forward_evaluation_bisect_alike() {
         let models = toy_models(400);
-        let reference =
-            Reference { models: vec![models.clone()], weights: vec![1.0], empirical: None, conv: Conv::new(401) };
+        let reference = model_only(&models);
         let level = |is_reference| Level {
             models: vec![models.clone()],
             weights: vec![1.0],
@@ -427,8 +451,7 @@ mod tests {
     #[test]
     fn a_guess_finds_the_same_multiplier_in_fewer_passes() {
         let models = toy_models(400);
-        let reference =
-            Reference { models: vec![models.clone()], weights: vec![1.0], empirical: None, conv: Conv::new(401) };
+        let reference = model_only(&models);
         let level = Level {
             models: vec![models],
             weights: vec![1.0],

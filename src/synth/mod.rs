@@ -14,6 +14,8 @@
 //! - `static_plan`: the best early-binding plan; `percentile`: the
 //!   deterministic baseline;
 //! - `crossfit`: how much a plan's miss on its own profile flatters it;
+//!   `lockstep`: for an unkeyed profile, runs whose stages are slow
+//!   together, on which no plan may miss more than static;
 //! - `condense`: a policy into rules; `evaluate`: what rules do exactly;
 //! - `plan`: the candidates, the choice and the hint set;
 //! - `json_safe`: written numbers as short decimals that every JSON reader
@@ -31,6 +33,7 @@ mod evaluate;
 mod grid;
 mod json_safe;
 mod lagrange;
+mod lockstep;
 mod options;
 mod percentile;
 mod plan;

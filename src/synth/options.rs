@@ -96,6 +96,11 @@ pub struct SynthOptions {
     /// `bands.rs`), and keep that plan where it is cheaper. Keyed profiles
     /// with enough requests per class only.
     pub bands: bool,
+    /// An unkeyed profile of stages in sequence: hold every plan so that,
+    /// were a run's stages slow together, it would miss no more often than
+    /// static sizing (or the target, if more; see `lockstep.rs`). Off takes
+    /// the stages as independent, for stages known to be.
+    pub lockstep: bool,
 }
 
 impl Default for SynthOptions {
@@ -114,6 +119,7 @@ impl Default for SynthOptions {
             mix: false,
             crossfit: true,
             bands: true,
+            lockstep: true,
         }
     }
 }

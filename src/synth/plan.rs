@@ -19,6 +19,7 @@ use super::evaluate::{constant_policy, policy_from_tables};
 use super::grid::{Models, Policy};
 use super::json_safe::summary_value;
 use super::lagrange::{solve, Aggregate, Bisection, Level, Reference, Solved};
+use super::lockstep::Lockstep;
 use super::options::{validate, Mode, SynthOptions};
 use super::{bands, crossfit};
 use super::{percentile, static_plan, SynthError};
@@ -99,6 +100,13 @@ impl<'a> Setup<'a> {
         };
         for m in &mut reference.models {
             m.set_fallback(&fallback);
+        }
+        if opts.lockstep {
+            let finest = classifiers.last().expect("at least one class");
+            reference.lockstep = Lockstep::new(&data, finest, &reference.weights, opts.buckets).map(|mut l| {
+                l.set_static(&reference.models, &st.choice, st.miss);
+                l
+            });
         }
         Ok(Setup { data, classifiers, reference, target, static_plan: st, fallback, fastest, max_classes })
     }
@@ -183,7 +191,13 @@ fn build_reference(data: &Data, finest: &Classifier, opts: &SynthOptions) -> Res
         let class: Vec<usize> = e.runs.iter().map(|r| r.class(finest)).collect();
         (e, class)
     });
-    Ok(Reference { models: level.models, weights: level.weights, empirical, conv: Conv::new(opts.buckets + 1) })
+    Ok(Reference {
+        models: level.models,
+        weights: level.weights,
+        empirical,
+        lockstep: None,
+        conv: Conv::new(opts.buckets + 1),
+    })
 }
 
 /// The feature vector of one sample in class `j` of `c`.
@@ -639,7 +653,7 @@ fn candidates(
                     (None, _) => {}
                 }
                 notes.push(format!(
-                    "[{}: lambda={:.6e} dp_feasible={} dp_passes={} policy_cost={:.6} (model {:.6}) policy_miss={:.6} (model {:.6}, requests {}) rules_cost={:.6} rules_miss={:.6}]",
+                    "[{}: lambda={:.6e} dp_feasible={} dp_passes={} policy_cost={:.6} (model {:.6}) policy_miss={:.6} (model {:.6}, requests {}{}) rules_cost={:.6} rules_miss={:.6}]",
                     c.name,
                     sv.lambda,
                     sv.feasible,
@@ -649,6 +663,7 @@ fn candidates(
                     sv.aggregate.miss,
                     sv.aggregate.model_miss,
                     sv.aggregate.empirical_miss.map_or("-".into(), |m| format!("{m:.6}")),
+                    sv.aggregate.lockstep_miss.map_or(String::new(), |m| format!(", lockstep {m:.6}")),
                     c.aggregate.cost,
                     c.aggregate.miss
                 ));
@@ -789,13 +804,18 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         // and the plan takes them as independent. Shared slowness (an input
         // trait, a cold cache, a busy machine) makes the tail of the sum
         // fatter than that: the SLO is then missed more often than planned.
-        warnings.push(
+        let held = if setup.reference.lockstep.is_some() {
+            "; the plan is held to lose no more runs than static's slack pays for were a run's stages slow \
+             together (lockstep=True), which keeps most but not all of those misses away"
+        } else {
+            ""
+        };
+        warnings.push(format!(
             "no request of the profile was measured at every stage and size (no request keys, or no request \
              complete): stages are planned as independent, and where a request slow at one stage is slow at the \
-             next (its input, a cold cache, a busy machine) the hints miss the SLO more often than planned \
+             next (its input, a cold cache, a busy machine) the hints miss the SLO more often than planned{held} \
              (docs/results.md, 'Unkeyed profiles'); profile whole requests, each sample with its request's key"
-                .to_string(),
-        );
+        ));
     }
     if !margin {
         let thin = held > 0.0;
@@ -926,7 +946,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         .collect();
     let dt = wf.slo().deadline_ms / opts.buckets as f64;
     let synthesis = format!(
-        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} bands={} keyed_requests={} {}",
+        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} bands={} lockstep={} keyed_requests={}{} {}",
         opts.mode.name(),
         opts.buckets,
         opts.tolerance,
@@ -940,7 +960,17 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         opts.mix,
         opts.crossfit,
         opts.bands,
+        opts.lockstep,
         setup.data.keyed.as_ref().map_or(0, |k| k.len()),
+        setup.reference.lockstep.as_ref().map_or(String::new(), |l| {
+            let shares = l.static_shares();
+            format!(
+                " lockstep_runs={} static_misses_in_lockstep={:.6} (full) {:.6} (half)",
+                l.sets[0].runs.runs.len(),
+                shares[0],
+                shares[1]
+            )
+        }),
         notes.join(" ")
     );
     let created_unix_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -1106,6 +1136,7 @@ pub(crate) fn evaluate(hints: &HintSet, profile: &Profile, opts: &SynthOptions) 
         models: level.models.clone(),
         weights: level.weights.clone(),
         empirical,
+        lockstep: None,
         conv: Conv::new(opts.buckets + 1),
     };
     Ok(reference.evaluate(&level, &policies))
@@ -1116,8 +1147,15 @@ mod choose_tests {
     use super::*;
 
     fn cand(name: &str, cost: f64, miss: f64) -> Candidate {
-        let aggregate =
-            Aggregate { cost, model_cost: cost, miss, model_miss: miss, empirical_miss: None, classes: Vec::new() };
+        let aggregate = Aggregate {
+            cost,
+            model_cost: cost,
+            miss,
+            model_miss: miss,
+            empirical_miss: None,
+            lockstep_miss: None,
+            classes: Vec::new(),
+        };
         Candidate {
             name: name.into(),
             level: None,

@@ -10,7 +10,14 @@
 Needs the ``analysis`` extra (pandas, matplotlib).
 """
 
-from janus.analysis.heldout import held_out, members_held_out, pooled, room_and_share, trial
+from janus.analysis.heldout import (
+    held_out,
+    members_held_out,
+    pooled,
+    room_and_share,
+    trial,
+    without_keys,
+)
 from janus.analysis.hints_plot import plot_hints
 from janus.analysis.plot import plot_sweep
 from janus.analysis.result import SimulationResult
@@ -32,4 +39,5 @@ __all__ = [
     "simulate",
     "sweep",
     "trial",
+    "without_keys",
 ]

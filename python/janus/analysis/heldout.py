@@ -30,6 +30,17 @@ from janus.analysis.simulate import replay
 from janus.workflow import Workflow
 
 
+def without_keys(profile: Profile) -> Profile:
+    """The same samples (and request features) without their request keys:
+    what a profile measured stage by stage, not request by request, holds.
+    For judging plans from unkeyed profiles on keyed held-out requests."""
+    out = Profile(profile.feature_names)
+    for f in profile.functions:
+        for s in profile.sizes(f):
+            out.add(f, s, profile.latencies(f, s), features=profile.features(f, s))
+    return out
+
+
 def room_and_share(static: float, janus: float, oracle: float) -> tuple[float, float]:
     """The oracle's room, ``(static - oracle) / static``, and the part of it
     Janus captured, ``(static - janus) / (static - oracle)`` (NaN without

@@ -50,6 +50,14 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
             "help": "plan knowing a run slow so far is slow ahead (keyed profiles; on)",
         },
     ),
+    (
+        "--lockstep",
+        {
+            "type": on_off,
+            "metavar": "on|off",
+            "help": "unkeyed profiles: miss no more than static were stages slow together (on)",
+        },
+    ),
 ]
 
 
