@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import janus
-from janus.analysis import held_out, pooled, trial
+from janus.analysis import held_out, pooled, trial, without_keys
 from janus.examples import varied_family, workloads
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,6 +125,24 @@ def test_a_trial_replays_every_held_out_request_once_under_every_policy():
     # the input-driven pipeline is where late binding must pay, at the same SLO
     assert r["cost_vs_static"] < 0.95
     assert r["janus_slo"] != "MISSED"
+
+
+def test_an_unkeyed_trial_fits_on_the_fit_half_without_its_keys():
+    """unkeyed=True (family_eval.py --unkeyed): Janus is fitted as if the
+    fit half had been profiled stage by stage, and judged on the keyed
+    held-out half as before."""
+    wl = workloads.pipeline(300, seed=1)
+    r = trial(wl.workflow, wl.profile, 1.25 * wl.reference_ms, seed=2, unkeyed=True)
+    wf = wl.workflow.with_deadline(1.25 * wl.reference_ms)
+    fit, held = wl.profile.split(0.5, 2)
+    bare = without_keys(fit)
+    assert fit.is_keyed and not bare.is_keyed and len(bare) == len(fit)
+    hints = janus.synthesize(wf, bare)
+    assert "keyed_requests=0 " in hints.provenance["synthesis"]
+    s = janus.replay(wf, fit, held, {"janus": hints}, seed=2).summary()
+    assert r["coupling"] == "keyed" and r["runs"] == 150
+    assert r["janus_cost"] == pytest.approx(float(s.loc["janus", "cost"]))
+    assert r["chosen"] == hints.plan["chosen"]
 
 
 def test_pooled_counts_what_the_trials_say():

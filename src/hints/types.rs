@@ -217,6 +217,9 @@ pub struct CandidateSummary {
     /// (one table for every request) or "static" (one size per function).
     pub name: String,
     pub expected_cost: f64,
+    /// The miss it was judged on: its predicted miss (or, from an unkeyed
+    /// profile, the lockstep check's term where larger: `lockstep.rs`),
+    /// plus the optimism cross-fitting found.
     pub miss_probability: f64,
     pub feasible: bool,
 }
@@ -226,7 +229,8 @@ pub struct CandidateSummary {
 pub struct PlanSummary {
     /// Expected cost per run over all requests (the classes weighted by their share).
     pub expected_cost: f64,
-    /// Miss probability over all requests: the number the percentile constrains.
+    /// Miss probability over all requests, predicted (on the model, or the
+    /// keyed requests where larger): what `evaluate` computes of the hints.
     pub miss_probability: f64,
     pub feasible: bool,
     /// The candidate chosen (see [`CandidateSummary::name`]).

@@ -124,6 +124,17 @@ pub(crate) struct Aggregate {
     pub classes: Vec<(f64, f64, f64)>,
 }
 
+impl Aggregate {
+    /// The miss probability the plan is predicted to have: the model's, or
+    /// the keyed requests' where larger. `miss` may hold more (the lockstep
+    /// check's term, which is not a probability of this plan missing but
+    /// what it is held to); summaries report this one, so that they are
+    /// what `evaluate` computes of the hints.
+    pub fn predicted_miss(&self) -> f64 {
+        self.model_miss.max(self.empirical_miss.unwrap_or(0.0))
+    }
+}
+
 impl Level {
     /// The most one run can cost in any class: the unit of the multiplier.
     pub fn cost_scale(&self) -> f64 {

@@ -872,9 +872,9 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
     let (mixed_cost, mixed_miss) = match &mix {
         Some(m) => (
             m.share * m.aggregate.cost + (1.0 - m.share) * chosen.aggregate.cost,
-            m.share * m.aggregate.miss + (1.0 - m.share) * chosen.aggregate.miss,
+            m.share * m.aggregate.predicted_miss() + (1.0 - m.share) * chosen.aggregate.predicted_miss(),
         ),
-        None => (chosen.aggregate.cost, chosen.aggregate.miss),
+        None => (chosen.aggregate.cost, chosen.aggregate.predicted_miss()),
     };
     if nclasses > 1 {
         for (k, &(w, c, m)) in chosen.aggregate.classes.iter().enumerate() {
@@ -910,7 +910,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             class: None,
             weight: 1.0,
             expected_cost: summary_value(unknown.aggregate.cost),
-            miss_probability: summary_value(unknown.aggregate.miss),
+            miss_probability: summary_value(unknown.aggregate.predicted_miss()),
             feasible: unknown.aggregate.miss <= target,
             source: unknown.source.into(),
             lambda: unknown.lambda.map(summary_value),
@@ -927,7 +927,9 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             source: chosen.source.into(),
             lambda: chosen.lambda.map(summary_value),
             mix: mix.as_ref().map(|x| x.share),
-            primary: mix.as_ref().map(|_| (summary_value(chosen.aggregate.cost), summary_value(chosen.aggregate.miss))),
+            primary: mix
+                .as_ref()
+                .map(|_| (summary_value(chosen.aggregate.cost), summary_value(chosen.aggregate.predicted_miss()))),
         });
     }
     let classes = (nclasses > 1).then(|| setup.classifiers[chosen.level.expect("classes come from a level")].clone());

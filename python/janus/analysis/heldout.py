@@ -64,17 +64,22 @@ def trial(
     *,
     split: float = 0.5,
     runs: int = 20_000,
+    unkeyed: bool = False,
     **synthesis: Any,
 ) -> dict[str, Any]:
-    """One random split at one deadline; see the module doc."""
+    """One random split at one deadline; see the module doc. With
+    ``unkeyed``, Janus and static are fitted on the fit half without its
+    request keys (``without_keys``: as if measured stage by stage) and judged
+    on the keyed held-out half as before."""
     wf = workflow.with_deadline(deadline_ms)
     fit, held = profile.split(split, seed)
-    hints = synthesize(wf, fit, **synthesis)
+    fitted = without_keys(fit) if unkeyed else fit
+    hints = synthesize(wf, fitted, **synthesis)
     static_opts = {
         k: synthesis[k] for k in ("buckets", "smoothing", "confidence") if k in synthesis
     }
-    static = best_static(wf, fit, **static_opts)
-    plain = best_static(wf, fit, **{**static_opts, "confidence": 0.5})
+    static = best_static(wf, fitted, **static_opts)
+    plain = best_static(wf, fitted, **{**static_opts, "confidence": 0.5})
     res = replay(
         wf,
         fit,
