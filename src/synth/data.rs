@@ -16,6 +16,20 @@ pub(crate) struct Entry {
     pub feats: Option<Vec<Vec<f64>>>,
 }
 
+impl Entry {
+    /// The latencies of the samples in class `k` of `c` (all of them
+    /// without classes); None when the samples carry no features to classify.
+    pub fn in_class(&self, classes: Option<(&Classifier, usize)>) -> Option<Vec<f64>> {
+        match (classes, &self.feats) {
+            (None, _) => Some(self.lat.clone()),
+            (Some((c, k)), Some(f)) => {
+                Some(self.lat.iter().zip(f).filter(|(_, x)| c.class_of(x) == k).map(|(&l, _)| l).collect())
+            }
+            (Some(_), None) => None,
+        }
+    }
+}
+
 pub(crate) struct Data<'a> {
     pub wf: &'a Workflow,
     /// `entries[stage][option]`.
@@ -101,17 +115,11 @@ impl<'a> Data<'a> {
             .map(|(s, (st, per))| {
                 let mut row = Vec::with_capacity(per.len());
                 for (o, (size, e)) in st.options.iter().zip(per).enumerate() {
-                    let sel: Vec<f64> = match (classes, &e.feats) {
-                        (None, _) => e.lat.clone(),
-                        (Some((c, k)), Some(f)) => {
-                            e.lat.iter().zip(f).filter(|(_, x)| c.class_of(x) == k).map(|(&l, _)| l).collect()
-                        }
-                        (Some(_), None) => {
-                            return Err(SynthError::Features(format!(
-                                "stage '{}' at size {size} has samples without request features",
-                                st.name
-                            )))
-                        }
+                    let Some(sel) = e.in_class(classes) else {
+                        return Err(SynthError::Features(format!(
+                            "stage '{}' at size {size} has samples without request features",
+                            st.name
+                        )));
                     };
                     if sel.is_empty() {
                         return Err(SynthError::Features(format!(

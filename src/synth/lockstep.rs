@@ -125,20 +125,15 @@ impl Lockstep {
     }
 }
 
-/// Class `k`'s samples at every (stage, option), sorted; None when some
-/// (stage, option) has none in it.
+/// Class `k`'s samples at every (stage, option), sorted (as `Data::models`
+/// selects them); None when some (stage, option) has none in it.
 fn class_samples(data: &Data, finest: &Classifier, k: usize) -> Option<Vec<Vec<Vec<f64>>>> {
     data.entries
         .iter()
         .map(|per| {
             per.iter()
                 .map(|e| {
-                    let mut v: Vec<f64> = match (&e.feats, finest.count()) {
-                        (_, 1) | (None, _) => e.lat.clone(),
-                        (Some(f), _) => {
-                            e.lat.iter().zip(f).filter(|(_, x)| finest.class_of(x) == k).map(|(&l, _)| l).collect()
-                        }
-                    };
+                    let mut v = e.in_class((finest.count() > 1).then_some((finest, k)))?;
                     v.sort_by(f64::total_cmp);
                     (!v.is_empty()).then_some(v)
                 })
