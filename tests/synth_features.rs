@@ -228,7 +228,7 @@ fn driven() -> impl Strategy<Value = Driven> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(24), ..ProptestConfig::default() })]
 
     /// One miss budget: when static sizing can meet the percentile, so does
     /// the plan over all requests, at no more cost.
@@ -246,4 +246,9 @@ proptest! {
         let back = janus::hints::HintSet::from_json(&hs.to_json(), "prop").unwrap();
         prop_assert_eq!(&back, &hs);
     }
+}
+
+/// The number of cases: `n`, or `PROPTEST_CASES` to search harder (CI keeps `n`).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
 }

@@ -49,7 +49,7 @@ fn pc_of(hs: &HintSet) -> f64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(128), ..ProptestConfig::default() })]
 
     #[test]
     fn hints_meet_the_percentile_and_beat_static(c in case(), max_rules in prop::option::of(1usize..4)) {
@@ -114,12 +114,20 @@ proptest! {
         let e = evaluate(&hs, &c.profile, &opts).unwrap();
         prop_assert!((e.expected_cost - s.expected_cost).abs() <= 1e-9 * e.expected_cost.max(1.0));
         prop_assert_eq!(s.feasible, e.miss_probability <= hs.plan.miss_target + 1e-9);
-        // Whatever the percentile mode can do, the stochastic mode does at least as well or meets the target.
-        let dp = synthesize(&c.wf, &c.profile, &SynthOptions { mode: Mode::Stochastic, ..opts.clone() }).unwrap();
+        // Whatever the percentile mode can do, the stochastic mode held as it is (no margin for
+        // sampling error, stages independent) does too. With the defaults it may not: on a thin
+        // profile it refuses the gamble the percentile plan takes.
+        let held_alike = SynthOptions { mode: Mode::Stochastic, confidence: 0.5, lockstep: false, ..opts.clone() };
+        let dp = synthesize(&c.wf, &c.profile, &held_alike).unwrap();
         if s.feasible {
             prop_assert!(dp.feasible());
         }
         let back = HintSet::from_json(&hs.to_json(), "prop").unwrap();
         prop_assert_eq!(&back, &hs);
     }
+}
+
+/// The number of cases: `n`, or `PROPTEST_CASES` to search harder (CI keeps `n`).
+fn cases(n: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(n)
 }

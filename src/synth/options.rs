@@ -99,7 +99,8 @@ pub struct SynthOptions {
     /// An unkeyed profile of stages in sequence: hold every plan so that,
     /// were a run's stages slow together, it would miss no more often than
     /// static sizing (or the target, if more; see `lockstep.rs`). Off takes
-    /// the stages as independent, for stages known to be.
+    /// the stages as independent, for stages known to be. Stochastic mode
+    /// only: percentile mode is the baseline, whose plan is not held.
     pub lockstep: bool,
 }
 

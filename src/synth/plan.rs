@@ -101,7 +101,9 @@ impl<'a> Setup<'a> {
         for m in &mut reference.models {
             m.set_fallback(&fallback);
         }
-        if opts.lockstep {
+        // Percentile mode ships its plan whatever it misses: holding it to
+        // lockstep runs would only make its `feasible` disagree with `evaluate`.
+        if opts.lockstep && opts.mode == Mode::Stochastic {
             let finest = classifiers.last().expect("at least one class");
             reference.lockstep = Lockstep::new(&data, finest, &reference.weights, opts.buckets).map(|mut l| {
                 l.set_static(&reference.models, &st.choice, st.miss);
