@@ -553,8 +553,12 @@ def unkeyed_section(rep: Report, members: int) -> str:
         "wrong), and the lockstep check takes most of that back for a few points of the "
         "saving. What it cannot take back is a plan from a thin profile fitted to zero misses "
         "(p99 on 100 runs): runs slower than any profiled one miss it, in lockstep or not. "
-        "Profile whole requests: `janus profile` with `sample_requests`, or a `key` column in "
-        "a CSV.\n\n"
+        "Those are what the check on runs past the profile is for (`beyond=True`, the default; "
+        "`src/synth/beyond.rs`): on a profile too thin for its percentile, a plan is also walked "
+        "through runs one stage slower than any profiled, and the new runs it would lose there "
+        "that static keeps count against the percentile (`python examples/family_eval.py cold "
+        "0 20 --unkeyed beyond=false` for the plans without it). Profile whole requests: `janus "
+        "profile` with `sample_requests`, or a `key` column in a CSV.\n\n"
     )
 
 

@@ -45,7 +45,7 @@ def test_synthesize_then_show_hints(tmp_path, capsys):
     assert png.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("flag", ["crossfit", "bands", "lockstep"])
+@pytest.mark.parametrize("flag", ["crossfit", "bands", "lockstep", "beyond"])
 def test_synthesize_forwards_on_off_flags_and_refuses_a_bad_value(tmp_path, capsys, flag):
     args = ["synthesize", str(REPO / "examples" / "demo_workflow.py")]
     args += [str(REPO / "docs" / "demo-profile.json"), "-o", str(tmp_path / "h.json")]

@@ -4,6 +4,7 @@ here, independently, as a keyed profile."""
 
 import numpy as np
 import pytest
+from unkeyed_support import cold_unkeyed_held_out
 
 import janus
 from janus.analysis import without_keys
@@ -97,24 +98,21 @@ def test_on_stages_slow_together_unkeyed_plans_miss_no_more_than_static_held_out
     lockstep (the default) it misses no more than static, and still costs
     less. Not a check that cannot fail: the first half of it fails on the
     plans made as independent."""
-    missed = {"on": 0, "off": 0, "static": 0}
-    ratio = {"on": [], "off": []}
-    for member in range(10, 20):
-        wl = random_cold_workload(member)
-        fit, held = wl.profile.split(0.5, 1)
-        bare = without_keys(fit)
-        for factor in (1.1, 1.25, 1.5, 2.0):
-            wf = wl.workflow.with_deadline(factor * wl.reference_ms)
-            policies = {
-                "on": janus.synthesize(wf, bare, confidence=0.9),
-                "off": janus.synthesize(wf, bare, confidence=0.9, lockstep=False),
-                "static": janus.best_static(wf, bare, confidence=0.9)["sizes"],
-            }
-            s = janus.replay(wf, fit, held, policies, seed=1).summary()
-            for p in missed:
-                missed[p] += s.loc[p, "slo"] == "MISSED"
-            for p, costs in ratio.items():
-                costs.append(s.loc[p, "cost"] / s.loc["static", "cost"])
+    summaries = cold_unkeyed_held_out(
+        range(10, 20),
+        1,
+        lambda wf, bare: {
+            "on": janus.synthesize(wf, bare, confidence=0.9),
+            "off": janus.synthesize(wf, bare, confidence=0.9, lockstep=False),
+            "static": janus.best_static(wf, bare, confidence=0.9)["sizes"],
+        },
+    )
+    missed = {
+        p: sum(s.loc[p, "slo"] == "MISSED" for s in summaries) for p in ("on", "off", "static")
+    }
+    ratio = {
+        p: [s.loc[p, "cost"] / s.loc["static", "cost"] for s in summaries] for p in ("on", "off")
+    }
     assert missed["off"] >= missed["static"] + 4, missed
     assert missed["on"] <= missed["static"], missed
     assert np.mean(ratio["off"]) < np.mean(ratio["on"]) < 0.95, ratio

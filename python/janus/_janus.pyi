@@ -346,6 +346,7 @@ def synthesize(
     crossfit: bool | None = None,
     bands: bool | None = None,
     lockstep: bool | None = None,
+    beyond: bool | None = None,
 ) -> HintSet: ...
 
 class _StaticPlan(TypedDict):
@@ -573,6 +574,7 @@ def simulate(
     crossfit: bool | None = None,
     bands: bool | None = None,
     lockstep: bool | None = None,
+    beyond: bool | None = None,
 ) -> _ReplayOutcome: ...
 def replay(
     workflow: _AnyWorkflow,

@@ -274,10 +274,11 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
             "crossfit" => o.crossfit = v.extract().map_err(|_| bad("a bool"))?,
             "bands" => o.bands = v.extract().map_err(|_| bad("a bool"))?,
             "lockstep" => o.lockstep = v.extract().map_err(|_| bad("a bool"))?,
+            "beyond" => o.beyond = v.extract().map_err(|_| bad("a bool"))?,
             other => {
                 return Err(synthesis_error(format!(
                     "unknown synthesis option '{other}' (options: mode, buckets, tolerance, max_rules, max_classes, \
-                     min_class_samples, smoothing, late, min_gain, confidence, mix, crossfit, bands, lockstep)"
+                     min_class_samples, smoothing, late, min_gain, confidence, mix, crossfit, bands, lockstep, beyond)"
                 )))
             }
         }
@@ -299,7 +300,9 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
 /// mix (False) per-run mixtures; crossfit (True) plans from a keyed profile
 /// (40 requests or more) checked on requests they were not fitted on; bands (True) plans
 /// that know a run slow so far is slow ahead (keyed profiles); lockstep (True) plans from
-/// an unkeyed profile that, were a run's stages slow together, miss no more than static.
+/// an unkeyed profile that, were a run's stages slow together, miss no more than static;
+/// beyond (True) plans from a profile too thin for the percentile held on runs one stage
+/// slower than any profiled.
 #[pyfunction(name = "synthesize")]
 #[pyo3(signature = (workflow, profile, **options))]
 fn py_synthesize(

@@ -248,6 +248,14 @@ impl EmpiricalRun {
         EmpiricalRun { features, bins, cost }
     }
 
+    /// The same run with stage `s` replaced by (`bins`, `cost`) per option.
+    pub fn with_stage(&self, s: usize, bins: Vec<u32>, cost: Vec<f64>) -> EmpiricalRun {
+        let mut run = self.clone();
+        run.bins[s] = bins;
+        run.cost[s] = cost;
+        run
+    }
+
     /// The class of `c` this run belongs to (class 0 without features).
     pub fn class(&self, c: &Classifier) -> usize {
         self.features.as_ref().map_or(0, |x| c.class_of(x))

@@ -27,6 +27,7 @@
 //! unreachable states where the choice misses for sure but the minimum-miss
 //! policy does not, its choice is taken instead (`protect`).
 
+use super::beyond::Beyond;
 use super::conv::Conv;
 use super::data::Empirical;
 use super::dp::{backward, Pass, EPS};
@@ -87,6 +88,8 @@ pub(crate) struct Reference {
     pub empirical: Option<(Empirical, Vec<usize>)>,
     /// Unkeyed: runs in lockstep, and what static does on them (see `lockstep.rs`).
     pub lockstep: Option<Lockstep>,
+    /// A thin profile: runs one stage past it, and what static does on them (see `beyond.rs`).
+    pub beyond: Option<Beyond>,
     pub conv: Conv,
 }
 
@@ -120,6 +123,8 @@ pub(crate) struct Aggregate {
     pub empirical_miss: Option<f64>,
     /// Unkeyed: static's modelled miss and the runs in lockstep lost that static keeps.
     pub lockstep_miss: Option<f64>,
+    /// A thin profile: the chance of a new run past it that the plan loses and static keeps.
+    pub beyond_miss: Option<f64>,
     /// Per class of the level: (weight, cost, miss) on the model.
     pub classes: Vec<(f64, f64, f64)>,
 }
@@ -223,7 +228,15 @@ impl Reference {
                 l.sets.iter().map(|s| walk(&s.runs, &s.class).into_iter().map(|w| w.1).collect()).collect();
             l.miss(&missed)
         });
-        let total = miss.max(empirical.map_or(0.0, |e| e.1)).max(lockstep.unwrap_or(0.0));
+        let predicted = miss.max(empirical.map_or(0.0, |e| e.1));
+        // Runs past a thin profile: held to the percentile itself, which is
+        // `allowance` above what the plan is held to.
+        let beyond = self.beyond.as_ref().map(|b| {
+            let missed: Vec<bool> = walk(&b.runs, &b.class).into_iter().map(|w| w.1).collect();
+            b.lost(&missed)
+        });
+        let past = self.beyond.as_ref().map_or(0.0, |b| predicted + beyond.unwrap_or(0.0) - b.allowance);
+        let total = predicted.max(lockstep.unwrap_or(0.0)).max(past);
         Aggregate {
             cost: empirical.map_or(cost, |e| e.0),
             model_cost: cost,
@@ -231,6 +244,7 @@ impl Reference {
             model_miss: miss,
             empirical_miss: empirical.map(|e| e.1),
             lockstep_miss: lockstep,
+            beyond_miss: beyond,
             classes,
         }
     }
@@ -426,6 +440,7 @@ mod tests {
             weights: vec![1.0],
             empirical: None,
             lockstep: None,
+            beyond: None,
             conv: Conv::new(401),
         }
     }

@@ -40,6 +40,7 @@ use super::data::{to_bins, Data, Empirical, EmpiricalRun};
 use super::evaluate::constant_policy;
 use super::grid::Models;
 use crate::hints::Classifier;
+use crate::model::Stage;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -74,23 +75,11 @@ impl Lockstep {
         if data.keyed.is_some() || data.wf.blocks().len() < 2 {
             return None;
         }
-        // Per class, per (stage, option): the class's samples, sorted.
-        let sorted: Vec<Option<Vec<Vec<Vec<f64>>>>> =
-            (0..weights.len()).map(|k| class_samples(data, finest, k)).collect();
         let sets: Vec<Coupled> = CORRELATIONS
             .iter()
             .map(|&rho| {
-                let mut rng = ChaCha8Rng::seed_from_u64(0x1a5e_5eed);
-                let (mut runs, mut class) = (Vec::new(), Vec::new());
-                for (k, (w, per_stage)) in weights.iter().zip(&sorted).enumerate() {
-                    let Some(per_stage) = per_stage else { continue };
-                    let n = (w * RUNS as f64).round() as usize;
-                    for u in quantiles(rho, n, per_stage.len(), &mut rng) {
-                        runs.push(run_at(data, per_stage, &u, buckets));
-                        class.push(k);
-                    }
-                }
-                Coupled { runs: Empirical { runs }, class, static_missed: Vec::new() }
+                let (runs, class) = coupled(data, finest, weights, buckets, rho, RUNS);
+                Coupled { runs, class, static_missed: Vec::new() }
             })
             .collect();
         sets.iter().all(|s| !s.runs.runs.is_empty()).then_some(Lockstep { sets, static_model_miss: 0.0 })
@@ -125,9 +114,37 @@ impl Lockstep {
     }
 }
 
+/// About `runs` runs (split by the classes' `weights`) whose stages'
+/// quantiles are coupled with correlation `rho` (see `quantiles`), each
+/// with its finest class; a class some (stage, option) has no sample of
+/// gets none. Seeded: the same profile gives the same runs.
+pub(crate) fn coupled(
+    data: &Data,
+    finest: &Classifier,
+    weights: &[f64],
+    buckets: usize,
+    rho: f64,
+    runs: usize,
+) -> (Empirical, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x1a5e_5eed);
+    let (mut out, mut class) = (Vec::new(), Vec::new());
+    for (k, w) in weights.iter().enumerate() {
+        let Some(per_stage) = class_samples(data, finest, k) else { continue };
+        let n = (w * runs as f64).round() as usize;
+        for u in quantiles(rho, n, per_stage.len(), &mut rng) {
+            let lat = per_stage.iter().zip(&u).map(|(per, &u)| {
+                per.iter().map(|v| v[((u * v.len() as f64) as usize).min(v.len() - 1)]).collect::<Vec<f64>>()
+            });
+            out.push(run_of(data, lat, buckets));
+            class.push(k);
+        }
+    }
+    (Empirical { runs: out }, class)
+}
+
 /// Class `k`'s samples at every (stage, option), sorted (as `Data::models`
 /// selects them); None when some (stage, option) has none in it.
-fn class_samples(data: &Data, finest: &Classifier, k: usize) -> Option<Vec<Vec<Vec<f64>>>> {
+pub(crate) fn class_samples(data: &Data, finest: &Classifier, k: usize) -> Option<Vec<Vec<Vec<f64>>>> {
     data.entries
         .iter()
         .map(|per| {
@@ -177,24 +194,22 @@ fn quantiles(rho: f64, n: usize, stages: usize, rng: &mut ChaCha8Rng) -> Vec<Vec
     (0..n).map(|j| per_stage.iter().map(|u| u[j]).collect()).collect()
 }
 
-/// The run that takes quantile `u[s]` of every option of stage `s`.
-fn run_at(data: &Data, sorted: &[Vec<Vec<f64>>], u: &[f64], buckets: usize) -> EmpiricalRun {
+/// The run whose stage `s` takes `lat[s][o]` ms at its option `o`.
+pub(crate) fn run_of(data: &Data, lat: impl Iterator<Item = Vec<f64>>, buckets: usize) -> EmpiricalRun {
+    let (bins, cost) = data.wf.stages().iter().zip(lat).map(|(st, l)| stage_row(data, st, &l, buckets)).unzip();
+    EmpiricalRun::new(None, bins, cost)
+}
+
+/// One stage of a run on the grid: per option, its latency `lat[o]` in
+/// buckets and its cost (every fan-out instance of the run takes as long).
+pub(crate) fn stage_row(data: &Data, st: &Stage, lat: &[f64], buckets: usize) -> (Vec<u32>, Vec<f64>) {
     let dt = data.wf.slo().deadline_ms / buckets as f64;
     let cm = data.wf.cost_model();
-    let mut bins = Vec::with_capacity(sorted.len());
-    let mut cost = Vec::with_capacity(sorted.len());
-    for ((st, per), &u) in data.wf.stages().iter().zip(sorted).zip(u) {
-        let (mut b_row, mut c_row) = (Vec::with_capacity(per.len()), Vec::with_capacity(per.len()));
-        for (size, v) in st.options.iter().zip(per) {
-            let lat = v[((u * v.len() as f64) as usize).min(v.len() - 1)];
-            // Every fan-out instance of the run is at the same quantile.
-            b_row.push(to_bins(lat, dt, buckets));
-            c_row.push(cm.rate(size) * lat * f64::from(st.fanout) / 1000.0);
-        }
-        bins.push(b_row);
-        cost.push(c_row);
-    }
-    EmpiricalRun::new(None, bins, cost)
+    st.options
+        .iter()
+        .zip(lat)
+        .map(|(size, &l)| (to_bins(l, dt, buckets), cm.rate(size) * l * f64::from(st.fanout) / 1000.0))
+        .unzip()
 }
 
 #[cfg(test)]

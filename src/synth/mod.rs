@@ -15,13 +15,15 @@
 //!   deterministic baseline;
 //! - `crossfit`: how much a plan's miss on its own profile flatters it;
 //!   `lockstep`: for an unkeyed profile, runs whose stages are slow
-//!   together, on which no plan may miss more than static;
+//!   together, on which no plan may miss more than static; `beyond`: for
+//!   a thin profile, runs one stage slower than any profiled;
 //! - `condense`: a policy into rules; `evaluate`: what rules do exactly;
 //! - `plan`: the candidates, the choice and the hint set;
 //! - `json_safe`: written numbers as short decimals that every JSON reader
 //!   reads back exactly.
 
 mod bands;
+mod beyond;
 mod classes;
 mod condense;
 mod conv;

@@ -102,6 +102,11 @@ pub struct SynthOptions {
     /// the stages as independent, for stages known to be. Stochastic mode
     /// only: percentile mode is the baseline, whose plan is not held.
     pub lockstep: bool,
+    /// A profile too thin for the percentile (where late-binding plans are
+    /// held to a margin static cannot afford): also hold every plan to the
+    /// percentile on runs one stage slower than any profiled, counting the
+    /// ones it loses and static keeps (see `beyond.rs`).
+    pub beyond: bool,
 }
 
 impl Default for SynthOptions {
@@ -121,6 +126,7 @@ impl Default for SynthOptions {
             crossfit: true,
             bands: true,
             lockstep: true,
+            beyond: true,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! `min_gain`: a conditioned plan is never shipped when it is not clearly
 //! better in aggregate than the unconditioned one and than static.
 
+use super::beyond::Beyond;
 use super::classes;
 use super::condense::{condense, Ranked};
 use super::conv::Conv;
@@ -198,6 +199,7 @@ fn build_reference(data: &Data, finest: &Classifier, opts: &SynthOptions) -> Res
         weights: level.weights,
         empirical,
         lockstep: None,
+        beyond: None,
         conv: Conv::new(opts.buckets + 1),
     })
 }
@@ -655,7 +657,7 @@ fn candidates(
                     (None, _) => {}
                 }
                 notes.push(format!(
-                    "[{}: lambda={:.6e} dp_feasible={} dp_passes={} policy_cost={:.6} (model {:.6}) policy_miss={:.6} (model {:.6}, requests {}{}) rules_cost={:.6} rules_miss={:.6}]",
+                    "[{}: lambda={:.6e} dp_feasible={} dp_passes={} policy_cost={:.6} (model {:.6}) policy_miss={:.6} (model {:.6}, requests {}{}{}) rules_cost={:.6} rules_miss={:.6}]",
                     c.name,
                     sv.lambda,
                     sv.feasible,
@@ -666,6 +668,7 @@ fn candidates(
                     sv.aggregate.model_miss,
                     sv.aggregate.empirical_miss.map_or("-".into(), |m| format!("{m:.6}")),
                     sv.aggregate.lockstep_miss.map_or(String::new(), |m| format!(", lockstep {m:.6}")),
+                    sv.aggregate.beyond_miss.map_or(String::new(), |m| format!(", past the profile {m:.6}")),
                     c.aggregate.cost,
                     c.aggregate.miss
                 ));
@@ -769,12 +772,35 @@ fn setup_and_candidates<'a>(
             held = (setup.target - with_margin).max(0.0);
         }
     }
+    // On a profile too thin for the percentile, plans are held to a margin
+    // and fit its slowest runs exactly: they are also held, to the
+    // percentile itself, on runs past those (see `beyond.rs`).
+    let thin = runs_behind(&setup.data) < samples_needed(wf.slo().percentile);
+    if thin && opts.beyond && opts.mode == Mode::Stochastic {
+        let allowance = (raw - (setup.target - held)).max(0.0);
+        let finest = setup.classifiers.last().expect("at least one class");
+        let r = &setup.reference;
+        let beyond = Beyond::new(&setup.data, finest, &r.weights, r.empirical.as_ref(), opts.buckets, allowance);
+        setup.reference.beyond = beyond.map(|mut b| {
+            b.set_static(&setup.reference.models, &setup.static_plan.choice);
+            b
+        });
+    }
     let mut cs = candidates(wf, profile, &setup, held, opts)?;
     if held > 0.0 {
         cs.notes.push(format!(
             "[late-binding plans held to {:.6}: the margin static cannot afford (static held to {:.6})]",
             setup.target - held,
             setup.target
+        ));
+    }
+    if let Some(b) = &setup.reference.beyond {
+        cs.notes.push(format!(
+            "[past the profile: {} runs, each one stage past its slowest sample; late-binding plans held to {:.6} \
+             with the new runs past the profile they lose and static keeps; static loses {:.6} of new runs there]",
+            b.runs.runs.len(),
+            raw,
+            b.static_share()
         ));
     }
     Ok((setup, cs, margin, held))
@@ -950,7 +976,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         .collect();
     let dt = wf.slo().deadline_ms / opts.buckets as f64;
     let synthesis = format!(
-        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} bands={} lockstep={} keyed_requests={}{} {}",
+        "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} bands={} lockstep={} beyond={} keyed_requests={}{} {}",
         opts.mode.name(),
         opts.buckets,
         opts.tolerance,
@@ -965,6 +991,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         opts.crossfit,
         opts.bands,
         opts.lockstep,
+        opts.beyond,
         setup.data.keyed.as_ref().map_or(0, |k| k.len()),
         setup.reference.lockstep.as_ref().map_or(String::new(), |l| {
             let shares = l.static_shares();
@@ -1141,6 +1168,7 @@ pub(crate) fn evaluate(hints: &HintSet, profile: &Profile, opts: &SynthOptions) 
         weights: level.weights.clone(),
         empirical,
         lockstep: None,
+        beyond: None,
         conv: Conv::new(opts.buckets + 1),
     };
     Ok(reference.evaluate(&level, &policies))
@@ -1158,6 +1186,7 @@ mod choose_tests {
             model_miss: miss,
             empirical_miss: None,
             lockstep_miss: None,
+            beyond_miss: None,
             classes: Vec::new(),
         };
         Candidate {

@@ -46,7 +46,8 @@ def simulate(
     was used and why. ``policies`` keeps only these kinds (janus, static,
     maxsize, stepconf, oracle). Every ``janus.synthesize`` option (buckets,
     tolerance, max_rules, max_classes, min_class_samples, smoothing, late,
-    min_gain, confidence, mix, crossfit, bands, lockstep) applies to the Janus policies.
+    min_gain, confidence, mix, crossfit, bands, lockstep, beyond) applies to the Janus
+    policies.
     Deterministic for a fixed ``seed``; runs in parallel without the GIL.
     """
     wf = native_of(workflow)

@@ -58,6 +58,14 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
             "help": "unkeyed profiles: miss no more than static were stages slow together (on)",
         },
     ),
+    (
+        "--beyond",
+        {
+            "type": on_off,
+            "metavar": "on|off",
+            "help": "thin profiles: hold plans on runs one stage slower than any profiled (on)",
+        },
+    ),
 ]
 
 
