@@ -117,7 +117,8 @@ pub(crate) struct Aggregate {
     /// else of the model.
     pub cost: f64,
     pub model_cost: f64,
-    /// `max(model, empirical)`: what the target constrains.
+    /// What the target constrains: the predicted miss (`max(model,
+    /// empirical)`), or the lockstep or past-the-profile term where larger.
     pub miss: f64,
     pub model_miss: f64,
     pub empirical_miss: Option<f64>,

@@ -105,7 +105,8 @@ pub struct SynthOptions {
     /// A profile too thin for the percentile (where late-binding plans are
     /// held to a margin static cannot afford): also hold every plan to the
     /// percentile on runs one stage slower than any profiled, counting the
-    /// ones it loses and static keeps (see `beyond.rs`).
+    /// ones it loses and static keeps (see `beyond.rs`). Only with a margin
+    /// (`confidence` above 0.5).
     pub beyond: bool,
 }
 

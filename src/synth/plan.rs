@@ -775,9 +775,10 @@ fn setup_and_candidates<'a>(
     // On a profile too thin for the percentile, plans are held to a margin
     // and fit its slowest runs exactly: they are also held, to the
     // percentile itself, on runs past those (see `beyond.rs`).
+    // Not at `confidence` 0.5 (no margin: plan on the profile as it is).
     let thin = runs_behind(&setup.data) < samples_needed(wf.slo().percentile);
-    if thin && opts.beyond && opts.mode == Mode::Stochastic {
-        let allowance = (raw - (setup.target - held)).max(0.0);
+    let allowance = raw - (setup.target - held);
+    if thin && allowance > 0.0 && opts.beyond && opts.mode == Mode::Stochastic {
         let finest = setup.classifiers.last().expect("at least one class");
         let r = &setup.reference;
         let beyond = Beyond::new(&setup.data, finest, &r.weights, r.empirical.as_ref(), opts.buckets, allowance);
