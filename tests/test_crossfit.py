@@ -126,11 +126,18 @@ def test_cross_fitting_keeps_the_slo_on_held_out_requests_where_the_raw_plan_mis
     """Regression: fitted on 75 requests, the 4-class plan met the target on
     them and held-out requests missed it (0.893 at p95, MISSED). Checked on
     requests it did not see, the plan is held to a stricter target, keeps the
-    SLO on the same held-out requests, and still costs less than static."""
+    SLO on the same held-out requests, and still costs less than static.
+    The profile is thin for p95 (75 < 76 requests): held on runs past the
+    profile (beyond, src/synth/beyond.rs), the plan without cross-fitting
+    no longer misses either (0.947, within error), so the raw plan is
+    made with neither."""
     wl = workloads.random_dag_workload(8)
     deadline = 1.25 * wl.reference_ms
-    raw = trial(wl.workflow, wl.profile, deadline, 1, crossfit=False)
+    raw = trial(wl.workflow, wl.profile, deadline, 1, crossfit=False, beyond=False)
     assert raw["janus_slo"] == "MISSED"
+    past = trial(wl.workflow, wl.profile, deadline, 1, crossfit=False)
+    assert past["janus_slo"] != "MISSED"
+    assert past["janus_attainment"] > raw["janus_attainment"]
     fixed = trial(wl.workflow, wl.profile, deadline, 1)
     assert fixed["janus_slo"] != "MISSED"
     assert fixed["janus_attainment"] > raw["janus_attainment"]
