@@ -166,7 +166,7 @@ def test_held_out_names_a_bad_deadline():
         trial(wl.workflow, wl.profile, -5.0, seed=1)
 
 
-@pytest.mark.slow  # about a minute: every workload, few splits
+@pytest.mark.slow  # about 8 minutes on 2 cores: every workload, few splits
 def test_results_script_runs_and_reports_the_done_means(tmp_path):
     out = tmp_path / "results.md"
     subprocess.run(
@@ -174,7 +174,7 @@ def test_results_script_runs_and_reports_the_done_means(tmp_path):
         + ["--out", str(out)],
         check=True,
         capture_output=True,
-        timeout=600,
+        timeout=900,  # 491 s measured alone on a 2-core machine; a hang still ends
     )
     text = out.read_text()
     assert "## Summary: the done-means of issue 7" in text
