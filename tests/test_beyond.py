@@ -4,7 +4,8 @@ here, independently, and on held-out requests."""
 
 import numpy as np
 import pytest
-from unkeyed_support import cold_unkeyed_held_out
+from unkeyed_support import missed as count_missed
+from unkeyed_support import with_and_without
 
 import janus
 from janus.examples.workloads import random_cold_workload
@@ -79,18 +80,8 @@ def test_thin_unkeyed_plans_miss_less_held_out_when_held_past_the_profile():
     still ships 4 classes and misses: the check takes back most such
     misses, not all), for less than static. Not a check that cannot fail:
     its first half fails on the plans without it."""
-    summaries = cold_unkeyed_held_out(
-        (1, 4, 19),
-        2,
-        lambda wf, bare: {
-            "on": janus.synthesize(wf, bare, confidence=0.9),
-            "off": janus.synthesize(wf, bare, confidence=0.9, beyond=False),
-            "static": janus.best_static(wf, bare, confidence=0.9)["sizes"],
-        },
-    )
-    missed = {
-        p: sum(s.loc[p, "slo"] == "MISSED" for s in summaries) for p in ("on", "off", "static")
-    }
+    summaries = with_and_without((1, 4, 19), 2, "beyond")
+    missed = count_missed(summaries)
     cost = {p: sum(s.loc[p, "cost"] for s in summaries) for p in ("on", "static")}
     assert missed["off"] >= missed["on"] + 3, missed
     assert missed["on"] <= missed["static"] + 1, missed

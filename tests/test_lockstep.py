@@ -4,7 +4,8 @@ here, independently, as a keyed profile."""
 
 import numpy as np
 import pytest
-from unkeyed_support import cold_unkeyed_held_out
+from unkeyed_support import missed as count_missed
+from unkeyed_support import with_and_without
 
 import janus
 from janus.analysis import without_keys
@@ -98,18 +99,8 @@ def test_on_stages_slow_together_unkeyed_plans_miss_no_more_than_static_held_out
     lockstep (the default) it misses no more than static, and still costs
     less. Not a check that cannot fail: the first half of it fails on the
     plans made as independent."""
-    summaries = cold_unkeyed_held_out(
-        range(10, 20),
-        1,
-        lambda wf, bare: {
-            "on": janus.synthesize(wf, bare, confidence=0.9),
-            "off": janus.synthesize(wf, bare, confidence=0.9, lockstep=False),
-            "static": janus.best_static(wf, bare, confidence=0.9)["sizes"],
-        },
-    )
-    missed = {
-        p: sum(s.loc[p, "slo"] == "MISSED" for s in summaries) for p in ("on", "off", "static")
-    }
+    summaries = with_and_without(range(10, 20), 1, "lockstep")
+    missed = count_missed(summaries)
     ratio = {
         p: [s.loc[p, "cost"] / s.loc["static", "cost"] for s in summaries] for p in ("on", "off")
     }

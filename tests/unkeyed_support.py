@@ -29,3 +29,22 @@ def cold_unkeyed_held_out(
             wf = wl.workflow.with_deadline(factor * wl.reference_ms)
             out.append(janus.replay(wf, fit, held, policies(wf, bare), seed=split).summary())
     return out
+
+
+def with_and_without(members: Iterable[int], split: int, switch: str) -> list[Any]:
+    """``cold_unkeyed_held_out`` of three policies: Janus with its defaults
+    ("on"), Janus with the check ``switch`` off ("off"), and static ("static")."""
+    return cold_unkeyed_held_out(
+        members,
+        split,
+        lambda wf, bare: {
+            "on": janus.synthesize(wf, bare, confidence=0.9),
+            "off": janus.synthesize(wf, bare, confidence=0.9, **{switch: False}),
+            "static": janus.best_static(wf, bare, confidence=0.9)["sizes"],
+        },
+    )
+
+
+def missed(summaries: list[Any]) -> dict[str, int]:
+    """Per policy of ``with_and_without``: the cases whose SLO verdict is MISSED."""
+    return {p: sum(s.loc[p, "slo"] == "MISSED" for s in summaries) for p in ("on", "off", "static")}
