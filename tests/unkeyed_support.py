@@ -14,15 +14,19 @@ FACTORS = (1.1, 1.25, 1.5, 2.0)
 
 
 def cold_unkeyed_held_out(
-    members: Iterable[int], split: int, policies: Callable[[Any, janus.Profile], dict]
+    members: Iterable[int],
+    split: int,
+    policies: Callable[[Any, janus.Profile], dict],
+    workload: Callable[[int], Any] = random_cold_workload,
 ) -> list[Any]:
     """Per member of the third family (a hidden cache miss slows most of a
-    run's stages) and deadline (1.1-2x its reference): the summary of the
-    policies ``policies(workflow, profile)`` make from the fit half of
-    ``split`` without its request keys, replayed on the keyed held-out half."""
+    run's stages; or of ``workload``'s family) and deadline (1.1-2x its
+    reference): the summary of the policies ``policies(workflow, profile)``
+    make from the fit half of ``split`` without its request keys, replayed
+    on the keyed held-out half."""
     out = []
     for member in members:
-        wl = random_cold_workload(member)
+        wl = workload(member)
         fit, held = wl.profile.split(0.5, split)
         bare = without_keys(fit)
         for factor in FACTORS:
@@ -31,17 +35,25 @@ def cold_unkeyed_held_out(
     return out
 
 
-def with_and_without(members: Iterable[int], split: int, switch: str) -> list[Any]:
+def with_and_without(
+    members: Iterable[int],
+    split: int,
+    switch: str,
+    workload: Callable[[int], Any] = random_cold_workload,
+    **base: Any,
+) -> list[Any]:
     """``cold_unkeyed_held_out`` of three policies: Janus with its defaults
-    ("on"), Janus with the check ``switch`` off ("off"), and static ("static")."""
+    and ``base`` ("on"), the same with the check ``switch`` off ("off"), and
+    static ("static")."""
     return cold_unkeyed_held_out(
         members,
         split,
         lambda wf, bare: {
-            "on": janus.synthesize(wf, bare, confidence=0.9),
-            "off": janus.synthesize(wf, bare, confidence=0.9, **{switch: False}),
+            "on": janus.synthesize(wf, bare, confidence=0.9, **base),
+            "off": janus.synthesize(wf, bare, confidence=0.9, **{**base, switch: False}),
             "static": janus.best_static(wf, bare, confidence=0.9)["sizes"],
         },
+        workload,
     )
 
 

@@ -183,10 +183,7 @@ impl Profile {
                     fraction,
                 });
             }
-            let mut idx: Vec<usize> = (0..n).collect();
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(stream as u64);
-            idx.shuffle(&mut rng);
+            let idx = shuffled(n, seed, stream);
             let (mut fit, mut held) = (idx[..k].to_vec(), idx[k..].to_vec());
             fit.sort_unstable();
             held.sort_unstable();
@@ -195,6 +192,46 @@ impl Profile {
         }
         Ok((a, b))
     }
+
+    /// Part `part` of `parts` of every (function, size)'s samples, drawn
+    /// apart per entry (seeded, as [`Profile::split_random`] draws an
+    /// unkeyed profile), and the rest: `(rest, part)`. Every sample is in
+    /// exactly one part; an entry's parts differ in size by at most one.
+    /// For cross-fitting a profile with no requests to part (unkeyed).
+    /// None where some entry has fewer samples than `parts` (a part would
+    /// hold none of it) or `part` is not below `parts`.
+    pub fn sample_part(&self, parts: usize, part: usize, seed: u64) -> Option<(Profile, Profile)> {
+        if part >= parts || self.iter().any(|(_, _, v)| v.len() < parts) {
+            return None;
+        }
+        let mut rest = Profile::with_features(self.feature_names().to_vec());
+        let mut held = Profile::with_features(self.feature_names().to_vec());
+        for (stream, (f, s, v)) in self.iter().enumerate() {
+            let (mut out, mut kept): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+            for (pos, i) in shuffled(v.len(), seed, stream).into_iter().enumerate() {
+                if pos % parts == part {
+                    out.push(i)
+                } else {
+                    kept.push(i)
+                }
+            }
+            out.sort_unstable();
+            kept.sort_unstable();
+            rest.entries_mut().insert((f.to_string(), *s), v.select(&kept));
+            held.entries_mut().insert((f.to_string(), *s), v.select(&out));
+        }
+        Some((rest, held))
+    }
+}
+
+/// `0..n` shuffled by a generator of `seed` on stream `stream` (one per
+/// entry, so that entries of one profile are drawn apart).
+fn shuffled(n: usize, seed: u64, stream: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream as u64);
+    idx.shuffle(&mut rng);
+    idx
 }
 
 #[cfg(test)]
@@ -291,5 +328,37 @@ mod tests {
         let mut tiny = Profile::new();
         tiny.add("a", Size::new(500, 512), Samples::new(vec![1.0])).unwrap();
         assert!(matches!(tiny.split_random(0.5, 1), Err(ProfileError::TooFewToSplit { .. })));
+    }
+
+    /// The parts of an entry's samples cover it once (every sample held out
+    /// by exactly one part, kept by the others), sizes within one, seeded.
+    #[test]
+    fn sample_parts_hold_each_sample_out_once() {
+        let (s1, s2) = (Size::new(500, 512), Size::new(1000, 512));
+        let mut p = Profile::with_features(vec!["kb".into()]);
+        let feat = |n: usize| (0..n).map(|i| vec![i as f64 * 10.0]).collect::<Vec<_>>();
+        p.add("a", s1, Samples::new((0..23).map(f64::from).collect()).with_features(feat(23))).unwrap();
+        p.add("a", s2, Samples::new((100..111).map(f64::from).collect()).with_features(feat(11))).unwrap();
+        let mut seen: BTreeMap<(usize, i64), usize> = BTreeMap::new();
+        for part in 0..5 {
+            let (rest, held) = p.sample_part(5, part, 3).unwrap();
+            for (j, size) in [s1, s2].iter().enumerate() {
+                let (r, h) = (rest.get("a", size).unwrap(), held.get("a", size).unwrap());
+                let n = [23, 11][j];
+                assert_eq!(r.len() + h.len(), n);
+                assert!(h.len() == n / 5 || h.len() == n / 5 + 1, "part {part}: {}", h.len());
+                // Features travel with their latency.
+                for (x, f) in h.latencies.iter().zip(h.features.as_ref().unwrap()) {
+                    assert_eq!(f[0], (x - [0.0, 100.0][j]) * 10.0);
+                    *seen.entry((j, *x as i64)).or_default() += 1;
+                }
+            }
+        }
+        assert_eq!(seen.len(), 23 + 11);
+        assert!(seen.values().all(|&c| c == 1));
+        assert_eq!(p.sample_part(5, 2, 3), p.sample_part(5, 2, 3));
+        assert_ne!(p.sample_part(5, 2, 3), p.sample_part(5, 2, 4));
+        assert!(p.sample_part(12, 0, 3).is_none(), "11 samples cannot fill 12 parts");
+        assert!(p.sample_part(5, 5, 3).is_none());
     }
 }

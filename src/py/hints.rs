@@ -297,8 +297,9 @@ pub(crate) fn synth_options(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Synt
 /// what late runs get: "static" | "cheapest" | "fastest"; min_gain (0.005)
 /// a more complex plan must save; confidence (0.9) that the percentile holds
 /// despite the profile's sampling error (0.5: plan on the profile as it is);
-/// mix (False) per-run mixtures; crossfit (True) plans from a keyed profile
-/// (40 requests or more) checked on requests they were not fitted on; bands (True) plans
+/// mix (False) per-run mixtures; crossfit (True) plans checked on requests they were not
+/// fitted on (a keyed profile of 40 requests or more; unkeyed, on runs drawn from samples
+/// they were not fitted on, 40 or more per stage and size); bands (True) plans
 /// that know a run slow so far is slow ahead (keyed profiles); lockstep (True) plans from
 /// an unkeyed profile that, were a run's stages slow together, miss no more than static;
 /// beyond (True) plans from a profile too thin for the percentile held on runs one stage

@@ -39,7 +39,7 @@ _FLAGS: list[tuple[str, dict[str, Any]]] = [
         {
             "type": on_off,
             "metavar": "on|off",
-            "help": "check plans from a keyed profile on requests they were not fitted on (on)",
+            "help": "check plans on requests (unkeyed: samples) they were not fitted on (on)",
         },
     ),
     (
