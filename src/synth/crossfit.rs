@@ -330,11 +330,11 @@ impl Parts<'_> {
                         let (level, c, target) = (part.built[i].as_ref()?, &self.classifiers[i], asked[i]?);
                         let how = Bisection::CHECK.near(lambdas[i]);
                         let reference = &part.setup.reference;
-                        let solved = solve(level, reference, target, opts.tolerance, how);
+                        let solved = solve(level, reference, target, 0.0, opts.tolerance, how);
                         let banded = per_band[i].and_then(|per_band| {
                             let policies: Vec<&Policy> = solved.passes.iter().map(|p| &p.policy).collect();
                             let b = bands::banded(level, &policies, reference, per_band)?;
-                            let sv = solve(&b, reference, target, opts.tolerance, how.near(solved.lambda));
+                            let sv = solve(&b, reference, target, 0.0, opts.tolerance, how.near(solved.lambda));
                             Some(part.walk(&b, c, &sv))
                         });
                         Some((part.walk(level, c, &solved), banded))

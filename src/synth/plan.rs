@@ -271,9 +271,14 @@ impl Candidate {
     fn expected_miss(&self) -> f64 {
         self.miss() + self.optimism
     }
-    /// The miss it is held to the target with: the expected one plus its margin.
+    /// The miss it is held to the target with: its own miss plus its
+    /// optimism and margin, or the lockstep term where larger
+    /// (`Aggregate::held`).
     fn held_miss(&self) -> f64 {
-        self.expected_miss() + self.margin
+        let extra = self.optimism + self.margin;
+        self.mix.as_ref().map_or(self.aggregate.held(extra), |m| {
+            m.share * m.aggregate.held(extra) + (1.0 - m.share) * self.aggregate.held(extra)
+        })
     }
     /// What its rules were planned to, for `target`.
     fn planned_to(&self, target: f64) -> f64 {
@@ -303,6 +308,23 @@ fn judge(wf: &Workflow, setup: &Setup, level: &Level, tables: &[Vec<RuleTable>])
     Ok(setup.reference.evaluate(level, &policies))
 }
 
+/// What a plan is held to: `target`, with `extra` (its optimism and
+/// margin) on its own miss (`Aggregate::held`).
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    target: f64,
+    extra: f64,
+}
+
+impl Hold {
+    fn of(&self, a: &Aggregate) -> f64 {
+        a.held(self.extra)
+    }
+    fn meets(&self, a: &Aggregate) -> bool {
+        self.of(a) <= self.target
+    }
+}
+
 /// Condense per-class policies into rules: the smoothed rules (short
 /// flickering runs folded into a neighbour, see `condense.rs`) win when the
 /// whole plan still meets the target and costs at most `SMOOTHING_SLACK`
@@ -318,7 +340,7 @@ fn condensed(
     ranked: &[Option<&Ranked>],
     max_rules: Option<usize>,
     lambda: Option<f64>,
-    target: f64,
+    hold: Hold,
 ) -> Result<(Vec<Vec<RuleTable>>, Aggregate), SynthError> {
     let conv = &setup.reference.conv;
     let scale = level.cost_scale();
@@ -342,13 +364,13 @@ fn condensed(
         };
         let (plain, smooth) = rayon::join(|| judged(false), || judged(true));
         let ((plain, pa), (smooth, sa)) = (plain?, smooth?);
-        let take_smooth = if pa.miss <= target {
-            sa.miss <= target && sa.cost <= pa.cost * (1.0 + SMOOTHING_SLACK)
+        let take_smooth = if hold.meets(&pa) {
+            hold.meets(&sa) && sa.cost <= pa.cost * (1.0 + SMOOTHING_SLACK)
         } else {
             sa.miss < pa.miss
         };
         let cand = if take_smooth { (smooth, sa) } else { (plain, pa) };
-        let done = max_rules.is_none() || cand.1.miss <= target;
+        let done = max_rules.is_none() || hold.meets(&cand.1);
         if best.as_ref().is_none_or(|b| cand.1.miss < b.1.miss || done) {
             best = Some(cand);
         }
@@ -372,11 +394,11 @@ fn dp_candidate(
     margin: f64,
     opts: &SynthOptions,
 ) -> Result<Candidate, SynthError> {
-    let target = setup.target - optimism - margin;
+    let hold = Hold { target: setup.target, extra: optimism + margin };
     let policies: Vec<Policy> = solved.passes.iter().map(|p| p.policy.clone()).collect();
     let ranked: Vec<Option<&Ranked>> = solved.passes.iter().map(|p| p.ranked.as_ref()).collect();
     let (tables, aggregate) =
-        condensed(wf, setup, level, &policies, &ranked, opts.max_rules, Some(solved.lambda), target)?;
+        condensed(wf, setup, level, &policies, &ranked, opts.max_rules, Some(solved.lambda), hold)?;
     let k = level.models.len();
     let name = if k == 1 { "unconditioned".to_string() } else { format!("{k} classes") };
     let mut c = Candidate {
@@ -393,7 +415,7 @@ fn dp_candidate(
     };
     if opts.mix && opts.max_rules.is_none() && c.feasible(setup.target) {
         if let Some(below) = &solved.below {
-            c.mix = mixture(wf, setup, level, &c, below, target)?;
+            c.mix = mixture(wf, setup, level, &c, below, hold)?;
         }
     }
     Ok(c)
@@ -429,8 +451,8 @@ fn banded_candidate(
     plain: &Candidate,
     opts: &SynthOptions,
 ) -> Result<(Candidate, f64), SynthError> {
-    let planned = plain.planned_to(setup.target);
-    let sv = solve(banded, &setup.reference, planned, opts.tolerance, to_ship(opts).near(solved.lambda));
+    let extra = plain.optimism + plain.margin;
+    let sv = solve(banded, &setup.reference, setup.target, extra, opts.tolerance, to_ship(opts).near(solved.lambda));
     Ok((dp_candidate(setup.data.wf, setup, banded, idx, &sv, plain.optimism, plain.margin, opts)?, sv.lambda))
 }
 
@@ -506,7 +528,7 @@ fn mixture(
     level: &Level,
     chosen: &Candidate,
     below: &(f64, Vec<Pass>, Aggregate),
-    target: f64,
+    hold: Hold,
 ) -> Result<Option<Mix>, SynthError> {
     let (_, passes, _) = below;
     // The exact rules, never smoothed: the two policies differ near a tie
@@ -519,13 +541,13 @@ fn mixture(
         .map(|(m, p)| condense(wf, m, &setup.reference.conv, &mut p.policy.clone(), p.ranked.as_ref(), None, false))
         .collect();
     let aggregate = judge(wf, setup, level, &tables)?;
-    let (c, m) = (&chosen.aggregate, &aggregate);
-    let target = target - FEASIBILITY_EPS;
-    if !(m.miss > target && m.cost < c.cost && m.miss > c.miss) {
+    let (c, m) = (hold.of(&chosen.aggregate), hold.of(&aggregate));
+    let target = hold.target - FEASIBILITY_EPS;
+    if !(m > target && aggregate.cost < chosen.aggregate.cost && m > c) {
         return Ok(None);
     }
     // Round the share down to 1e-6 so the mixture stays within the target.
-    let share = (((target - c.miss) / (m.miss - c.miss)) * 1e6).floor() / 1e6;
+    let share = (((target - c) / (m - c)) * 1e6).floor() / 1e6;
     Ok((MIN_MIX_SHARE..1.0).contains(&share).then_some(Mix { tables, aggregate, share }))
 }
 
@@ -583,8 +605,10 @@ fn candidates(
             // Every level at the target; where cross-fitting finds no optimism
             // this is its plan, and its multiplier is where the parts'
             // bisections and the stricter target's start.
-            let at_target: Vec<Solved> =
-                levels.par_iter().map(|l| solve(l, &setup.reference, planned, opts.tolerance, to_ship(opts))).collect();
+            let at_target: Vec<Solved> = levels
+                .par_iter()
+                .map(|l| solve(l, &setup.reference, target, margin, opts.tolerance, to_ship(opts)))
+                .collect();
             // Cross-fitting measures each level's optimism (a plan's miss on
             // new requests over its miss on its own) on plans at the target.
             let n = levels.len();
@@ -606,7 +630,7 @@ fn candidates(
                 .map(|(i, (sv, l))| {
                     let o = optimism(i);
                     if o > 0.0 {
-                        solve(l, &setup.reference, planned - o, opts.tolerance, to_ship(opts).near(sv.lambda))
+                        solve(l, &setup.reference, target, margin + o, opts.tolerance, to_ship(opts).near(sv.lambda))
                     } else {
                         sv
                     }
@@ -733,8 +757,16 @@ fn candidates(
         Mode::Percentile => {
             let l = &levels[0];
             let pp = percentile::solve(&l.models[0], wf.slo().percentile, opts.tolerance);
-            let (tables, aggregate) =
-                condensed(wf, setup, l, &[pp.policy], &[Some(&pp.ranked)], opts.max_rules, None, target)?;
+            let (tables, aggregate) = condensed(
+                wf,
+                setup,
+                l,
+                &[pp.policy],
+                &[Some(&pp.ranked)],
+                opts.max_rules,
+                None,
+                Hold { target, extra: 0.0 },
+            )?;
             notes.push(format!("[percentile: per-block quantile={:.6}]", pp.q));
             cands.push(Candidate {
                 name: "percentile".into(),
@@ -1208,6 +1240,7 @@ mod choose_tests {
             empirical_miss: None,
             lockstep_miss: None,
             beyond_miss: None,
+            own_miss: miss,
             classes: Vec::new(),
         };
         Candidate {
@@ -1301,7 +1334,7 @@ mod choose_tests {
         c[2].margin = 0.004;
         assert!(!c[1].feasible(0.01) && c[2].feasible(0.01) && c[0].feasible(0.01));
         assert_eq!(choose(&c, 0.01, 0.005, 200, 0.0), 2);
-        c[2].aggregate.miss = 0.0061;
+        (c[2].aggregate.miss, c[2].aggregate.own_miss) = (0.0061, 0.0061);
         assert_eq!(choose(&c, 0.01, 0.005, 200, 0.0), 0);
     }
 
