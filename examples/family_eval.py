@@ -41,7 +41,8 @@ def main() -> None:
     ap.add_argument(
         "--unkeyed", action="store_true", help="fit on the fit halves without their request keys"
     )
-    args = ap.parse_args()
+    # Options may follow the flags (`heavy 0 40 --unkeyed lockstep=false`).
+    args = ap.parse_intermixed_args()
     opts = {}
     for kv in args.options:
         key, sep, value = kv.partition("=")
