@@ -84,10 +84,10 @@
 //! them (`unseen`): the same optimism and charge follow. On those 480
 //! splits: over static by more than 0.5 % 33 -> 0, MISSED where static met
 //! the SLO 26 -> 2, at 0.969 of static's cost instead of 0.926; on the
-//! fifth family's members 0-39 the same: 9 -> 2 such MISSED splits, 0.898
-//! -> 0.940 (`python examples/family_eval.py FAMILY 0 40 --unkeyed`, with
-//! `crossfit=false` for the plans without it). The optimism adds to a
-//! plan's own miss, not to the lockstep term (`Aggregate::held`).
+//! fifth family's members 0-39, 9 -> 2 such MISSED splits, 0.898 -> 0.940
+//! (counted per split, on the splits `examples/family_eval.py --unkeyed`
+//! makes, against the code before this). The optimism adds to a plan's own
+//! miss, not to the lockstep term (`Aggregate::held`).
 //!
 //! It costs synthesis time: `FOLDS` more plans per level, twice for a level
 //! with optimism and again banded where the profile bands
@@ -115,7 +115,8 @@ use std::collections::BTreeSet;
 
 /// Parts the requests are cut into; each plan is fitted on all but one.
 pub(crate) const FOLDS: usize = 5;
-/// Fewer keyed requests than this per part and cross-fitting is skipped:
+/// Fewer keyed requests (unkeyed: samples of the thinnest (stage, size))
+/// than this per part and cross-fitting is skipped:
 /// an unseen part would not hold a single miss at any usual percentile.
 const MIN_PER_FOLD: usize = 8;
 /// The parts are drawn from a fixed seed: one profile, one synthesis.
