@@ -280,8 +280,10 @@ fn unseen(setup: &Setup, held: &Data, buckets: usize) -> Option<Empirical> {
     }
     let finest = setup.classifiers.last().expect("at least one class");
     let (mut runs, class) = coupled(held, finest, &setup.reference.weights, buckets, 0.0, runs_behind(held));
+    // One request's features per class, found once (not once per run).
+    let features: Vec<Option<Vec<f64>>> = (0..finest.count()).map(|k| representative(&setup.data, finest, k)).collect();
     for (run, k) in runs.runs.iter_mut().zip(class) {
-        run.features = representative(&setup.data, finest, k);
+        run.features.clone_from(&features[k]);
     }
     (!runs.runs.is_empty()).then_some(runs)
 }
