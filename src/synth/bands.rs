@@ -24,7 +24,7 @@
 //! banded plan is a candidate next to it, not a replacement: it is kept
 //! only when it meets the target on the same yardstick and its expected
 //! cost, with the charge cross-fitting finds for banded plans made on the
-//! parts, is `min_gain` below the plain plan's (see `plan.rs`).
+//! parts, is `min_gain` below the plain plan's (see `candidates.rs`).
 //!
 //! Only where the profile can carry it: keyed, a class with at least `per_band`
 //! requests per band (the caller asks for `samples_needed(p)`, at least

@@ -2,7 +2,7 @@
 //!
 //! Where the profile holds fewer runs than the percentile's tail needs
 //! (p99 on a hundred requests), late-binding plans are held to a margin
-//! for sampling error (`plan.rs`), which on such a profile leaves them no
+//! for sampling error (`candidates.rs`, `setup_and_candidates`), which on such a profile leaves them no
 //! miss on it. That is not enough: a plan fitted to
 //! miss none of `n` runs spends exactly the slack those runs leave, and a
 //! new run slower at one stage than every profiled one takes it past the

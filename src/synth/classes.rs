@@ -16,7 +16,7 @@
 //!
 //! The result is the nested sequence of classifiers after each split (one
 //! class, two, ...): synthesis plans with each and keeps the one that
-//! serves the whole workflow cheapest (see `plan.rs`). Boundaries thus sit
+//! serves the whole workflow cheapest (see `choose.rs`). Boundaries thus sit
 //! where run time changes, not at quantiles of the sample.
 
 use super::data::Data;

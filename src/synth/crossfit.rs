@@ -102,7 +102,7 @@ use super::evaluate::constant_policy;
 use super::grid::Policy;
 use super::lagrange::{solve, Bisection, Level, Solved};
 use super::lockstep::coupled;
-use super::plan::{representative, runs_behind, Setup};
+use super::setup::{representative, runs_behind, Setup};
 use super::{SynthError, SynthOptions};
 use crate::hints::Classifier;
 use crate::model::Workflow;
@@ -153,7 +153,7 @@ impl Check {
     /// How much the profile flatters the level's plans (never negative: a
     /// pessimistic estimate does not loosen the target).
     pub fn optimism(&self) -> f64 {
-        (self.out_of_fold - self.in_sample).max(0.0)
+        excess(self.out_of_fold, self.in_sample)
     }
 
     /// Its savings for the provenance: "in-sample=.. out-of-fold=.. (se .., luckiest requests ..)".
@@ -193,7 +193,7 @@ pub(crate) fn applies(setup: &Setup, opts: &SynthOptions) -> bool {
 
 /// The requests cut into [`FOLDS`] parts, each level built on all but one
 /// part and its unseen requests ready to walk: kept between the two checks
-/// a synthesis makes (`plan.rs`): first of every level at the target, for
+/// a synthesis makes (`candidates.rs`): first of every level at the target, for
 /// its optimism, then of the levels planned to a stricter target (less
 /// that optimism), for the saving of plans made as the shipped one is.
 pub(crate) struct Parts<'a> {
@@ -289,7 +289,7 @@ fn unseen(setup: &Setup, held: &Data, buckets: usize) -> Option<Empirical> {
 }
 
 /// Requests per band a part needs to band a class: the whole profile's
-/// floor (`plan.rs`, `with_bands`) scaled to a part's share of the
+/// floor (`candidate.rs`, `per_band`) scaled to a part's share of the
 /// requests, so that a class the whole profile bands is banded on the parts too.
 pub(crate) fn per_band_on_part(whole: usize) -> usize {
     (whole * (FOLDS - 1)).div_ceil(FOLDS)
@@ -307,7 +307,7 @@ impl Parts<'_> {
         let unseen: usize = parts.iter().map(|p| p.static_held.len()).sum();
         let out_of_fold = parts.iter().map(|p| p.static_missed).sum::<usize>() as f64 / unseen.max(1) as f64;
         let in_sample = parts.iter().map(|p| p.static_in_miss).sum::<f64>() / parts.len().max(1) as f64;
-        Some((out_of_fold - in_sample).max(0.0))
+        Some(excess(out_of_fold, in_sample))
     }
 
     /// Per level of the classifiers (in order), its check at `targets[i]`
@@ -387,6 +387,12 @@ impl Part<'_> {
 }
 
 /// One level's check from its plans on every part.
+/// How much more a plan missed on unseen requests than on its own: never
+/// negative (a plan that did better unseen is not credited for it).
+fn excess(out_of_fold: f64, in_sample: f64) -> f64 {
+    (out_of_fold - in_sample).max(0.0)
+}
+
 fn pooled(per: Vec<&PartLevel>) -> Check {
     let mean = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>() / per.len() as f64;
     let total = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>();

@@ -18,7 +18,7 @@
 //! the smallest feasible lambda can land under the target. The best static
 //! plan is kept as a candidate by the caller, and the policy just below the
 //! target (the largest infeasible lambda, [`Solved::below`]) can be mixed
-//! per run with the chosen one (see `plan.rs`).
+//! per run with the chosen one (see `candidate.rs`, `mixture`).
 //!
 //! Unreachable states: the target only constrains states a run can reach
 //! from the full budget. Elsewhere the smallest feasible lambda may choose a

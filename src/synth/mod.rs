@@ -18,12 +18,19 @@
 //!   together, on which no plan may miss more than static; `beyond`: for
 //!   a thin profile, runs one stage slower than any profiled;
 //! - `condense`: a policy into rules; `evaluate`: what rules do exactly;
-//! - `plan`: the candidates, the choice and the hint set;
+//! - `setup`: what one synthesis plans on (data, classes, reference,
+//!   static); `candidate`: one plan as rules, judged and held;
+//!   `candidates`: every plan of a setup with cross-fitting's charges;
+//!   `choose`: the choice over all requests; `plan`: one synthesis start
+//!   to end, and the hint set;
 //! - `json_safe`: written numbers as short decimals that every JSON reader
 //!   reads back exactly.
 
 mod bands;
 mod beyond;
+mod candidate;
+mod candidates;
+mod choose;
 mod classes;
 mod condense;
 mod conv;
@@ -39,6 +46,7 @@ mod lockstep;
 mod options;
 mod percentile;
 mod plan;
+mod setup;
 mod static_plan;
 #[cfg(test)]
 pub(crate) mod tests;
