@@ -332,6 +332,30 @@ def bench_keyed_options(rows: list[Row]) -> None:
                     t["on"] / t["off"],
                 )
             )
+    # The pipeline's profile without its keys (measured stage by stage):
+    # cross-fitting parts each (stage, size)'s samples instead of requests
+    # and walks each part's plans on runs drawn from the samples it did not see.
+    from janus.analysis import without_keys
+
+    wl = workloads.NAMED["pipeline"](1000)
+    fit = without_keys(wl.profile.split(0.5, 1)[0])
+    wf = wl.workflow.with_deadline(1.25 * wl.reference_ms)
+    t = interleaved(
+        {
+            "on": lambda: janus.synthesize(wf, fit),
+            "off": lambda: janus.synthesize(wf, fit, crossfit=False),
+        },
+        number=3,
+    )
+    rows.append(
+        Row(
+            "synthesis on an unkeyed profile (the pipeline model's 500 requests without their keys, "
+            "3 stages x 8 sizes, up to 8 classes): cross-fitting on vs off",
+            "(for reference)",
+            f"{ms(t['on'])} vs {ms(t['off'])}",
+            t["on"] / t["off"],
+        )
+    )
     # An unkeyed profile: every plan is also walked through runs in lockstep
     # (src/synth/lockstep.rs).
     w = workload(10)

@@ -9,6 +9,7 @@
 //! `min_gain`: a conditioned plan is never shipped when it is not clearly
 //! better in aggregate than the unconditioned one and than static.
 
+use super::candidate::Candidate;
 use super::candidates::{setup_and_candidates, Candidates};
 use super::choose::{choose, reason};
 use super::conv::Conv;
@@ -16,7 +17,7 @@ use super::data::Data;
 use super::evaluate::policy_from_tables;
 use super::grid::Policy;
 use super::json_safe::summary_value;
-use super::lagrange::{Aggregate, Reference};
+use super::lagrange::{Aggregate, Level, Reference};
 use super::options::{Mode, SynthOptions};
 use super::setup::{build_level, runs_behind, Setup};
 use super::SynthError;
@@ -33,6 +34,99 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
     let (setup, Candidates { cands, levels, mut notes, static_optimism }, margin, held) =
         setup_and_candidates(wf, profile, opts)?;
     let target = setup.target;
+    let mut warnings = profile_warnings(wf, profile, &setup, margin, held, opts);
+    // Percentile mode is a baseline: its plan is the answer, whatever static costs.
+    let chosen_i = match opts.mode {
+        Mode::Percentile => 1,
+        Mode::Stochastic => choose(&cands, target, opts.min_gain, runs_behind(&setup.data), static_optimism),
+    };
+    let chosen = cands[chosen_i].clone();
+    thin_profile_warning(&setup, chosen.level.is_some(), &mut warnings);
+    let nclasses = chosen.tables.len();
+    // Runs without features: the better of static and unconditioned.
+    let unknown = if nclasses > 1 {
+        cands[choose(&cands[..2], target, opts.min_gain, runs_behind(&setup.data), static_optimism)].clone()
+    } else {
+        chosen.clone()
+    };
+    if opts.mix && chosen.mix.is_none() && chosen.level.is_some() {
+        notes.push("mix: no cheaper policy just below the target to mix with".into());
+    }
+    let reason = reason(&cands, chosen_i, target, opts.min_gain);
+    let feasible = chosen.feasible(target);
+    if !feasible {
+        warnings.push(format!(
+            "deadline {} ms at percentile {} is infeasible on the profile: the best plan misses {:.4} of runs, \
+             more than the allowed {:.4}; the hints minimise the miss probability (runs that cannot make it get the late policy)",
+            wf.slo().deadline_ms,
+            wf.slo().percentile,
+            chosen.miss(),
+            target - FEASIBILITY_EPS
+        ));
+    }
+    if let Some(a) = wf.approximation() {
+        warnings.push(format!("workflow '{}': {a}", wf.name()));
+    }
+    let (per_table, alt, summary) = tables_and_summary(wf, &levels, &chosen, &unknown, feasible, target);
+    let (mixed_cost, mixed_miss) = (chosen.mixed(|a| a.cost), chosen.mixed(Aggregate::predicted_miss));
+    let classes = (nclasses > 1).then(|| setup.classifiers[chosen.level.expect("classes come from a level")].clone());
+    let hints = wf
+        .stages()
+        .iter()
+        .enumerate()
+        .map(|(si, st)| Hint {
+            function: st.name.clone(),
+            options: st.options.clone(),
+            fastest: st.options[setup.fastest[si]],
+            fallback: st.options[setup.fallback[si]],
+            tables: per_table.iter().map(|t| t[si].clone()).collect(),
+            alt_tables: alt.iter().map(|t| t[si].clone()).collect(),
+        })
+        .collect();
+    let synthesis = synthesis_line(wf, &setup, &notes, opts);
+    let created_unix_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let plan = PlanSummary {
+        expected_cost: summary_value(mixed_cost),
+        miss_probability: summary_value(mixed_miss),
+        feasible,
+        chosen: chosen.name.clone(),
+        candidates: cands.iter().map(|c| c.summary(target)).collect(),
+        miss_target: summary_value(target - FEASIBILITY_EPS),
+        reason,
+    };
+    let hs = HintSet {
+        schema_version: SCHEMA_VERSION,
+        workflow: wf.clone(),
+        late: opts.late,
+        classes,
+        hints,
+        summary,
+        plan,
+        provenance: Provenance {
+            profile_digest: profile.digest(),
+            workflow_digest: wf.digest(),
+            created_unix_s,
+            janus_version: env!("CARGO_PKG_VERSION").to_string(),
+            synthesis,
+        },
+        warnings,
+    };
+    // A hint set the loader would refuse is a bug here, not the user's: say so rather than hand it out.
+    hs.validate("<synthesized>").map_err(|e| SynthError::Hints(format!("internal error, please report: {e}")))?;
+    Ok(hs)
+}
+
+/// Warnings on what the profile holds, before any plan is chosen: features
+/// declared but not recorded, keys on some entries only, no whole
+/// requests, and no margin for sampling error that static can afford.
+fn profile_warnings(
+    wf: &Workflow,
+    profile: &Profile,
+    setup: &Setup,
+    margin: bool,
+    held: f64,
+    opts: &SynthOptions,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     if !wf.features().is_empty() && !setup.data.featured {
         warnings.push(format!(
@@ -79,40 +173,22 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             if thin { "; late-binding plans are still held to the margin, as the profile is thin for it" } else { "" }
         ));
     }
-    // Percentile mode is a baseline: its plan is the answer, whatever static costs.
-    let chosen_i = match opts.mode {
-        Mode::Percentile => 1,
-        Mode::Stochastic => choose(&cands, target, opts.min_gain, runs_behind(&setup.data), static_optimism),
-    };
-    let chosen = cands[chosen_i].clone();
-    thin_profile_warning(&setup, chosen.level.is_some(), &mut warnings);
+    warnings
+}
+
+/// Per stage, the chosen plan's rule tables (one per class, then the
+/// unknown-class one, `unknown`'s), the mixed-in policy's where mixed, and
+/// the per-table summary.
+fn tables_and_summary(
+    wf: &Workflow,
+    levels: &[Level],
+    chosen: &Candidate,
+    unknown: &Candidate,
+    feasible: bool,
+    target: f64,
+) -> (Vec<Vec<RuleTable>>, Vec<Vec<RuleTable>>, Vec<TableSummary>) {
     let nclasses = chosen.tables.len();
-    // Runs without features: the better of static and unconditioned.
-    let unknown = if nclasses > 1 {
-        cands[choose(&cands[..2], target, opts.min_gain, runs_behind(&setup.data), static_optimism)].clone()
-    } else {
-        chosen.clone()
-    };
-    if opts.mix && chosen.mix.is_none() && chosen.level.is_some() {
-        notes.push("mix: no cheaper policy just below the target to mix with".into());
-    }
-    let mix = chosen.mix.clone();
-    let reason = reason(&cands, chosen_i, target, opts.min_gain);
-    let feasible = chosen.feasible(target);
-    if !feasible {
-        warnings.push(format!(
-            "deadline {} ms at percentile {} is infeasible on the profile: the best plan misses {:.4} of runs, \
-             more than the allowed {:.4}; the hints minimise the miss probability (runs that cannot make it get the late policy)",
-            wf.slo().deadline_ms,
-            wf.slo().percentile,
-            chosen.miss(),
-            target - FEASIBILITY_EPS
-        ));
-    }
-    if let Some(a) = wf.approximation() {
-        warnings.push(format!("workflow '{}': {a}", wf.name()));
-    }
-    // Tables: the classes', then the unknown-class one.
+    let mix = &chosen.mix;
     let mut per_table: Vec<Vec<RuleTable>> = chosen.tables.clone();
     let mut alt: Vec<Vec<RuleTable>> = match &mix {
         Some(m) => m.tables.clone(),
@@ -120,19 +196,11 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
     };
     let mut summary = Vec::new();
     let weights = chosen.level.map_or(vec![1.0], |li| levels[li].weights.clone());
-    let (mixed_cost, mixed_miss) = match &mix {
-        Some(m) => (
-            m.share * m.aggregate.cost + (1.0 - m.share) * chosen.aggregate.cost,
-            m.share * m.aggregate.predicted_miss() + (1.0 - m.share) * chosen.aggregate.predicted_miss(),
-        ),
-        None => (chosen.aggregate.cost, chosen.aggregate.predicted_miss()),
-    };
     if nclasses > 1 {
         for (k, &(w, c, m)) in chosen.aggregate.classes.iter().enumerate() {
             let (c, m, prim) = match &mix {
                 Some(x) => {
-                    let (xw, xc, xm) = x.aggregate.classes[k];
-                    let _ = xw;
+                    let (_, xc, xm) = x.aggregate.classes[k];
                     (
                         x.share * xc + (1.0 - x.share) * c,
                         x.share * xm + (1.0 - x.share) * m,
@@ -172,8 +240,8 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
         summary.push(TableSummary {
             class: None,
             weight: 1.0,
-            expected_cost: summary_value(mixed_cost),
-            miss_probability: summary_value(mixed_miss),
+            expected_cost: summary_value(chosen.mixed(|a| a.cost)),
+            miss_probability: summary_value(chosen.mixed(Aggregate::predicted_miss)),
             feasible,
             source: chosen.source.into(),
             lambda: chosen.lambda.map(summary_value),
@@ -183,22 +251,13 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
                 .map(|_| (summary_value(chosen.aggregate.cost), summary_value(chosen.aggregate.predicted_miss()))),
         });
     }
-    let classes = (nclasses > 1).then(|| setup.classifiers[chosen.level.expect("classes come from a level")].clone());
-    let hints = wf
-        .stages()
-        .iter()
-        .enumerate()
-        .map(|(si, st)| Hint {
-            function: st.name.clone(),
-            options: st.options.clone(),
-            fastest: st.options[setup.fastest[si]],
-            fallback: st.options[setup.fallback[si]],
-            tables: per_table.iter().map(|t| t[si].clone()).collect(),
-            alt_tables: alt.iter().map(|t| t[si].clone()).collect(),
-        })
-        .collect();
+    (per_table, alt, summary)
+}
+
+/// The provenance's synthesis line: every option as applied, then the notes.
+fn synthesis_line(wf: &Workflow, setup: &Setup, notes: &[String], opts: &SynthOptions) -> String {
     let dt = wf.slo().deadline_ms / opts.buckets as f64;
-    let synthesis = format!(
+    format!(
         "mode={} buckets={} dt_ms={dt:.6} tolerance={} max_rules={} max_classes={} min_class_samples={} smoothing={} late={} min_gain={} confidence={} mix={} crossfit={} bands={} lockstep={} beyond={} keyed_requests={}{} {}",
         opts.mode.name(),
         opts.buckets,
@@ -226,37 +285,7 @@ pub(crate) fn synthesize(wf: &Workflow, profile: &Profile, opts: &SynthOptions) 
             )
         }),
         notes.join(" ")
-    );
-    let created_unix_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let plan = PlanSummary {
-        expected_cost: summary_value(mixed_cost),
-        miss_probability: summary_value(mixed_miss),
-        feasible,
-        chosen: chosen.name.clone(),
-        candidates: cands.iter().map(|c| c.summary(target)).collect(),
-        miss_target: summary_value(target - FEASIBILITY_EPS),
-        reason,
-    };
-    let hs = HintSet {
-        schema_version: SCHEMA_VERSION,
-        workflow: wf.clone(),
-        late: opts.late,
-        classes,
-        hints,
-        summary,
-        plan,
-        provenance: Provenance {
-            profile_digest: profile.digest(),
-            workflow_digest: wf.digest(),
-            created_unix_s,
-            janus_version: env!("CARGO_PKG_VERSION").to_string(),
-            synthesis,
-        },
-        warnings,
-    };
-    // A hint set the loader would refuse is a bug here, not the user's: say so rather than hand it out.
-    hs.validate("<synthesized>").map_err(|e| SynthError::Hints(format!("internal error, please report: {e}")))?;
-    Ok(hs)
+    )
 }
 
 /// Runs needed to estimate a miss probability of `1 - p` to within half of
