@@ -31,6 +31,13 @@ pub fn oracle_run(wf: &Workflow, joint: &[Vec<Vec<usize>>], draw: &RunDraw) -> O
             .min_by(|x, y| x.cost.total_cmp(&y.cost).then(x.latency_ms.total_cmp(&y.latency_ms)))
             .expect("a block has at least one option");
         cheapest = cheapest.add(best);
+        // A run that can no longer make the deadline still runs its later
+        // blocks: their cheapest options count in `cheapest` (stopping here
+        // charged a lost run only the blocks up to where it was lost, which
+        // made the oracle cheaper than any policy can be).
+        if front.is_empty() {
+            continue;
+        }
         let mut next: Vec<Outcome> = Vec::with_capacity(front.len() * opts.len());
         for f in &front {
             for o in &opts {
@@ -46,9 +53,6 @@ pub fn oracle_run(wf: &Workflow, joint: &[Vec<Vec<usize>>], draw: &RunDraw) -> O
             if front.last().is_none_or(|l| c.cost < l.cost) {
                 front.push(c);
             }
-        }
-        if front.is_empty() {
-            break;
         }
     }
     // The front is sorted by latency with strictly decreasing cost: the last is the cheapest.
@@ -72,6 +76,27 @@ pub fn oracle_select(runs: &[OracleRun], percentile: f64) -> Vec<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CostModel, Size, Slo, Stage};
+
+    #[test]
+    fn a_run_lost_early_is_charged_every_blocks_cheapest_option() {
+        // Two stages, each 1 or 2 cores; the deadline is lost in the first.
+        let opts = vec![Size::new(1000, 1024), Size::new(2000, 1024)];
+        let stage = |name: &str| Stage { name: name.into(), options: opts.clone(), fanout: 1 };
+        let slo = Slo { deadline_ms: 10.0, percentile: 0.9 };
+        let wf = Workflow::chain("t", slo, CostModel { cpu_price: 1.0, mem_price: 0.0 }, vec![stage("a"), stage("b")])
+            .unwrap();
+        let joint: Vec<Vec<Vec<usize>>> = wf.blocks().iter().map(|b| wf.joint_options(b)).collect();
+        // Latencies (ms) at 1 and 2 cores: a 20 and 15 (both past 10), b 4 and 3.
+        let lat = vec![vec![20.0, 15.0], vec![4.0, 3.0]];
+        let draw = RunDraw { latency: lat.clone(), busy: lat, features: None, key: None };
+        let run = oracle_run(&wf, &joint, &draw);
+        assert!(run.feasible.is_none());
+        // Cheapest per stage: a at 1 core (20 core-ms; 2 cores: 30), b at
+        // 1 core (4; 2 cores: 6): 24 core-ms, 0.024 core-seconds in all.
+        assert!((run.cheapest.cost - 0.024).abs() < 1e-12, "{:?}", run.cheapest);
+        assert!((run.cheapest.latency_ms - 24.0).abs() < 1e-12);
+    }
 
     fn o(latency_ms: f64, cost: f64) -> Outcome {
         Outcome { latency_ms, cost, core_s: 0.0, gib_s: 0.0 }
