@@ -19,11 +19,11 @@ use crate::model::Workflow;
 
 /// Smoothed rules may cost this much more (relative) than the exact ones:
 /// fewer, steadier rules are worth a rounding error, not a real loss.
-pub(super) const SMOOTHING_SLACK: f64 = 0.002;
+const SMOOTHING_SLACK: f64 = 0.002;
 /// Rounds of raising lambda when capped rules miss the target.
-pub(super) const MAX_CAP_ROUNDS: usize = 8;
+const MAX_CAP_ROUNDS: usize = 8;
 /// Mixtures with a smaller share of the cheaper policy are dropped.
-pub(super) const MIN_MIX_SHARE: f64 = 0.01;
+const MIN_MIX_SHARE: f64 = 0.01;
 
 /// A static plan as hints: one rule per function from budget 0 on.
 pub(super) fn static_tables(wf: &Workflow, models: &Models, choice: &[usize]) -> Vec<RuleTable> {
@@ -122,12 +122,7 @@ impl Candidate {
 }
 
 /// Judge per-class rule tables of `level` on the reference.
-pub(super) fn judge(
-    wf: &Workflow,
-    setup: &Setup,
-    level: &Level,
-    tables: &[Vec<RuleTable>],
-) -> Result<Aggregate, SynthError> {
+fn judge(wf: &Workflow, setup: &Setup, level: &Level, tables: &[Vec<RuleTable>]) -> Result<Aggregate, SynthError> {
     let policies: Vec<Policy> = tables
         .iter()
         .zip(&level.models)
@@ -294,7 +289,7 @@ pub(super) struct Mix {
 /// Mix the feasible chosen plan with the policy just below the target, in
 /// the share that spends the miss allowance exactly. Cost and miss are
 /// linear in the share because each run follows one policy from start to end.
-pub(super) fn mixture(
+fn mixture(
     wf: &Workflow,
     setup: &Setup,
     level: &Level,

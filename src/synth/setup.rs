@@ -161,7 +161,7 @@ pub(super) fn build_level(data: &Data, c: &Classifier, opts: &SynthOptions) -> R
 /// The yardstick of a synthesis: the finest classes' models and, for a
 /// keyed profile, its requests on the grid with the finest class of each.
 /// Fallbacks are the caller's to set.
-pub(super) fn build_reference(data: &Data, finest: &Classifier, opts: &SynthOptions) -> Result<Reference, SynthError> {
+fn build_reference(data: &Data, finest: &Classifier, opts: &SynthOptions) -> Result<Reference, SynthError> {
     let level = build_level(data, finest, opts)?;
     let empirical = data.empirical(opts.buckets).map(|e| {
         let class: Vec<usize> = e.runs.iter().map(|r| r.class(finest)).collect();
