@@ -147,7 +147,7 @@ fn late_binding(
     // stricter banded plan claiming 1 % was vouched for by parts that
     // saved 10 % on unseen requests, and cost 6 % more than static held
     // out (the fourth family's member 28 at 1.1x).
-    let priced: Option<Vec<Option<LevelCheck>>> = match (&parts, &checks) {
+    let priced = match (&parts, &checks) {
         (Some(p), Some(first)) => {
             let again_at: Vec<Option<f64>> = (0..n)
                 .map(|i| {
@@ -155,15 +155,7 @@ fn late_binding(
                     (first[i].is_some() && (o > 0.0 || banded[i].is_some())).then_some(planned - o)
                 })
                 .collect();
-            let part_bands: Vec<Option<usize>> =
-                banded.iter().map(|b| b.as_ref().map(|_| crossfit::per_band_on_part(per_band(wf)))).collect();
-            let lambdas: Vec<f64> = s.iter().map(|s| s.lambda).collect();
-            let again = if again_at.iter().any(Option::is_some) {
-                p.check(&again_at, &lambdas, &part_bands, opts)
-            } else {
-                vec![None; n]
-            };
-            Some((0..n).map(|i| if again_at[i].is_some() { again[i] } else { first[i] }).collect())
+            Some(priced(wf, p, first, &again_at, &banded, &s, opts))
         }
         _ => None,
     };
@@ -236,6 +228,29 @@ fn late_binding(
         cands.push(c);
     }
     Ok((cands, static_optimism))
+}
+
+/// The checks savings are priced by: level i checked again at
+/// `again_at[i]` where set (its parts planned to the shipped plan's own
+/// target, and banded where the whole profile bands it), else its `first`
+/// check at the target.
+fn priced(
+    wf: &Workflow,
+    parts: &crossfit::Parts,
+    first: &[Option<LevelCheck>],
+    again_at: &[Option<f64>],
+    banded: &[Option<Level>],
+    solved: &[Solved],
+    opts: &SynthOptions,
+) -> Vec<Option<LevelCheck>> {
+    if again_at.iter().all(Option::is_none) {
+        return first.to_vec();
+    }
+    let part_bands: Vec<Option<usize>> =
+        banded.iter().map(|b| b.as_ref().map(|_| crossfit::per_band_on_part(per_band(wf)))).collect();
+    let lambdas: Vec<f64> = solved.iter().map(|s| s.lambda).collect();
+    let again = parts.check(again_at, &lambdas, &part_bands, opts);
+    (0..first.len()).map(|i| if again_at[i].is_some() { again[i] } else { first[i] }).collect()
 }
 
 /// A level's plan for the provenance: its multiplier, the DP's policy as

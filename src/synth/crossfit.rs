@@ -386,13 +386,13 @@ impl Part<'_> {
     }
 }
 
-/// One level's check from its plans on every part.
 /// How much more a plan missed on unseen requests than on its own: never
 /// negative (a plan that did better unseen is not credited for it).
 fn excess(out_of_fold: f64, in_sample: f64) -> f64 {
     (out_of_fold - in_sample).max(0.0)
 }
 
+/// One level's check from its plans on every part.
 fn pooled(per: Vec<&PartLevel>) -> Check {
     let mean = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>() / per.len() as f64;
     let total = |f: fn(&&PartLevel) -> f64| per.iter().map(f).sum::<f64>();
